@@ -1,0 +1,99 @@
+"""TFJob and PyTorchJob (kubeflow.org/v1), one per sweep point."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+from ..spec.model import Experiment, Job
+from ..spec.names import Replica, job_name, job_points, replicas
+from ..spec.sweep import Point, substitute
+from . import labels as L
+from .pod import code_dir, data_mounts, data_volumes, env_list, resources, scheduling, sync_container
+
+API_VERSION = "kubeflow.org/v1"
+# The training operator finds the training container and its port by these names.
+_KIND = {
+    "tf": ("TFJob", "tfReplicaSpecs", "tensorflow", "tfjob-port", 2222),
+    "pytorch": ("PyTorchJob", "pytorchReplicaSpecs", "pytorch", "pytorchjob-port", 23456),
+}
+
+
+def render_jobs(exp: Experiment, namespace: Optional[str]) -> list[dict]:
+    assert exp.job is not None
+    return [_job(exp, exp.job, point, namespace) for point in job_points(exp)]
+
+
+def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[str]) -> dict:
+    kind, specs_key, _, _, _ = _KIND[job.type]
+    suffix = point.suffix if point else None
+    annotations = None
+    if point:
+        annotations = {L.SWEEP_PARAMS: json.dumps(dict(point.params), sort_keys=True, separators=(",", ":"))}
+    spec: dict = {"runPolicy": _run_policy(job)}
+    if job.success_policy:
+        spec["successPolicy"] = job.success_policy
+    spec[specs_key] = {
+        r.role: {
+            "replicas": r.count,
+            "restartPolicy": job.restart_policy if r.role in ("Worker", "Master") else "Never",
+            "template": _template(exp, job, r, point),
+        }
+        for r in replicas(job)
+    }
+    return {
+        "apiVersion": API_VERSION,
+        "kind": kind,
+        "metadata": L.metadata(
+            exp, job_name(exp, point), namespace, L.labels(exp, "job", suffix), annotations
+        ),
+        "spec": spec,
+    }
+
+
+def _run_policy(job: Job) -> dict:
+    policy: dict = {"cleanPodPolicy": job.clean_pod_policy}
+    if job.ttl_after_finished is not None:
+        policy["ttlSecondsAfterFinished"] = job.ttl_after_finished
+    if job.active_deadline is not None:
+        policy["activeDeadlineSeconds"] = job.active_deadline
+    if job.backoff_limit is not None:
+        policy["backoffLimit"] = job.backoff_limit
+    return policy
+
+
+def _template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict:
+    _, _, container_name, port_name, port = _KIND[job.type]
+    role = replica.override
+    params = point.params if point else {}
+    gpus = role.gpus if role and role.gpus is not None else (0 if replica.role == "PS" else job.gpus)
+    env = {**job.env, **(role.env if role else {})}
+    env = {k: substitute(v, params) for k, v in env.items()}
+    if point:
+        env.update(point.env())
+
+    container: dict = {"name": container_name, "image": (role and role.image) or job.image}
+    if job.image_pull_policy:
+        container["imagePullPolicy"] = job.image_pull_policy
+    container["command"] = ["sh", "-c", substitute(job.command, params)]
+    container["workingDir"] = job.working_dir
+    if env:
+        container["env"] = env_list(env)
+    container["ports"] = [{"name": port_name, "containerPort": port}]
+    res = resources((role and role.cpu) or job.cpu, (role and role.memory) or job.memory, gpus)
+    if res:
+        container["resources"] = res
+    mounts = data_mounts(exp) + [{"name": "dshm", "mountPath": "/dev/shm"}]
+    volumes = data_volumes(exp) + [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": job.shm}}]
+    if exp.code:
+        mounts.append({"name": "code", "mountPath": code_dir(job)})
+        volumes.append({"name": "code", "emptyDir": {}})
+    container["volumeMounts"] = mounts
+
+    node_selector = role.node_selector if role and role.node_selector is not None else job.node_selector
+    pod: dict = scheduling(job, node_selector)
+    if exp.code:
+        pod["initContainers"] = [sync_container(exp.code)]
+    pod["containers"] = [container]
+    pod["volumes"] = volumes
+    return {"metadata": {"labels": L.labels(exp, "job", point.suffix if point else None)}, "spec": pod}

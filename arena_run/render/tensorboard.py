@@ -1,0 +1,46 @@
+"""TensorBoard: a Deployment reading the logdir from the data volumes, and its Service."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..spec.model import Experiment
+from ..spec.names import tensorboard_name
+from . import labels as L
+from .pod import data_mounts, data_volumes, resources
+from .service import service
+
+PORT = 6006
+
+
+def render_tensorboard(exp: Experiment, namespace: Optional[str]) -> list[dict]:
+    tb = exp.tensorboard
+    assert tb is not None
+    name = tensorboard_name(exp)
+    container: dict = {
+        "name": "tensorboard",
+        "image": tb.image,
+        "command": ["tensorboard", "--logdir", tb.logdir, "--host", "0.0.0.0", "--port", str(PORT)],
+        "ports": [{"name": "http", "containerPort": PORT}],
+    }
+    res = resources(tb.cpu, tb.memory)
+    if res:
+        container["resources"] = res
+    container["readinessProbe"] = {"httpGet": {"path": "/", "port": "http"}}
+    # TensorBoard only reads: its mounts are read-only whatever the job's are.
+    container["volumeMounts"] = data_mounts(exp, read_only=True)
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": L.metadata(exp, name, namespace, L.labels(exp, "tensorboard")),
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": L.selector(exp, "tensorboard")},
+            "template": {
+                "metadata": {"labels": L.labels(exp, "tensorboard")},
+                "spec": {"containers": [container], "volumes": data_volumes(exp)},
+            },
+        },
+    }
+    ports = [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]
+    return [deployment, service(exp, name, namespace, "tensorboard", tb.service, ports)]

@@ -1,0 +1,141 @@
+"""Pydantic's validation errors, reworded for people who write arena.toml.
+
+Pydantic speaks of "Input should be a valid integer"; a user wants to hear
+which key is wrong, what it holds, and what would be right.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from typing import Any
+
+from pydantic import BaseModel
+
+from . import types as t
+from .errors import KeyPath
+from .model import Experiment, GIT_URL_RE, MODEL_NAME_RE
+
+_PATTERNS = {
+    t.DNS1035_LABEL_RE: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter",
+    t.DNS1123_LABEL_RE: "must be a lowercase DNS label: a-z, 0-9 and '-'",
+    t.DNS1123_SUBDOMAIN_RE: "must be a lowercase Kubernetes name: a-z, 0-9, '-' and '.'",
+    t.ABS_PATH_RE: "must be an absolute path",
+    t.ENV_NAME_RE: "is not an environment variable name",
+    t.SWEEP_PARAM_RE: "sweep parameters are lowercase identifiers: a-z, 0-9 and '_'",
+    t.LABEL_KEY_RE: "is not a label key",
+    t.LABEL_VALUE_RE: "is not a label value: up to 63 of A-Z, a-z, 0-9, '-', '_' and '.'",
+    GIT_URL_RE: "is not a git URL (https://..., ssh://... or user@host:path)",
+    MODEL_NAME_RE: "is not a model name: letters, digits, '_', '-' and '.'",
+}
+
+_TYPES = {
+    "int_type": "an integer",
+    "int_from_float": "an integer",
+    "float_type": "a number",
+    "string_type": "a string",
+    "bool_type": "true or false",
+    "list_type": "an array",
+    "dict_type": "a table",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+}
+
+
+def kind(value: Any, fmt: str) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, dict):
+        return "a mapping" if fmt == "yaml" else "a table"
+    if isinstance(value, list):
+        return "a list" if fmt == "yaml" else "an array"
+    if value is None:
+        return "null"
+    return f"a {type(value).__name__}"
+
+
+def describe(err: dict, path: KeyPath, fmt: str) -> str:
+    typ, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
+    if typ == "extra_forbidden":
+        return _unknown_key(path)
+    if typ == "missing":
+        return f"missing required key {path[-1]!r}"
+    if typ in _TYPES:
+        want = _TYPES[typ]
+        if fmt == "yaml":
+            want = want.replace("an array", "a list").replace("a table", "a mapping")
+        return f"expected {want}, got {kind(value, fmt)}" + (f" {value!r}" if _scalar(value) else "")
+    if typ == "string_pattern_mismatch":
+        return f"{value!r} {_PATTERNS.get(ctx.get('pattern'), 'is not valid here')}"
+    if typ == "literal_error":
+        return f"{value!r} is not one of {ctx.get('expected')}"
+    if typ in ("greater_than_equal", "greater_than"):
+        word = "at least" if typ == "greater_than_equal" else "more than"
+        return f"must be {word} {ctx.get('ge', ctx.get('gt'))}, got {value!r}"
+    if typ == "string_too_short":
+        return "must not be empty"
+    if typ == "too_short":
+        return "must not be empty"
+    if typ == "string_too_long":
+        return f"{value!r} is {len(value)} characters; at most {ctx.get('max_length')}"
+    msg = err["msg"]
+    return msg.removeprefix("Value error, ")
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+
+
+def _unknown_key(path: KeyPath) -> str:
+    key = path[-1]
+    allowed = allowed_keys(path[:-1])
+    hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6) if allowed else []
+    if hint:
+        return f"unknown key {key!r}; did you mean {hint[0]!r}?"
+    if allowed:
+        return f"unknown key {key!r}; expected one of: {', '.join(allowed)}"
+    return f"unknown key {key!r}"
+
+
+def allowed_keys(path: KeyPath) -> list[str]:
+    """The keys the models accept in the table at path."""
+    model = _model_at(path)
+    return list(model.model_fields) if model else []
+
+
+def _model_at(path: KeyPath) -> type[BaseModel] | None:
+    current: Any = Experiment
+    for item in path:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if not isinstance(item, str) or item not in current.model_fields:
+                return None
+            current = current.model_fields[item].annotation
+        else:
+            # list[...] or dict[...]: step into the item type.
+            args = typing.get_args(current)
+            if not args:
+                return None
+            current = args[-1]
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> Any:
+    while True:
+        origin = typing.get_origin(tp)
+        if origin is typing.Annotated:
+            tp = typing.get_args(tp)[0]
+        elif origin is typing.Union:
+            args = [a for a in typing.get_args(tp) if a is not type(None)]
+            if len(args) != 1:
+                return tp
+            tp = args[0]
+        else:
+            return tp

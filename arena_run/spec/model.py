@@ -1,0 +1,274 @@
+"""The pydantic models of arena.toml: its one source of truth.
+
+Field descriptions are the file reference: they are what `arena-run schema`
+emits, what editors show on hover, and what docs/reference.md is made from.
+Rules that span sections (a logdir under a data mount, `{{x}}` naming a sweep
+parameter, tf-only keys) live in rules.py, where each can name its exact key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .types import (
+    DNS1035_LABEL_RE,
+    SWEEP_PARAM_RE,
+    AbsPath,
+    Duration,
+    EnvName,
+    Label,
+    LabelKey,
+    LabelValue,
+    Quantity,
+    ResourceName,
+    SweepValue,
+)
+
+# Defaults a data scientist should not have to know; each overridable.
+GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2"
+RSYNC_IMAGE = "instrumentisto/rsync-ssh:alpine3.20"
+TENSORBOARD_IMAGE = "tensorflow/tensorflow:2.16.1"
+TF_SERVING_IMAGE = "tensorflow/serving:2.16.1"
+
+GIT_URL_RE = r"^((https?|ssh|git|file)://\S+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:\S+)$"
+MODEL_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+def _d(text: str, **kw) -> object:
+    return Field(description=text, **kw)
+
+
+class Spec(BaseModel):
+    """Base of every table: unknown keys are errors, so typos never pass silently."""
+
+    # strict: TOML and YAML have real types, so "1" is not silently an integer
+    # (and the JSON Schema, which cannot coerce, gives the same verdict).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Code(Spec):
+    """How the code reaches the pods (Arena --syncMode/--syncSource)."""
+
+    git: Optional[Annotated[str, Field(pattern=GIT_URL_RE)]] = _d(
+        "Git repository to clone; the checkout lands at `<job.working_dir>/code/<repo name>`. "
+        "Exactly one of `git` and `rsync`.",
+        default=None,
+    )
+    rsync: Optional[Annotated[str, Field(min_length=1)]] = _d(
+        "rsync source (`host::module/path` or `rsync://...`) copied to `<job.working_dir>/code`. "
+        "Exactly one of `git` and `rsync`.",
+        default=None,
+    )
+    ref: Optional[Annotated[str, Field(min_length=1)]] = _d(
+        "Git branch, tag or commit to check out (default: the remote's HEAD).", default=None
+    )
+    secret: Optional[ResourceName] = _d(
+        "Name of a Secret with keys `username` and `password` for the git remote. "
+        "Credentials are never written in the file.",
+        default=None,
+    )
+    depth: Annotated[int, Field(ge=0)] = _d(
+        "Git clone depth; 0 clones the whole history.", default=1
+    )
+    image: Optional[Annotated[str, Field(min_length=1)]] = _d(
+        f"Image of the sync init container (default `{GIT_SYNC_IMAGE}` for git, "
+        f"`{RSYNC_IMAGE}` for rsync).",
+        default=None,
+    )
+
+
+class Data(Spec):
+    """A volume mounted into every replica (Arena --data pvc:mount, --data-dir host:mount)."""
+
+    pvc: Optional[ResourceName] = _d(
+        "Name of a PersistentVolumeClaim in the experiment's namespace. Exactly one of `pvc` and `host_path`.",
+        default=None,
+    )
+    host_path: Optional[AbsPath] = _d(
+        "A directory on the node. Exactly one of `pvc` and `host_path`.", default=None
+    )
+    mount: AbsPath = _d("Absolute path where the volume appears in the containers; unique across [[data]].")
+    sub_path: Optional[Annotated[str, Field(pattern=r"^[^/].*$")]] = _d(
+        "Mount only this relative path inside the volume.", default=None
+    )
+    read_only: bool = _d("Mount the volume read-only.", default=False)
+
+
+class Toleration(Spec):
+    """A Kubernetes toleration, so replicas may run on tainted (e.g. GPU) nodes."""
+
+    key: Optional[Annotated[str, Field(min_length=1)]] = _d(
+        "Taint key to tolerate; omit with operator Exists to tolerate every taint.", default=None
+    )
+    operator: Literal["Equal", "Exists"] = _d("`Equal` matches `value`; `Exists` any value.", default="Equal")
+    value: Optional[str] = _d("Taint value, with operator Equal.", default=None)
+    effect: Optional[Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]] = _d(
+        "Taint effect to tolerate; omit to tolerate all effects.", default=None
+    )
+    seconds: Optional[Annotated[int, Field(ge=0)]] = _d(
+        "With effect NoExecute: how long the pod stays bound after the taint appears.", default=None
+    )
+
+
+class Role(Spec):
+    """Overrides for the replicas of one role (Arena --ps-image, --worker-cpu, ...)."""
+
+    image: Optional[Annotated[str, Field(min_length=1)]] = _d("Image for this role.", default=None)
+    gpus: Optional[Annotated[int, Field(ge=0)]] = _d("GPUs per replica of this role.", default=None)
+    cpu: Optional[Quantity] = _d("CPU per replica of this role (requests and limits).", default=None)
+    memory: Optional[Quantity] = _d("Memory per replica of this role (requests and limits).", default=None)
+    node_selector: Optional[dict[LabelKey, LabelValue]] = _d(
+        "Node labels this role's pods require (replaces the job's).", default=None
+    )
+    env: dict[EnvName, str] = _d("Environment added to this role's containers (over the job's).", default_factory=dict)
+
+
+class Roles(Spec):
+    """Per-role overrides; a role may be overridden only if the job has it."""
+
+    worker: Optional[Role] = _d("Workers (tf and pytorch).", default=None)
+    ps: Optional[Role] = _d("Parameter servers (tf; GPUs 0 unless set here).", default=None)
+    chief: Optional[Role] = _d("The chief (tf).", default=None)
+    evaluator: Optional[Role] = _d("The evaluator (tf).", default=None)
+    master: Optional[Role] = _d("The master, replica 0 (pytorch).", default=None)
+
+
+class Job(Spec):
+    """The training job (Arena submit tf / submit pytorch)."""
+
+    type: Literal["tf", "pytorch"] = _d(
+        "`tf` renders a TFJob, `pytorch` a PyTorchJob (both kubeflow.org/v1).", default="tf"
+    )
+    image: Annotated[str, Field(min_length=1)] = _d("Container image of the training code.")
+    command: Annotated[str, Field(min_length=1)] = _d(
+        "Shell command run in `working_dir`; may say `{{param}}` for a [sweep] parameter."
+    )
+    working_dir: AbsPath = _d("Working directory; the code lands in `<working_dir>/code`.", default="/root")
+    gpus: Annotated[int, Field(ge=0)] = _d(
+        "GPUs (`nvidia.com/gpu`) per worker, chief, evaluator and master; parameter servers get none.", default=0
+    )
+    workers: Annotated[int, Field(ge=1)] = _d(
+        "Worker replicas. For pytorch this counts the master too, as in Arena: 3 = 1 master + 2 workers.",
+        default=1,
+    )
+    ps: Annotated[int, Field(ge=0)] = _d("Parameter-server replicas (tf only).", default=0)
+    chief: bool = _d("Add a chief replica (tf only).", default=False)
+    evaluator: bool = _d("Add an evaluator replica (tf only).", default=False)
+    cpu: Optional[Quantity] = _d("CPU per replica, requests and limits (e.g. `4`, `500m`).", default=None)
+    memory: Optional[Quantity] = _d("Memory per replica, requests and limits (e.g. `16Gi`).", default=None)
+    shm: Quantity = _d("Size of the in-memory /dev/shm.", default="2Gi")
+    env: dict[EnvName, str] = _d(
+        "Environment of every replica; values may say `{{param}}`.", default_factory=dict
+    )
+    node_selector: dict[LabelKey, LabelValue] = _d("Node labels the pods require.", default_factory=dict)
+    tolerations: list[Toleration] = _d("Taints the pods tolerate.", default_factory=list)
+    priority_class: Optional[ResourceName] = _d("PriorityClass of the pods.", default=None)
+    image_pull_secrets: list[ResourceName] = _d("Secrets used to pull the images.", default_factory=list)
+    image_pull_policy: Optional[Literal["Always", "IfNotPresent", "Never"]] = _d(
+        "When to pull images (Kubernetes' default if omitted).", default=None
+    )
+    restart_policy: Literal["Never", "OnFailure", "ExitCode", "Always"] = _d(
+        "Restart policy of workers and the master; ps, chief and evaluator never restart.", default="Never"
+    )
+    clean_pod_policy: Literal["Running", "All", "None"] = _d(
+        "Which pods to delete when the job finishes (Arena --clean-task-policy).", default="Running"
+    )
+    ttl_after_finished: Optional[Duration] = _d(
+        "Delete the finished job after this long (seconds, or `90s`, `30m`, `12h`, `7d`).", default=None
+    )
+    active_deadline: Optional[Duration] = _d(
+        "Fail the job if it runs longer than this (Arena --running-timeout).", default=None
+    )
+    backoff_limit: Optional[Annotated[int, Field(ge=0)]] = _d(
+        "Retries before the job is marked failed.", default=None
+    )
+    success_policy: Optional[Literal["AllWorkers"]] = _d(
+        "tf only: `AllWorkers` succeeds when every worker does (default: when worker 0 or the chief does).",
+        default=None,
+    )
+    roles: Roles = _d("Per-role overrides: `[job.roles.ps]`, `[job.roles.worker]`, ...", default_factory=Roles)
+
+
+class TensorBoard(Spec):
+    """A TensorBoard reading the job's logs (Arena --tensorboard --logdir)."""
+
+    logdir: AbsPath = _d("Event-file directory; must lie under a [[data]] mount so TensorBoard can read it.")
+    service: Literal["ClusterIP", "NodePort"] = _d(
+        "How TensorBoard is exposed: `NodePort` gives a URL on any node's address.", default="ClusterIP"
+    )
+    image: Annotated[str, Field(min_length=1)] = _d("TensorBoard image.", default=TENSORBOARD_IMAGE)
+    cpu: Optional[Quantity] = _d("CPU for TensorBoard.", default=None)
+    memory: Optional[Quantity] = _d("Memory for TensorBoard.", default=None)
+
+
+class Serve(Spec):
+    """Serving the trained model (Arena serve tensorflow / serve kserve)."""
+
+    type: Literal["tf-serving", "kserve"] = _d(
+        "`tf-serving`: a Deployment and Service (gRPC 8500, REST 8501); "
+        "`kserve`: an InferenceService (serving.kserve.io/v1beta1).",
+        default="tf-serving",
+    )
+    model_name: Optional[Annotated[str, Field(pattern=MODEL_NAME_RE)]] = _d(
+        "Name the model is served under (default: the experiment's name).", default=None
+    )
+    model_path: Optional[AbsPath] = _d(
+        "Model directory under a [[data]] mount. Required for tf-serving; for kserve, a path "
+        "on a PVC mount becomes `storage_uri = pvc://<claim>/<path>`.",
+        default=None,
+    )
+    storage_uri: Optional[Annotated[str, Field(pattern=r"^[a-z0-9+.-]+://\S+$")]] = _d(
+        "kserve only: where the model is (`s3://`, `gs://`, `pvc://`, `https://`).", default=None
+    )
+    model_format: Annotated[str, Field(min_length=1)] = _d(
+        "kserve only: model format (`tensorflow`, `pytorch`, `sklearn`, `onnx`, ...).", default="tensorflow"
+    )
+    model_format_version: Optional[Annotated[str, Field(min_length=1)]] = _d(
+        "kserve only: version of the model format.", default=None
+    )
+    runtime: Optional[ResourceName] = _d("kserve only: a ServingRuntime to use.", default=None)
+    replicas: Annotated[int, Field(ge=0)] = _d("tf-serving only: server replicas.", default=1)
+    min_replicas: Optional[Annotated[int, Field(ge=0)]] = _d(
+        "kserve only: fewest replicas (0 scales to zero; default 1).", default=None
+    )
+    max_replicas: Optional[Annotated[int, Field(ge=1)]] = _d(
+        "kserve only: most replicas (default: min_replicas).", default=None
+    )
+    image: Optional[Annotated[str, Field(min_length=1)]] = _d(
+        f"tf-serving only: server image (default `{TF_SERVING_IMAGE}`).", default=None
+    )
+    gpus: Annotated[int, Field(ge=0)] = _d("GPUs per server replica.", default=0)
+    cpu: Optional[Quantity] = _d("CPU per server replica.", default=None)
+    memory: Optional[Quantity] = _d("Memory per server replica.", default=None)
+    service: Literal["ClusterIP", "NodePort"] = _d("tf-serving only: how the Service is exposed.", default="ClusterIP")
+
+
+SweepParam = Annotated[str, Field(pattern=SWEEP_PARAM_RE)]
+
+
+class Experiment(Spec):
+    """An arena-run experiment: data, code, a training job, TensorBoard, serving, sweeps."""
+
+    model_config = ConfigDict(title="arena.toml", json_schema_extra={"$comment": "Generated by `arena-run schema`; do not edit."})
+
+    name: Annotated[str, Field(pattern=DNS1035_LABEL_RE, max_length=63)] = _d(
+        "Names every object: the job `<name>`, `<name>-tensorboard`, `<name>-serving`. "
+        "A lowercase DNS label starting with a letter."
+    )
+    namespace: Optional[Label] = _d(
+        "Namespace; at apply time `--namespace` wins, then this, then the kube context, then `default`.",
+        default=None,
+    )
+    labels: dict[LabelKey, LabelValue] = _d("Extra labels on every object and pod.", default_factory=dict)
+    code: Optional[Code] = _d("Code sync into the pods.", default=None)
+    data: list[Data] = _d("Volumes mounted into every replica.", default_factory=list)
+    job: Optional[Job] = _d("The training job.", default=None)
+    tensorboard: Optional[TensorBoard] = _d("Present = a TensorBoard is deployed.", default=None)
+    serve: Optional[Serve] = _d("Present = the model is served.", default=None)
+    sweep: dict[SweepParam, Annotated[list[SweepValue], Field(min_length=1)]] = _d(
+        "Hyperparameter grid: one job per point of the Cartesian product. The command says `{{lr}}`; "
+        "each point also gets env `ARENA_PARAM_LR`.",
+        default_factory=dict,
+    )

@@ -1,0 +1,204 @@
+"""Rules that span keys or sections, checked once the types are right.
+
+Each finding names the exact key it is about, so the user is sent to the
+right line.  Rules a JSON Schema can express are also in the schema; the
+rest (paths under mounts, placeholders, derived names) live only here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from .errors import KeyPath
+from .model import Data, Experiment, Job, Serve
+from .names import LABEL_PREFIX, MANAGED_BY, MAX_NAME, derived_names, replicas
+from .sweep import MAX_POINTS, count, placeholders, point_id, points
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: KeyPath
+    message: str
+
+
+def check(exp: Experiment) -> list[Finding]:
+    return list(_check(exp))
+
+
+def _check(exp: Experiment) -> Iterator[Finding]:
+    if not (exp.job or exp.serve or exp.tensorboard):
+        yield Finding(("job",), "nothing to run: add a [job], [serve] or [tensorboard] table")
+    for key in exp.labels:
+        if key == MANAGED_BY or key.startswith(LABEL_PREFIX):
+            yield Finding(("labels", key), f"{key} is set by arena-run itself")
+    if exp.code:
+        yield from _code(exp)
+    yield from _data(exp)
+    if exp.job:
+        yield from _job(exp.job)
+        yield from _placeholders(exp)
+    if exp.sweep:
+        yield from _sweep(exp)
+    if exp.tensorboard:
+        yield from _under_mount(("tensorboard", "logdir"), exp.tensorboard.logdir, exp.data, "TensorBoard can read it")
+    if exp.serve:
+        yield from _serve(exp.serve, exp.data)
+    if exp.sweep and count(exp.sweep) > MAX_POINTS:
+        return  # names of thousands of points would drown the one real problem
+    for name in derived_names(exp):
+        if len(name) > MAX_NAME:
+            yield Finding(
+                ("name",),
+                f"derived name {name!r} is {len(name)} characters, over Kubernetes' {MAX_NAME}; "
+                f"shorten name by {len(name) - MAX_NAME}",
+            )
+            break
+
+
+def _code(exp: Experiment) -> Iterator[Finding]:
+    code = exp.code
+    assert code is not None
+    if not exp.job:
+        yield Finding(("code",), "code is synced into the job's pods: add a [job]")
+    if code.git is None and code.rsync is None:
+        yield Finding(("code", "git"), "missing: set one of code.git or code.rsync")
+    elif code.git is not None and code.rsync is not None:
+        yield Finding(("code", "rsync"), "code.git and code.rsync are exclusive: keep one")
+    elif code.rsync is not None:
+        for key in ("ref", "secret", "depth"):
+            if key in code.model_fields_set:
+                yield Finding(("code", key), f"only for code.git, not rsync")
+
+
+def _data(exp: Experiment) -> Iterator[Finding]:
+    seen: dict[str, int] = {}
+    reserved = {"/dev/shm": "the shared-memory volume"}
+    if exp.job and exp.code:
+        reserved[posixpath.join(exp.job.working_dir, "code")] = "the code checkout"
+    for i, d in enumerate(exp.data):
+        if d.pvc is None and d.host_path is None:
+            yield Finding(("data", i, "pvc"), "missing: set one of pvc or host_path")
+        elif d.pvc is not None and d.host_path is not None:
+            yield Finding(("data", i, "host_path"), "pvc and host_path are exclusive: keep one")
+        mount = posixpath.normpath(d.mount)
+        if mount in seen:
+            yield Finding(("data", i, "mount"), f"{mount} is already mounted by data[{seen[mount]}]")
+        elif mount in reserved:
+            yield Finding(("data", i, "mount"), f"{mount} is taken by {reserved[mount]}")
+        seen.setdefault(mount, i)
+
+
+def _job(job: Job) -> Iterator[Finding]:
+    if job.type == "pytorch":
+        tf_only = ("ps", "chief", "evaluator", "success_policy")
+        for key in tf_only:
+            if key in job.model_fields_set:
+                yield Finding(("job", key), f"only for tf jobs, not pytorch")
+    have = {r.key for r in replicas(job)}
+    for key in job.roles.model_fields_set:
+        if key not in have:
+            yield Finding(("job", "roles", key), _missing_role(job, key))
+
+
+def _missing_role(job: Job, key: str) -> str:
+    if job.type == "pytorch" and key in ("ps", "chief", "evaluator"):
+        return f"pytorch jobs have no {key} role"
+    if job.type == "tf" and key == "master":
+        return "tf jobs have no master role (did you mean chief?)"
+    if key == "worker":
+        return "this pytorch job is a lone master (workers = 1): raise job.workers"
+    if key == "ps":
+        return "the job has no parameter servers: set job.ps"
+    return f"the job has no {key}: set job.{key} = true"
+
+
+def _placeholders(exp: Experiment) -> Iterator[Finding]:
+    job = exp.job
+    assert job is not None
+    texts: list[tuple[KeyPath, str]] = [(("job", "command"), job.command)]
+    texts += [(("job", "env", k), v) for k, v in job.env.items()]
+    for key in job.roles.model_fields_set:
+        role = getattr(job.roles, key)
+        texts += [(("job", "roles", key, "env", k), v) for k, v in role.env.items()]
+    for path, text in texts:
+        for name in placeholders(text):
+            if name not in exp.sweep:
+                hint = difflib.get_close_matches(name, list(exp.sweep), n=1)
+                more = f"; did you mean {{{{{hint[0]}}}}}?" if hint else " (there is no [sweep])" if not exp.sweep else ""
+                yield Finding(path, f"{{{{{name}}}}} names no [sweep] parameter{more}")
+    if exp.sweep:
+        for k in job.env:
+            if k.startswith("ARENA_PARAM_") and k[len("ARENA_PARAM_"):].lower() in exp.sweep:
+                yield Finding(("job", "env", k), f"{k} is set by the sweep for each point")
+
+
+def _sweep(exp: Experiment) -> Iterator[Finding]:
+    if not exp.job:
+        yield Finding(("sweep",), "a sweep runs one job per point: add a [job]")
+    repeated = False
+    for key, values in exp.sweep.items():
+        seen: dict[str, int] = {}
+        for i, v in enumerate(values):
+            ident = point_id({key: v})
+            if ident in seen:
+                repeated = True
+                yield Finding(("sweep", key, i), f"{v!r} repeats sweep.{key}[{seen[ident]}]")
+            seen.setdefault(ident, i)
+    n = count(exp.sweep)
+    if n > MAX_POINTS:
+        yield Finding(("sweep",), f"the grid has {n} points; at most {MAX_POINTS} jobs per experiment")
+    elif not repeated and len({p.suffix for p in points(exp.sweep)}) != n:  # pragma: no cover - 32-bit collision
+        yield Finding(("sweep",), "two points hash to the same name; reorder or rename a parameter")
+
+
+def _serve(serve: Serve, data: list[Data]) -> Iterator[Finding]:
+    kserve_only = ("storage_uri", "model_format", "model_format_version", "runtime", "min_replicas", "max_replicas")
+    tf_only = ("image", "replicas", "service")
+    wrong = tf_only if serve.type == "kserve" else kserve_only
+    for key in wrong:
+        if key in serve.model_fields_set:
+            other = "tf-serving" if serve.type == "kserve" else "kserve"
+            yield Finding(("serve", key), f"only for serve.type = {other!r}")
+    if serve.type == "tf-serving":
+        if serve.model_path is None:
+            yield Finding(("serve", "model_path"), "missing: tf-serving loads the model from a [[data]] mount")
+        else:
+            yield from _under_mount(("serve", "model_path"), serve.model_path, data, "the server can read it")
+        return
+    if serve.storage_uri is None:
+        if serve.model_path is None:
+            yield Finding(("serve", "storage_uri"), "missing: set storage_uri, or model_path on a PVC mount")
+        else:
+            mount = mount_of(serve.model_path, data)
+            if mount is None or mount.pvc is None:
+                yield Finding(
+                    ("serve", "model_path"),
+                    "kserve reads models from a PVC, not a host path: put it under a pvc mount or set storage_uri",
+                )
+    elif serve.model_path is not None:
+        yield Finding(("serve", "model_path"), "storage_uri and model_path are exclusive for kserve: keep one")
+    lo, hi = serve.min_replicas, serve.max_replicas
+    if lo is not None and hi is not None and hi < lo:
+        yield Finding(("serve", "max_replicas"), f"{hi} is below min_replicas ({lo})")
+
+
+def mount_of(path: str, data: list[Data]) -> Optional[Data]:
+    """The [[data]] entry whose mount holds path (the deepest one)."""
+    path = posixpath.normpath(path)
+    best: Optional[Data] = None
+    for d in data:
+        mount = posixpath.normpath(d.mount)
+        if (path == mount or path.startswith(mount.rstrip("/") + "/")) and (
+            best is None or len(mount) > len(posixpath.normpath(best.mount))
+        ):
+            best = d
+    return best
+
+
+def _under_mount(path: KeyPath, value: str, data: list[Data], why: str) -> Iterator[Finding]:
+    if mount_of(value, data) is None:
+        have = ", ".join(d.mount for d in data) or "none"
+        yield Finding(path, f"{value} must lie under a [[data]] mount so {why} (mounts: {have})")

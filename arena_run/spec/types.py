@@ -1,0 +1,96 @@
+"""Constrained scalar types of the file format.
+
+Each carries its rule both ways: a pydantic validator for the fast path and a
+JSON Schema pattern so editors flag the same mistakes while typing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Union
+
+from pydantic import BeforeValidator, Field, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+# Kubernetes resource.Quantity: a decimal number with an optional SI, binary or
+# exponent suffix.  Negative quantities make no sense for anything we set.
+QUANTITY_RE = r"^(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$"
+# A duration in the spirit of Go's and kubectl's: 90s, 10m, 1h30m, 7d.
+DURATION_RE = r"^(\d+[smhd])+$"
+DNS1123_LABEL_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS1035_LABEL_RE = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+DNS1123_SUBDOMAIN_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+ENV_NAME_RE = r"^[A-Za-z_][A-Za-z0-9_.-]*$"
+SWEEP_PARAM_RE = r"^[a-z_][a-z0-9_]*$"
+ABS_PATH_RE = r"^/"
+# Label keys: an optional DNS subdomain prefix and a name of up to 63 chars.
+LABEL_KEY_RE = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+LABEL_VALUE_RE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _quantity(value: object) -> str:
+    # TOML users write `cpu = 4`; Kubernetes wants the string "4".
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        value = str(int(value)) if value == int(value) else repr(value)
+    if isinstance(value, str) and _QUANTITY.match(value):
+        return value
+    raise PydanticCustomError(
+        "quantity", "{value} is not a Kubernetes quantity (e.g. 4, 0.5, 500m, 16Gi)", {"value": repr(value)}
+    )
+
+
+def _duration(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and _DURATION.match(value):
+        return sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhd])", value))
+    raise PydanticCustomError(
+        "duration", "{value} is not a duration (seconds, or e.g. 90s, 30m, 12h, 7d, 1h30m)", {"value": repr(value)}
+    )
+
+
+_QUANTITY = re.compile(QUANTITY_RE)
+_DURATION = re.compile(DURATION_RE)
+_NUMBER = {"type": "number", "minimum": 0}
+
+# One custom validator each, so a bad value gets one clear message rather than
+# one per member of a union; the JSON Schema states the same rule.
+Quantity = Annotated[
+    str,
+    BeforeValidator(_quantity),
+    WithJsonSchema({"anyOf": [_NUMBER, {"type": "string", "pattern": QUANTITY_RE}]}),
+]
+# Seconds as an integer, or a duration string such as "1h30m"; validated to seconds.
+Duration = Annotated[
+    int,
+    BeforeValidator(_duration),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": DURATION_RE}]}),
+]
+
+AbsPath = Annotated[str, Field(pattern=ABS_PATH_RE, min_length=1)]
+ResourceName = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_RE, max_length=253)]
+Label = Annotated[str, Field(pattern=DNS1123_LABEL_RE, max_length=63)]
+EnvName = Annotated[str, Field(pattern=ENV_NAME_RE)]
+LabelKey = Annotated[str, Field(pattern=LABEL_KEY_RE, max_length=316)]
+LabelValue = Annotated[str, Field(pattern=LABEL_VALUE_RE, max_length=63)]
+
+
+def _scalar(value: object) -> object:
+    if isinstance(value, (bool, int, float, str)):
+        return value
+    raise PydanticCustomError("scalar", "a sweep value must be a string, number or boolean")
+
+
+# Any TOML scalar; one check, so a table in a sweep gets one message.
+SweepValue = Annotated[
+    Union[bool, int, float, str],
+    PlainValidator(_scalar),
+    WithJsonSchema({"type": ["boolean", "integer", "number", "string"]}),
+]
+
+__all__ = [
+    "AbsPath", "Duration", "EnvName", "Label", "LabelKey", "LabelValue", "Quantity",
+    "ResourceName", "SweepValue", "DNS1035_LABEL_RE", "SWEEP_PARAM_RE",
+]

@@ -1,0 +1,335 @@
+"""`up` and `down` for a local control plane, and the handle tests use.
+
+Layout of DIR (nothing else in DIR is touched, so `down` is safe anywhere):
+  cluster.json          what `up` started: server, ports, binaries, versions
+  kubeconfig            admin (O=system:masters)
+  kubeconfig-limited    a user whose RBAC allows only LIMITED_NAMESPACE
+  pki/ etcd-data/ certs/ logs/   data; *.pid  one per daemon
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import build, certs, gomodules, procs, versions
+
+LIMITED_NAMESPACE = "arena-limited"
+SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_IP = "10.0.0.1"  # first address of SERVICE_CIDR: the kubernetes Service
+POD_CIDR = "10.244.0.0/16"
+# Two fake GPU nodes, as in the issue: name -> nvidia.com/gpu count.
+GPU_NODES = {"gpu-node-8": 8, "gpu-node-4": 4}
+KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
+
+# Start order; `down` stops in reverse.
+DAEMONS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+# Everything `up` creates in DIR, which is all `down` removes.
+DATA = ["pki", "etcd-data", "certs", "logs", "kubeconfig", "kubeconfig-limited", "cluster.json"]
+
+
+@dataclass
+class Cluster:
+    dir: Path
+    server: str
+    kubeconfig: Path
+    kubeconfig_limited: Path
+    limited_namespace: str
+    kubectl: Path
+    gpu_nodes: dict
+    info: dict
+
+    @classmethod
+    def load(cls, dir: Path | str) -> "Cluster":
+        dir = Path(dir).resolve()
+        try:
+            info = json.loads((dir / "cluster.json").read_text())
+        except OSError:
+            raise RuntimeError(f"no control plane in {dir} (no cluster.json): run tests/cluster/up {dir}")
+        return cls(
+            dir=dir,
+            server=info["server"],
+            kubeconfig=dir / "kubeconfig",
+            kubeconfig_limited=dir / "kubeconfig-limited",
+            limited_namespace=info["limited_namespace"],
+            kubectl=Path(info["bin"]) / "kubectl",
+            gpu_nodes=info["gpu_nodes"],
+            info=info,
+        )
+
+    def run_kubectl(self, *args: str, limited: bool = False, input: str | None = None,
+                    check: bool = True) -> subprocess.CompletedProcess:
+        kubeconfig = self.kubeconfig_limited if limited else self.kubeconfig
+        proc = subprocess.run([str(self.kubectl), f"--kubeconfig={kubeconfig}", *args],
+                              input=input, capture_output=True, text=True, timeout=120)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+        return proc
+
+    def check_ready(self, timeout: float = 10) -> None:
+        """Raise unless every daemon runs and the apiserver is ready."""
+        dead = [d for d in DAEMONS if not procs.alive(self.dir, d)]
+        if dead:
+            raise RuntimeError(f"control plane in {self.dir}: not running: {', '.join(dead)}")
+        procs.wait_http(f"{self.server}/readyz", "kube-apiserver", self.dir, "kube-apiserver",
+                        timeout, _admin_tls(self.dir))
+
+    def peak_rss_kib(self) -> dict:
+        return {d: procs.peak_rss_kib(self.dir, d) for d in DAEMONS}
+
+
+def _admin_tls(dir: Path):
+    pki = dir / "pki"
+    return procs.tls_context(pki / "ca.crt", pki / "admin.crt", pki / "admin.key")
+
+
+def _b64(path: Path) -> str:
+    return base64.b64encode(path.read_bytes()).decode()
+
+
+def _write_kubeconfig(path: Path, server: str, pki: Path, user: str, cert: str,
+                      namespace: str = "default") -> None:
+    # JSON is valid YAML, and every kubeconfig reader takes it; data is
+    # embedded so the file stands alone.
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "arena-run-test", "cluster": {
+            "server": server, "certificate-authority-data": _b64(pki / "ca.crt")}}],
+        "users": [{"name": user, "user": {
+            "client-certificate-data": _b64(pki / f"{cert}.crt"),
+            "client-key-data": _b64(pki / f"{cert}.key")}}],
+        "contexts": [{"name": user, "context": {
+            "cluster": "arena-run-test", "user": user, "namespace": namespace}}],
+        "current-context": user,
+    }
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    path.chmod(0o600)
+
+
+def _seed_objects() -> dict:
+    """Fake GPU nodes for kwok, and the limited user's namespace and RBAC."""
+    nodes = []
+    for name, gpus in GPU_NODES.items():
+        resources = {"cpu": "32", "memory": "256Gi", "pods": "110", "nvidia.com/gpu": str(gpus)}
+        nodes.append({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {
+                "name": name,
+                "annotations": {KWOK_ANNOTATION[0]: KWOK_ANNOTATION[1]},
+                "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                           "kubernetes.io/arch": "amd64", "type": "kwok",
+                           "nvidia.com/gpu.count": str(gpus)},
+            },
+            # A Node's status is kept on create (kubelets register this way);
+            # kwok then adds conditions, addresses and its heartbeat.
+            "status": {"capacity": resources, "allocatable": resources},
+        })
+    rbac = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": LIMITED_NAMESPACE}},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+         "metadata": {"name": "arena-run-limited", "namespace": LIMITED_NAMESPACE},
+         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+         "metadata": {"name": "arena-run-limited", "namespace": LIMITED_NAMESPACE},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                     "name": "arena-run-limited"},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                       "name": certs.LIMITED_USER}]},
+    ]
+    return {"apiVersion": "v1", "kind": "List", "items": nodes + rbac}
+
+
+def up(dir: Path | str, log=sys.stderr) -> Cluster:
+    """Build if needed, start everything, return once it is all ready.
+
+    On failure the daemons started so far are stopped again (logs are kept).
+    """
+    t0 = time.monotonic()
+    dir = Path(dir).resolve()
+    dir.mkdir(parents=True, exist_ok=True)
+    running = [d for d in DAEMONS if procs.alive(dir, d)]
+    if running:
+        raise RuntimeError(f"{dir} already has a running control plane ({', '.join(running)}); "
+                           f"run tests/cluster/down {dir} first")
+    bindir = build.ensure_built(log)
+    t_built = time.monotonic()
+    _remove_data(dir, keep_logs=False)
+    (dir / "logs").mkdir()
+    try:
+        cluster = _start(dir, bindir, log)
+    except BaseException:
+        down(dir, keep_logs=True)
+        raise
+    cluster.info["startup_seconds"] = round(time.monotonic() - t_built, 1)
+    (dir / "cluster.json").write_text(json.dumps(cluster.info, indent=2) + "\n")
+    print(f"arena-run: control plane up in {time.monotonic() - t0:.1f} s: "
+          f"KUBECONFIG={cluster.kubeconfig}", file=log, flush=True)
+    return cluster
+
+
+def _start(dir: Path, bindir: Path, log) -> Cluster:
+    pki = dir / "pki"
+    certs.make_pki(pki, SERVICE_IP)
+    ports = {name: procs.free_port() for name in
+             ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager",
+              "kube-scheduler", "kwok")}
+    server = f"https://127.0.0.1:{ports['kube-apiserver']}"
+    kubeconfig = dir / "kubeconfig"
+    bin = lambda name: str(bindir / name)  # noqa: E731
+
+    etcd_url = f"http://127.0.0.1:{ports['etcd']}"
+    peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
+    procs.start(dir, "etcd", [
+        bin("etcd"),
+        "--name=arena-run",
+        f"--data-dir={dir / 'etcd-data'}",
+        f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
+        f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
+        f"--initial-cluster=arena-run={peer_url}",
+        "--unsafe-no-fsync",  # throwaway data: skip fsync, as envtest does
+        "--max-request-bytes=33554432",  # the Kubeflow/KServe CRDs are MBs
+        "--log-level=warn",
+    ])
+    procs.wait_http(f"{etcd_url}/health", "etcd", dir, "etcd", 60)
+
+    procs.start(dir, "kube-apiserver", [
+        bin("kube-apiserver"),
+        f"--etcd-servers={etcd_url}",
+        f"--cert-dir={dir / 'certs' / 'kube-apiserver'}",
+        f"--tls-cert-file={pki / 'apiserver.crt'}", f"--tls-private-key-file={pki / 'apiserver.key'}",
+        f"--client-ca-file={pki / 'ca.crt'}",
+        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+        f"--secure-port={ports['kube-apiserver']}",
+        # No endpoints reconciler: nothing but us may reach 127.0.0.1.
+        "--endpoint-reconciler-type=none",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--allow-privileged=true",
+        # Pods need no token Secret: there is no kubelet to mount one.
+        "--disable-admission-plugins=ServiceAccount",
+        "--authorization-mode=RBAC",
+        f"--service-account-issuer={server}/",
+        f"--service-account-key-file={pki / 'sa.pub'}",
+        f"--service-account-signing-key-file={pki / 'sa.key'}",
+    ])
+    procs.wait_http(f"{server}/readyz", "kube-apiserver", dir, "kube-apiserver", 120,
+                    _admin_tls(dir))
+
+    _write_kubeconfig(kubeconfig, server, pki, certs.ADMIN_USER, "admin")
+    _write_kubeconfig(dir / "kubeconfig-limited", server, pki, certs.LIMITED_USER, "limited",
+                      namespace=LIMITED_NAMESPACE)
+
+    # The rest only talk to the apiserver: start them together.
+    common = [f"--kubeconfig={kubeconfig}",
+              f"--authentication-kubeconfig={kubeconfig}",
+              f"--authorization-kubeconfig={kubeconfig}",
+              "--leader-elect=false", "--bind-address=127.0.0.1"]
+    procs.start(dir, "kube-controller-manager", [
+        bin("kube-controller-manager"), *common,
+        f"--secure-port={ports['kube-controller-manager']}",
+        f"--cert-dir={dir / 'certs' / 'kube-controller-manager'}",
+        f"--service-account-private-key-file={pki / 'sa.key'}",
+        f"--root-ca-file={pki / 'ca.crt'}",
+        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+        f"--cluster-signing-key-file={pki / 'ca.key'}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+    ])
+    procs.start(dir, "kube-scheduler", [
+        bin("kube-scheduler"), *common,
+        f"--secure-port={ports['kube-scheduler']}",
+        f"--cert-dir={dir / 'certs' / 'kube-scheduler'}",
+    ])
+    kwok_addr = f"127.0.0.1:{ports['kwok']}"
+    procs.start(dir, "kwok", [
+        bin("kwok"),
+        f"--kubeconfig={kubeconfig}",
+        "--manage-all-nodes=false",
+        f"--manage-nodes-with-annotation-selector={KWOK_ANNOTATION[0]}={KWOK_ANNOTATION[1]}",
+        # kwok's own server (health now; pod logs/exec later): nodes report
+        # it as their address and kubelet port.
+        f"--server-address={kwok_addr}",
+        "--node-ip=127.0.0.1", f"--node-port={ports['kwok']}",
+        f"--cidr={POD_CIDR}",
+        "--node-lease-duration-seconds=40",
+        *[f"--config={p}" for p in gomodules.kwok_stage_files()],
+    ])
+
+    # While they start: CRDs (server-side: too big for the last-applied
+    # annotation), the fake nodes and the limited user's RBAC.
+    kubectl = [bin("kubectl"), f"--kubeconfig={kubeconfig}"]
+    _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
+                    *[f"--filename={f}" for f in gomodules.crd_files()]])
+    _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
+                    "--filename=-"], input=json.dumps(_seed_objects()))
+
+    tls_any = procs.tls_context(None)
+    procs.wait_http(f"https://127.0.0.1:{ports['kube-controller-manager']}/healthz",
+                    "kube-controller-manager", dir, "kube-controller-manager", 60, tls_any)
+    procs.wait_http(f"https://127.0.0.1:{ports['kube-scheduler']}/readyz",
+                    "kube-scheduler", dir, "kube-scheduler", 60, tls_any)
+    procs.wait_http(f"http://{kwok_addr}/readyz", "kwok", dir, "kwok", 60)
+    _run(kubectl + ["wait", "--for=condition=Established", "--timeout=60s",
+                    *[f"crd/{c}" for c in versions.CRD_NAMES]])
+    _run(kubectl + ["wait", "--for=condition=Ready", "--timeout=60s",
+                    *[f"node/{n}" for n in GPU_NODES]])
+    # Pods can only be created once the namespace's default ServiceAccount
+    # exists? Not with ServiceAccount admission off; but Deployments need the
+    # controller manager's informers synced, which /healthz above covers.
+
+    info = {
+        "server": server,
+        "bin": str(bindir),
+        "ports": ports,
+        "limited_namespace": LIMITED_NAMESPACE,
+        "limited_user": certs.LIMITED_USER,
+        "admin_user": certs.ADMIN_USER,
+        "gpu_nodes": GPU_NODES,
+        "versions": {**versions.pinned(),
+                     **{m: v for (m, v), _ in versions.CRD_FILES}},
+        "crds": versions.CRD_NAMES,
+    }
+    return Cluster(dir=dir, server=server, kubeconfig=kubeconfig,
+                   kubeconfig_limited=dir / "kubeconfig-limited",
+                   limited_namespace=LIMITED_NAMESPACE, kubectl=bindir / "kubectl",
+                   gpu_nodes=GPU_NODES, info=info)
+
+
+def _run(argv: list[str], input: str | None = None) -> None:
+    proc = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=180)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:1] + argv[2:])} failed ({proc.returncode}):\n"
+                           f"{proc.stdout}{proc.stderr}")
+
+
+def down(dir: Path | str, keep_logs: bool = False) -> list[str]:
+    """Stop the daemons `up` started in DIR (by PID) and remove their data."""
+    dir = Path(dir).resolve()
+    stopped = []
+    for name in reversed(DAEMONS):
+        if procs.alive(dir, name):
+            stopped.append(name)
+        procs.stop(dir, name)
+    _remove_data(dir, keep_logs)
+    try:
+        dir.rmdir()  # only if empty: DIR may hold the user's own files
+    except OSError:
+        pass
+    return stopped
+
+
+def _remove_data(dir: Path, keep_logs: bool) -> None:
+    for name in DATA:
+        if keep_logs and name == "logs":
+            continue
+        path = dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()

@@ -1,0 +1,156 @@
+"""Daemons started by PID and stopped by PID, never by name.
+
+Each daemon gets DIR/<name>.pid holding its PID and the binary it runs.
+Before signalling, `stop` checks that /proc/<pid>/exe still is that binary,
+so a PID recycled by an unrelated process is never touched.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def free_port() -> int:
+    # The kernel picks an unused port; the tiny window before the daemon
+    # binds it is an accepted race (as in envtest).
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(dir: Path, name: str, argv: list[str], env: dict | None = None) -> int:
+    log = open(dir / "logs" / f"{name}.log", "ab")
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        # Own session: the daemons outlive `up`, and a Ctrl-C in the shell
+        # that ran `up` does not reach them.
+        start_new_session=True,
+        env=env,
+        cwd=dir,
+    )
+    log.close()
+    (dir / f"{name}.pid").write_text(f"{proc.pid} {os.path.realpath(argv[0])}\n")
+    return proc.pid
+
+
+def _read_pidfile(pidfile: Path) -> tuple[int, str] | None:
+    try:
+        pid, exe = pidfile.read_text().split(maxsplit=1)
+        return int(pid), exe.strip()
+    except (OSError, ValueError):
+        return None
+
+
+def _ours(pid: int, exe: str) -> bool:
+    """Is pid alive and still running the binary we started?"""
+    try:
+        real = os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return False
+    # A zombie (exited, not yet reaped) has no exe link; it is not alive.
+    return real.removesuffix(" (deleted)") == exe
+
+
+def _reap(pid: int) -> None:
+    # If the daemon is our own child (pytest started it), collect its exit
+    # status so it does not linger as a zombie.
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def alive(dir: Path, name: str) -> bool:
+    rec = _read_pidfile(dir / f"{name}.pid")
+    if rec is None:
+        return False
+    _reap(rec[0])
+    return _ours(*rec)
+
+
+def stop(dir: Path, name: str, timeout: float = 15.0) -> None:
+    pidfile = dir / f"{name}.pid"
+    rec = _read_pidfile(pidfile)
+    if rec is None:
+        return
+    pid, exe = rec
+    _reap(pid)
+    if _ours(pid, exe):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _reap(pid)
+            if not _ours(pid, exe):
+                break
+            time.sleep(0.1)
+        else:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError as e:
+                if e.errno != errno.ESRCH:
+                    raise
+            _reap(pid)
+    pidfile.unlink(missing_ok=True)
+
+
+def tls_context(ca: Path | None, cert: Path | None = None, key: Path | None = None) -> ssl.SSLContext:
+    if ca is None:
+        ctx = ssl._create_unverified_context()  # components' own self-signed certs
+    else:
+        ctx = ssl.create_default_context(cafile=str(ca))
+    if cert is not None:
+        ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+def wait_http(url: str, what: str, dir: Path, name: str, timeout: float,
+              ctx: ssl.SSLContext | None = None) -> None:
+    """Poll url until it answers 200; fail fast if the daemon died."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while True:
+        if not alive(dir, name):
+            raise RuntimeError(f"{what} exited during startup; see {dir / 'logs' / (name + '.log')}:\n"
+                               + log_tail(dir, name))
+        try:
+            with urllib.request.urlopen(url, timeout=2, context=ctx) as resp:
+                if resp.status == 200:
+                    return
+                last = f"HTTP {resp.status}"
+        except urllib.error.HTTPError as e:
+            last = f"HTTP {e.code}: {e.read()[:2000].decode(errors='replace')}"
+        except (OSError, ssl.SSLError) as e:
+            last = str(e)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} not ready at {url} after {timeout:.0f} s ({last}); "
+                               f"log tail:\n" + log_tail(dir, name))
+        time.sleep(0.2)
+
+
+def log_tail(dir: Path, name: str, lines: int = 30) -> str:
+    try:
+        text = (dir / "logs" / f"{name}.log").read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def peak_rss_kib(dir: Path, name: str) -> int | None:
+    """VmHWM (peak resident set) of a running daemon, in KiB."""
+    rec = _read_pidfile(dir / f"{name}.pid")
+    if rec is None or not _ours(*rec):
+        return None
+    for line in Path(f"/proc/{rec[0]}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None

@@ -1,0 +1,85 @@
+"""Pinned versions and where things live.
+
+The versions of the built binaries are pinned in ../gomod/go.mod (its require
+block); this module reads them from there so there is a single place to bump.
+The CRD sources are only downloaded, never built, so they are pinned here.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GOMOD_DIR = HERE.parent / "gomod"
+
+# Modules whose binaries we build, by the module path in gomod/go.mod.
+K8S_MODULE = "k8s.io/kubernetes"
+ETCD_MODULE = "go.etcd.io/etcd/server/v3"
+KWOK_MODULE = "sigs.k8s.io/kwok"
+
+# Binary name -> package. `go build -o DIR/` names a binary after its package's
+# last path element, skipping a major-version suffix: etcd's main package is its
+# server module root, go.etcd.io/etcd/server/v3, so it comes out as "server"
+# and build.py renames it.
+BINARIES = {
+    "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
+    "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
+    "kube-scheduler": "k8s.io/kubernetes/cmd/kube-scheduler",
+    "kubectl": "k8s.io/kubernetes/cmd/kubectl",
+    "etcd": "go.etcd.io/etcd/server/v3",
+    "kwok": "sigs.k8s.io/kwok/cmd/kwok",
+}
+
+# CRDs, read from the Go module cache at run time (too large to vendor).
+TRAINING_OPERATOR = ("github.com/kubeflow/training-operator", "v1.9.3")
+KSERVE = ("github.com/kserve/kserve", "v0.16.0")
+CRD_FILES = [
+    (TRAINING_OPERATOR, "manifests/base/crds/kubeflow.org_tfjobs.yaml"),
+    (TRAINING_OPERATOR, "manifests/base/crds/kubeflow.org_pytorchjobs.yaml"),
+    (KSERVE, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
+]
+CRD_NAMES = [
+    "tfjobs.kubeflow.org",
+    "pytorchjobs.kubeflow.org",
+    "inferenceservices.serving.kserve.io",
+]
+
+# kwok's stages, the same set kwokctl uses by default: nodes become Ready and
+# keep a lease; pods become Running (and Succeeded if owned by a Job).
+KWOK_STAGES = [
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+]
+
+
+def pinned() -> dict[str, str]:
+    """Module path -> version, from the require block of gomod/go.mod."""
+    text = (GOMOD_DIR / "go.mod").read_text()
+    found = {}
+    for module in (K8S_MODULE, ETCD_MODULE, KWOK_MODULE):
+        m = re.search(r"^\s*" + re.escape(module) + r"\s+(v\S+)", text, re.M)
+        if not m:
+            raise RuntimeError(f"{module} is not required in {GOMOD_DIR / 'go.mod'}")
+        found[module] = m.group(1)
+    return found
+
+
+def k8s_version() -> str:
+    return pinned()[K8S_MODULE]
+
+
+def cache_root() -> Path:
+    """~/.cache/arena-run (honours XDG_CACHE_HOME and ARENA_RUN_CACHE)."""
+    if os.environ.get("ARENA_RUN_CACHE"):
+        return Path(os.environ["ARENA_RUN_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    return Path(base) / "arena-run"
+
+
+def bin_dir() -> Path:
+    return cache_root() / f"k8s-{k8s_version()}" / "bin"
