@@ -9,8 +9,7 @@ layer that reads user input reports through this type, so the CLI can print
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
-from typing import Iterable, Sequence, Union
+from typing import Iterable, NamedTuple, Sequence, Union
 
 PathItem = Union[str, int]
 KeyPath = tuple[PathItem, ...]
@@ -30,8 +29,7 @@ def format_path(path: Sequence[PathItem]) -> str:
     return out
 
 
-@dataclass(frozen=True, order=True)
-class Problem:
+class Problem(NamedTuple):
     file: str
     line: int
     column: int
@@ -44,7 +42,7 @@ class Problem:
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return self._asdict()
 
 
 class SpecError(Exception):

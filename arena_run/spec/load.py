@@ -8,10 +8,7 @@ on a good file costs little more than importing its libraries.
 from __future__ import annotations
 
 import os
-import re
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, NamedTuple, Optional, Sequence
 
 from .errors import KeyPath, Problem, SpecError, format_path
 from .model import Experiment
@@ -20,15 +17,13 @@ FILE_NAMES = ("arena.toml", "arena.yaml", "arena.yml")
 _SKIP_DIRS = {"node_modules", "__pycache__", "venv"}
 
 
-@dataclass(frozen=True)
-class Document:
+class Document(NamedTuple):
     file: str
     text: str
     fmt: str  # "toml" or "yaml"
 
 
-@dataclass(frozen=True)
-class Loaded:
+class Loaded(NamedTuple):
     file: str
     experiment: Experiment
 
@@ -112,11 +107,11 @@ def _parse_yaml(doc: Document) -> dict:
     return data
 
 
-_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$")
-
-
 def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] = None) -> Problem:
-    match = _AT.search(message)
+    import re
+
+    # tomllib ends its messages with "(at line L, column C)".
+    match = re.search(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$", message)
     if match:
         message = message[: match.start()]
         if match.group(1):
@@ -195,7 +190,7 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
     problems: list[Problem] = []
     for p in paths:
         if os.path.isdir(p):
-            found = sorted(_walk(Path(p)))
+            found = sorted(_walk(p))
             if not found:
                 problems.append(Problem(p, 0, 0, "", f"no {' or '.join(FILE_NAMES)} below this directory"))
             files += found
@@ -204,7 +199,7 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
     return list(dict.fromkeys(files)), problems
 
 
-def _walk(root: Path) -> Iterable[str]:
+def _walk(root: str) -> Iterable[str]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS]
         for name in filenames:

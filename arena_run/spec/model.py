@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from .types import (
     DNS1035_LABEL_RE,
@@ -47,9 +48,24 @@ class Spec(BaseModel):
     # (and the JSON Schema, which cannot coerce, gives the same verdict).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_null(cls, value: object) -> object:
+        # YAML can say `key: null`; a key is set or left out, as in TOML.
+        if value is None:
+            raise PydanticCustomError("null", "null is not a value: leave the key out instead")
+        return value
+
+
+def _one_of(*keys: str) -> ConfigDict:
+    # The schema says "exactly one of" too, so editors flag it while typing.
+    return ConfigDict(json_schema_extra={"oneOf": [{"required": [k]} for k in keys]})
+
 
 class Code(Spec):
     """How the code reaches the pods (Arena --syncMode/--syncSource)."""
+
+    model_config = _one_of("git", "rsync")
 
     git: Optional[Annotated[str, Field(pattern=GIT_URL_RE)]] = _d(
         "Git repository to clone; the checkout lands at `<job.working_dir>/code/<repo name>`. "
@@ -81,6 +97,8 @@ class Code(Spec):
 
 class Data(Spec):
     """A volume mounted into every replica (Arena --data pvc:mount, --data-dir host:mount)."""
+
+    model_config = _one_of("pvc", "host_path")
 
     pvc: Optional[ResourceName] = _d(
         "Name of a PersistentVolumeClaim in the experiment's namespace. Exactly one of `pvc` and `host_path`.",

@@ -7,8 +7,7 @@ the two can never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from .model import Experiment, Job, Role
 from .sweep import Point, points
@@ -20,8 +19,7 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_PREFIX = "arena-run.io/"
 
 
-@dataclass(frozen=True)
-class Replica:
+class Replica(NamedTuple):
     """One role of a training job as the training operator knows it."""
 
     role: str  # the operator's replica type: Worker, PS, Chief, Evaluator, Master

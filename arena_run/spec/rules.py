@@ -7,10 +7,8 @@ rest (paths under mounts, placeholders, derived names) live only here.
 
 from __future__ import annotations
 
-import difflib
 import posixpath
-from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Iterator, NamedTuple, Optional
 
 from .errors import KeyPath
 from .model import Data, Experiment, Job, Serve
@@ -18,8 +16,7 @@ from .names import LABEL_PREFIX, MANAGED_BY, MAX_NAME, derived_names, replicas
 from .sweep import MAX_POINTS, count, placeholders, point_id, points
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     path: KeyPath
     message: str
 
@@ -126,6 +123,8 @@ def _placeholders(exp: Experiment) -> Iterator[Finding]:
     for path, text in texts:
         for name in placeholders(text):
             if name not in exp.sweep:
+                import difflib
+
                 hint = difflib.get_close_matches(name, list(exp.sweep), n=1)
                 more = f"; did you mean {{{{{hint[0]}}}}}?" if hint else " (there is no [sweep])" if not exp.sweep else ""
                 yield Finding(path, f"{{{{{name}}}}} names no [sweep] parameter{more}")

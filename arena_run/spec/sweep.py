@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import json
 import re
-from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 # `{{ lr }}` in a command or an env value; names as in [sweep].
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 MAX_POINTS = 500
 
 
-@dataclass(frozen=True)
-class Point:
+class Point(NamedTuple):
     """One job of a sweep: its parameter values and the suffix of its name."""
 
     params: Mapping[str, object]
@@ -36,6 +31,9 @@ def point_id(params: Mapping[str, object]) -> str:
     # A hash of the point's own values, not of its position in the grid, so
     # adding a value to a sweep never renames (and so never re-runs) the
     # points that already exist.  json keeps 1, 1.0, "1" and true apart.
+    import hashlib
+    import json
+
     canonical = json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:8]
 
@@ -51,6 +49,8 @@ def points(sweep: Mapping[str, Sequence[object]]) -> list[Point]:
     """Points in grid order (the file's order of keys and values); none without a sweep."""
     if not sweep:
         return []
+    import itertools
+
     keys = list(sweep)
     return [
         Point(params=dict(zip(keys, combo)), suffix=point_id(dict(zip(keys, combo))))

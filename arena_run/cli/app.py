@@ -1,0 +1,190 @@
+"""Commands of arena-run.
+
+Heavy modules (rendering, schema generation, rich, the kubernetes client)
+are imported inside the commands that need them: `arena-run validate` runs in
+editors and pre-commit hooks on every save, so its start-up is kept close to
+the cost of tomllib and pydantic alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional, Sequence
+
+import click
+
+from .. import __version__
+from ..spec.errors import SpecError
+from .problems import report
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="arena-run", message="%(prog)s %(version)s")
+def cli() -> None:
+    """Declarative training experiments on Kubernetes.
+
+    Describe data, code, the job, TensorBoard, serving and sweeps in an
+    arena.toml beside your code; arena-run turns it into Kubeflow jobs.
+    """
+
+
+def _load(paths: Sequence[str]):
+    from ..spec.load import load_all
+
+    return load_all(paths)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: a list of {file, line, column, path, message}.")
+def validate(paths: tuple[str, ...], output: str) -> int:
+    """Check experiment files; a directory means every arena.toml/arena.yaml below it.
+
+    Each problem is one line FILE:LINE:COL: key.path: message; the exit
+    status is 1 if there is any.  Never contacts a cluster.
+    """
+    try:
+        loaded = _load(paths)
+    except SpecError as exc:
+        report(exc.problems, output)
+        return 1
+    if output == "json":
+        click.echo("[]")
+    else:
+        for item in loaded:
+            click.echo(f"{item.file}: {click.style('ok', fg='green')}")
+    return 0
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("-n", "--namespace", help="Namespace for every object (default: the file's, else none).")
+def render(paths: tuple[str, ...], output: str, namespace: Optional[str]) -> int:
+    """Print the Kubernetes objects the files mean, offline.
+
+    The YAML is what `kubectl apply -f -` takes; the same file always gives
+    the same bytes.
+    """
+    try:
+        loaded = _load(paths)
+    except SpecError as exc:
+        report(exc.problems)
+        return 1
+    if namespace is not None:
+        problem = _check_namespace(namespace)
+        if problem:
+            raise click.BadParameter(problem, param_hint="--namespace")
+    from ..render import render as render_objects
+    from ..render.output import to_json, to_yaml
+
+    objects = [obj for item in loaded for obj in render_objects(item.experiment, namespace)]
+    click.echo(to_json(objects) if output == "json" else to_yaml(objects), nl=False)
+    return 0
+
+
+def _check_namespace(namespace: str) -> Optional[str]:
+    import re
+
+    from ..spec.types import DNS1123_LABEL_RE
+
+    if len(namespace) > 63 or not re.match(DNS1123_LABEL_RE, namespace):
+        return f"{namespace!r} must be a lowercase DNS label: a-z, 0-9 and '-'"
+    return None
+
+
+@cli.command()
+def schema() -> int:
+    """Print the JSON Schema of arena.toml (what schemas/arena.schema.json holds)."""
+    from ..spec.schema import json_schema_text
+
+    click.echo(json_schema_text(), nl=False)
+    return 0
+
+
+@cli.command()
+@click.argument("path", default="arena.toml", type=click.Path())
+@click.option("--name", help="Experiment name (default: from the directory's name).")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, name: Optional[str], force: bool) -> int:
+    """Write a commented starter arena.toml (and the schema editors check it with)."""
+    from .starter import starter, suggest_name
+
+    if os.path.isdir(path):
+        path = os.path.join(path, "arena.toml")
+    if os.path.exists(path) and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    name = name or suggest_name(os.path.dirname(os.path.abspath(path)))
+    text = starter(name)
+    from ..spec.load import load_text
+    from ..spec.schema import json_schema_text
+
+    load_text(text, "toml", path)  # the starter must itself be valid, whatever the name
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    schema_path = os.path.join(os.path.dirname(path), "arena.schema.json")
+    with open(schema_path, "w", encoding="utf-8") as fh:
+        fh.write(json_schema_text())
+    click.echo(f"wrote {path} and {schema_path}")
+    click.echo(f"next: edit it, then `arena-run validate {path}` and `arena-run render {path}`")
+    return 0
+
+
+@cli.command()
+def version() -> int:
+    """Print arena-run's version."""
+    click.echo(f"arena-run {__version__}")
+    return 0
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> int:
+    """Print a shell completion script.
+
+    \b
+    bash: eval "$(arena-run completion bash)"   (in ~/.bashrc)
+    zsh:  eval "$(arena-run completion zsh)"    (in ~/.zshrc)
+    fish: arena-run completion fish > ~/.config/fish/completions/arena-run.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    click.echo(cls(cli, {}, "arena-run", "_ARENA_RUN_COMPLETE").source())
+    return 0
+
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    """Run a command; every failure is one line on stderr, never a traceback."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="arena-run", standalone_mode=False)
+    except SpecError as exc:
+        report(exc.problems)
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except BrokenPipeError:
+        # `arena-run render | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # the promise: no traceback reaches a user
+        if os.environ.get("ARENA_RUN_DEBUG"):
+            raise
+        click.echo(f"arena-run: internal error: {type(exc).__name__}: {exc} "
+                   "(set ARENA_RUN_DEBUG=1 for a traceback, and please report it)", err=True)
+        return 2
+    return code if isinstance(code, int) else 0

@@ -1,0 +1,21 @@
+"""Showing problems: one `FILE:LINE:COL: key.path: message` line each, or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Sequence
+
+import click
+
+from ..spec.errors import Problem
+
+
+def report(problems: Sequence[Problem], output: str = "text") -> None:
+    if output == "json":
+        click.echo(json.dumps([p.to_dict() for p in problems], indent=2))
+        return
+    for p in problems:
+        # Plain when piped, so editors and CI annotators can parse it.
+        where = f"{p.file}:{p.line}:{p.column}:" if p.line else f"{p.file}:"
+        path = f" {click.style(p.path, bold=True)}:" if p.path else ""
+        click.echo(f"{click.style(where, fg='red')}{path} {p.message}", err=True, color=None)
