@@ -1,0 +1,44 @@
+"""The architecture, enforced: layers point one way, and the validate path stays light."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from .conftest import ROOT
+
+
+def test_import_contracts_hold():
+    lint = shutil.which("lint-imports") or os.path.join(os.path.dirname(sys.executable), "lint-imports")
+    result = subprocess.run([lint, "pyproject.toml"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "broken" in result.stdout and "0 broken" in result.stdout
+
+
+def _modules_after(*argv: str) -> set:
+    code = (
+        "import sys, json\n"
+        "from arena_run.cli import main\n"
+        f"rc = main({list(argv)!r})\n"
+        "print(json.dumps({'rc': rc, 'modules': sorted(sys.modules)}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    result = json.loads(out.splitlines()[-1])
+    return result["rc"], set(result["modules"])
+
+
+def test_validating_a_good_file_loads_only_what_it_needs():
+    rc, modules = _modules_after("validate", "examples/tf-git/arena.toml")
+    assert rc == 0
+    heavy = {"kubernetes", "rich", "jsonschema", "yaml", "tree_sitter", "tree_sitter_toml", "arena_run.render"}
+    assert not heavy & modules, heavy & modules
+
+
+def test_positions_are_computed_only_for_bad_files(tmp_path):
+    bad = tmp_path / "arena.toml"
+    bad.write_text('name = "x"\n[job]\nimage = "i"\ncommand = "c"\ngpu = 1\n')
+    rc, modules = _modules_after("validate", str(bad))
+    assert rc == 1
+    assert "tree_sitter_toml" in modules
+    assert "kubernetes" not in modules and "rich" not in modules
