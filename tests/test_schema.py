@@ -49,3 +49,11 @@ def test_every_property_in_the_schema_has_a_description():
 def test_schema_has_no_null_branches():
     """TOML has no null and the models refuse YAML's: editors should not offer it."""
     assert '"null"' not in json_schema_text()
+
+
+def test_checked_in_reference_is_current():
+    from arena_run.spec.reference import markdown
+
+    assert (ROOT / "docs" / "reference.md").read_text() == markdown(), (
+        "docs/reference.md is stale: run `python -m arena_run.spec.reference > docs/reference.md`"
+    )
