@@ -226,21 +226,11 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
     _write_kubeconfig(dir / "kubeconfig-limited", server, pki, certs.LIMITED_USER, "limited",
                       namespace=LIMITED_NAMESPACE)
 
-    # The rest only talk to the apiserver: start them together.
+    kubectl = [bin("kubectl"), f"--kubeconfig={kubeconfig}"]
     common = [f"--kubeconfig={kubeconfig}",
               f"--authentication-kubeconfig={kubeconfig}",
               f"--authorization-kubeconfig={kubeconfig}",
               "--leader-elect=false", "--bind-address=127.0.0.1"]
-    procs.start(dir, "kube-controller-manager", [
-        bin("kube-controller-manager"), *common,
-        f"--secure-port={ports['kube-controller-manager']}",
-        f"--cert-dir={dir / 'certs' / 'kube-controller-manager'}",
-        f"--service-account-private-key-file={pki / 'sa.key'}",
-        f"--root-ca-file={pki / 'ca.crt'}",
-        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
-        f"--cluster-signing-key-file={pki / 'ca.key'}",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
-    ])
     procs.start(dir, "kube-scheduler", [
         bin("kube-scheduler"), *common,
         f"--secure-port={ports['kube-scheduler']}",
@@ -261,27 +251,37 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
         *[f"--config={p}" for p in gomodules.kwok_stage_files()],
     ])
 
-    # While they start: CRDs (server-side: too big for the last-applied
+    # While those start: CRDs (server-side: too big for the last-applied
     # annotation), the fake nodes and the limited user's RBAC.
-    kubectl = [bin("kubectl"), f"--kubeconfig={kubeconfig}"]
     _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
                     *[f"--filename={f}" for f in gomodules.crd_files()]])
     _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
                     "--filename=-"], input=json.dumps(_seed_objects()))
+    _run(kubectl + ["wait", "--for=condition=Established", "--timeout=60s",
+                    *[f"crd/{c}" for c in versions.CRD_NAMES]])
+
+    # The controller manager only once the CRDs are served: its garbage
+    # collector discovers the resources to watch at start and then only every
+    # 30 s, so a TFJob owner's dependents would otherwise linger that long.
+    procs.start(dir, "kube-controller-manager", [
+        bin("kube-controller-manager"), *common,
+        f"--secure-port={ports['kube-controller-manager']}",
+        f"--cert-dir={dir / 'certs' / 'kube-controller-manager'}",
+        f"--service-account-private-key-file={pki / 'sa.key'}",
+        f"--root-ca-file={pki / 'ca.crt'}",
+        f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+        f"--cluster-signing-key-file={pki / 'ca.key'}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+    ])
 
     tls_any = procs.tls_context(None)
-    procs.wait_http(f"https://127.0.0.1:{ports['kube-controller-manager']}/healthz",
-                    "kube-controller-manager", dir, "kube-controller-manager", 60, tls_any)
     procs.wait_http(f"https://127.0.0.1:{ports['kube-scheduler']}/readyz",
                     "kube-scheduler", dir, "kube-scheduler", 60, tls_any)
     procs.wait_http(f"http://{kwok_addr}/readyz", "kwok", dir, "kwok", 60)
-    _run(kubectl + ["wait", "--for=condition=Established", "--timeout=60s",
-                    *[f"crd/{c}" for c in versions.CRD_NAMES]])
+    procs.wait_http(f"https://127.0.0.1:{ports['kube-controller-manager']}/healthz",
+                    "kube-controller-manager", dir, "kube-controller-manager", 60, tls_any)
     _run(kubectl + ["wait", "--for=condition=Ready", "--timeout=60s",
                     *[f"node/{n}" for n in GPU_NODES]])
-    # Pods can only be created once the namespace's default ServiceAccount
-    # exists? Not with ServiceAccount admission off; but Deployments need the
-    # controller manager's informers synced, which /healthz above covers.
 
     info = {
         "server": server,

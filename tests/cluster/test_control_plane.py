@@ -1,0 +1,258 @@
+"""The test control plane is a real Kubernetes: the behaviour arena-run relies
+on (server-side apply, CRD validation, scheduling, garbage collection, RBAC)
+comes from the real kube-apiserver and controllers, not from a fake."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+
+import pytest
+from kubernetes import client, config, dynamic
+from kubernetes.client.rest import ApiException
+
+pytestmark = pytest.mark.cluster
+
+FIELD_MANAGER = "arena-run"
+
+
+def tfjob(name: str, namespace: str, workers: int = 2) -> dict:
+    return {
+        "apiVersion": "kubeflow.org/v1",
+        "kind": "TFJob",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"tfReplicaSpecs": {"Worker": {
+            "replicas": workers,
+            "restartPolicy": "OnFailure",
+            "template": {"spec": {"containers": [{
+                "name": "tensorflow",
+                "image": "tensorflow/tensorflow:2.16.1",
+                "command": ["python", "train.py"],
+                "resources": {"limits": {"nvidia.com/gpu": 1}},
+            }]}},
+        }}},
+    }
+
+
+def eventually(check, timeout: float = 60, interval: float = 0.5, what: str = "condition"):
+    """Poll check() until it returns a truthy value; return that value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="module")
+def api(cluster) -> client.ApiClient:
+    return config.new_client_from_config(config_file=str(cluster.kubeconfig))
+
+
+@pytest.fixture(scope="module")
+def dyn(api) -> dynamic.DynamicClient:
+    return dynamic.DynamicClient(api)
+
+
+@pytest.fixture(scope="module")
+def tfjobs(dyn):
+    return dyn.resources.get(api_version="kubeflow.org/v1", kind="TFJob")
+
+
+def test_version_is_the_pinned_release(cluster, api):
+    info = client.VersionApi(api).get_code()
+    assert info.git_version == cluster.info["versions"]["k8s.io/kubernetes"]
+    assert (info.major, info.minor) == tuple(info.git_version.lstrip("v").split(".")[:2])
+    kubectl = json.loads(cluster.run_kubectl("version", "--output=json").stdout)
+    assert kubectl["clientVersion"]["gitVersion"] == info.git_version
+
+
+def test_crds_are_installed_and_served(dyn):
+    for api_version, kind in [("kubeflow.org/v1", "TFJob"), ("kubeflow.org/v1", "PyTorchJob"),
+                              ("serving.kserve.io/v1beta1", "InferenceService")]:
+        resource = dyn.resources.get(api_version=api_version, kind=kind)
+        assert resource.namespaced
+        assert resource.get(namespace="default").items == []
+
+
+def test_server_side_apply_records_managed_fields(namespace, tfjobs):
+    body = tfjob("mnist", namespace)
+    applied = tfjobs.server_side_apply(body=body, namespace=namespace, field_manager=FIELD_MANAGER)
+    managed = applied.to_dict()["metadata"]["managedFields"]
+    ours = [m for m in managed if m["manager"] == FIELD_MANAGER]
+    assert len(ours) == 1, managed
+    assert ours[0]["operation"] == "Apply"
+    worker = ours[0]["fieldsV1"]["f:spec"]["f:tfReplicaSpecs"]["f:Worker"]
+    assert "f:replicas" in worker and "f:template" in worker
+
+    # Idempotent: the same apply again changes nothing, not even resourceVersion.
+    again = tfjobs.server_side_apply(body=body, namespace=namespace, field_manager=FIELD_MANAGER)
+    assert again.metadata.resourceVersion == applied.metadata.resourceVersion
+
+    # Another manager changing a field we own is a conflict...
+    other = copy.deepcopy(body)
+    other["spec"]["tfReplicaSpecs"]["Worker"]["replicas"] = 5
+    with pytest.raises(ApiException) as conflict:
+        tfjobs.server_side_apply(body=other, namespace=namespace, field_manager="someone-else")
+    assert conflict.value.status == 409
+    assert FIELD_MANAGER in conflict.value.body
+
+    # ...unless forced, which moves ownership of that field.
+    forced = tfjobs.server_side_apply(body=other, namespace=namespace,
+                                      field_manager="someone-else", force_conflicts=True)
+    assert forced.spec.tfReplicaSpecs.Worker.replicas == 5
+    owners = {m["manager"]: m["fieldsV1"] for m in forced.to_dict()["metadata"]["managedFields"]}
+    assert "f:replicas" in owners["someone-else"]["f:spec"]["f:tfReplicaSpecs"]["f:Worker"]
+    assert "f:replicas" not in owners[FIELD_MANAGER]["f:spec"]["f:tfReplicaSpecs"]["f:Worker"]
+
+
+def test_stale_resource_version_is_a_conflict(namespace, tfjobs):
+    created = tfjobs.create(body=tfjob("stale", namespace), namespace=namespace)
+    stale = created.to_dict()
+    fresh = copy.deepcopy(stale)
+    fresh["metadata"]["labels"] = {"step": "1"}
+    tfjobs.replace(body=fresh, namespace=namespace)
+    stale["metadata"]["labels"] = {"step": "2"}
+    with pytest.raises(ApiException) as e:
+        tfjobs.replace(body=stale, namespace=namespace)
+    assert e.value.status == 409
+
+
+INVALID_TFJOBS = {
+    "missing": (lambda j: j["spec"].pop("tfReplicaSpecs"), "spec.tfReplicaSpecs"),
+    "mistyped": (lambda j: j["spec"]["tfReplicaSpecs"]["Worker"].update(replicas="two"),
+                 "spec.tfReplicaSpecs.Worker.replicas"),
+}
+
+
+@pytest.mark.parametrize("case", INVALID_TFJOBS)
+def test_crd_schema_rejects_an_invalid_tfjob(namespace, tfjobs, case):
+    breakage, field = INVALID_TFJOBS[case]
+    body = tfjob("invalid", namespace)
+    breakage(body)
+    with pytest.raises(ApiException) as e:
+        tfjobs.create(body=body, namespace=namespace)
+    assert e.value.status == 422, e.value.body
+    assert field in json.loads(e.value.body)["message"]
+    assert tfjobs.get(namespace=namespace).items == []
+
+
+@pytest.mark.parametrize("case", INVALID_TFJOBS)
+def test_server_side_apply_rejects_an_invalid_tfjob(namespace, tfjobs, case):
+    breakage, field = INVALID_TFJOBS[case]
+    body = tfjob("invalid", namespace)
+    breakage(body)
+    with pytest.raises(ApiException) as e:
+        tfjobs.server_side_apply(body=body, namespace=namespace, field_manager=FIELD_MANAGER)
+    # A real apiserver quirk a fake would hide: server-side apply builds a
+    # typed object from the CRD schema before validating, so a wrong type is
+    # answered "500 failed to create typed patch object", not 422.
+    assert e.value.status == (500 if case == "mistyped" else 422), e.value.body
+    assert field in json.loads(e.value.body)["message"]
+    assert tfjobs.get(namespace=namespace).items == []
+
+
+def test_unknown_fields_are_pruned_or_rejected(namespace, tfjobs):
+    body = tfjob("typo", namespace)
+    body["spec"]["tfReplicaSpec"] = body["spec"]["tfReplicaSpecs"]  # a typo'd field
+    # Strict field validation rejects it. (The dynamic client silently drops a
+    # field_validation= argument, hence the raw query parameter.)
+    with pytest.raises(ApiException) as e:
+        tfjobs.create(body=body, namespace=namespace,
+                      query_params=[("fieldValidation", "Strict")])
+    assert e.value.status in (400, 422), e.value.body
+    assert "tfReplicaSpec" in e.value.body
+    # By default the structural schema prunes it: accepted, and silently gone.
+    created = tfjobs.create(body=body, namespace=namespace).to_dict()
+    assert "tfReplicaSpec" not in created["spec"]
+    assert "Worker" in created["spec"]["tfReplicaSpecs"]
+
+
+def test_gpu_deployment_is_scheduled_and_runs(cluster, namespace, api):
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    # All eight GPUs: only the 8-GPU node fits, so the scheduler must pick it.
+    gpus = max(cluster.gpu_nodes.values())
+    big_node = [n for n, g in cluster.gpu_nodes.items() if g == gpus][0]
+    labels = {"app": "trainer"}
+    apps.create_namespaced_deployment(namespace, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "trainer"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels},
+            "spec": {"containers": [{"name": "main", "image": "busybox",
+                                     "resources": {"limits": {"nvidia.com/gpu": str(gpus)}}}]},
+        }},
+    })
+
+    def running_pod():
+        pods = core.list_namespaced_pod(namespace, label_selector="app=trainer").items
+        return pods[0] if pods and pods[0].status.phase == "Running" else None
+
+    pod = eventually(running_pod, what="the Deployment's pod to run")
+    assert pod.spec.node_name == big_node
+    assert {c.type: c.status for c in pod.status.conditions}["Ready"] == "True"
+    assert pod.metadata.owner_references[0].kind == "ReplicaSet"
+    eventually(lambda: apps.read_namespaced_deployment(
+        "trainer", namespace).status.available_replicas == 1, what="the Deployment to be available")
+
+    # A second such pod fits nowhere and stays Pending, as on a real cluster.
+    apps.patch_namespaced_deployment_scale("trainer", namespace, {"spec": {"replicas": 2}})
+
+    def unschedulable():
+        for p in core.list_namespaced_pod(namespace, label_selector="app=trainer").items:
+            for c in p.status.conditions or []:
+                if c.type == "PodScheduled" and c.reason == "Unschedulable":
+                    return c
+        return None
+
+    condition = eventually(unschedulable, what="a second 8-GPU pod to be unschedulable")
+    assert "nvidia.com/gpu" in condition.message
+
+
+def test_deleting_an_owner_garbage_collects_dependents(namespace, api, tfjobs):
+    core = client.CoreV1Api(api)
+    owner = tfjobs.create(body=tfjob("owner", namespace), namespace=namespace)
+    core.create_namespaced_service(namespace, {
+        "metadata": {"name": "owner-tensorboard", "ownerReferences": [{
+            "apiVersion": "kubeflow.org/v1", "kind": "TFJob",
+            "name": owner.metadata.name, "uid": owner.metadata.uid}]},
+        "spec": {"ports": [{"port": 6006}], "selector": {"job": "owner"}},
+    })
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "unowned"}})
+
+    tfjobs.delete(name="owner", namespace=namespace, body={"propagationPolicy": "Background"})
+
+    def service_gone():
+        try:
+            core.read_namespaced_service("owner-tensorboard", namespace)
+        except ApiException as e:
+            return e.status == 404
+        return False
+
+    eventually(service_gone, what="the garbage collector to delete the dependent Service")
+    assert core.read_namespaced_config_map("unowned", namespace).metadata.name == "unowned"
+
+
+def test_limited_user_is_confined_to_its_namespace(cluster, namespace):
+    api = config.new_client_from_config(config_file=str(cluster.kubeconfig_limited))
+    core = client.CoreV1Api(api)
+    # Allowed in its own namespace (the positive control)...
+    core.create_namespaced_config_map(cluster.limited_namespace,
+                                      {"metadata": {"name": f"mine-{namespace}"}})
+    names = [c.metadata.name for c in core.list_namespaced_config_map(cluster.limited_namespace).items]
+    assert f"mine-{namespace}" in names
+    core.delete_namespaced_config_map(f"mine-{namespace}", cluster.limited_namespace)
+    # ...forbidden elsewhere, and cluster-wide.
+    for call in (lambda: core.list_namespaced_pod(namespace),
+                 lambda: core.create_namespaced_config_map(namespace, {"metadata": {"name": "x"}}),
+                 lambda: core.list_node()):
+        with pytest.raises(ApiException) as e:
+            call()
+        assert e.value.status == 403
+        assert cluster.info["limited_user"] in json.loads(e.value.body)["message"]
+    denied = cluster.run_kubectl("auth", "can-i", "create", "tfjobs.kubeflow.org",
+                                 f"--namespace={namespace}", limited=True, check=False)
+    assert denied.stdout.strip() == "no"
