@@ -1,0 +1,15 @@
+"""Carrying out plans: the ApplySet protocol, concurrent writes, waiting.
+
+Returns what it did; prints nothing.  The order follows kubectl's ApplySet
+implementation, so an apply interrupted at any point leaks nothing and a
+re-run converges:
+  1. the parent, naming every kind old or new (only if that set grows),
+  2. the members: creates, updates and replacements, concurrently,
+  3. pruning: members no longer desired, deleted by uid,
+  4. the parent with exactly the new kinds and the new job record.
+"""
+
+from .run import ApplyError, Outcome, Result, apply_plan, delete_experiment
+from .wait import WaitTimeout, wait_ready
+
+__all__ = ["ApplyError", "Outcome", "Result", "apply_plan", "delete_experiment", "WaitTimeout", "wait_ready"]

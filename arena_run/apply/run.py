@@ -1,0 +1,123 @@
+"""Executing a Plan against the cluster."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from ..cluster import Cluster, ClusterError
+from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
+from ..cluster.kinds import KINDS
+from ..plan import Action, Plan
+
+POOL = 8  # concurrent writes per experiment; the API server's fairness does the rest
+
+
+class ApplyError(Exception):
+    """The plan was not applied (or not wholly): one line per reason."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+@dataclass
+class Outcome:
+    action: Action
+    ok: bool
+    error: str = ""
+
+
+@dataclass
+class Result:
+    plan: Plan
+    outcomes: list = field(default_factory=list)
+
+    @property
+    def failed(self) -> list:
+        return [o for o in self.outcomes if not o.ok]
+
+
+Progress = Optional[Callable[[Outcome], None]]
+
+
+def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, replace_timeout: float = 300) -> Result:
+    if plan.problems:
+        raise ApplyError(plan.problems)
+    result = Result(plan)
+    if plan.parent_first is not None:
+        cluster.apply(plan.parent_first)
+    writes = [a for a in plan.actions if a.op in ("create", "update", "replace")]
+    deletes = [a for a in plan.actions if a.op == "delete"]
+
+    def run(action: Action) -> Outcome:
+        try:
+            if action.op == "replace":
+                _replace(cluster, action, replace_timeout)
+            elif action.op == "delete":
+                meta = action.live["metadata"]
+                cluster.delete(_kind(action), meta.get("namespace"), meta["name"], uid=meta.get("uid"))
+            else:
+                cluster.apply(action.desired)
+            outcome = Outcome(action, True)
+        except ClusterError as exc:
+            outcome = Outcome(action, False, str(exc))
+        if progress:
+            progress(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=POOL) as pool:
+        result.outcomes += list(pool.map(run, writes))
+        # Prune only once every member is in place, and not at all if some
+        # write failed: the next apply will finish both.
+        if not result.failed:
+            result.outcomes += list(pool.map(run, deletes))
+    if result.failed:
+        raise ApplyError([f"{o.action.kind} {o.action.key[1]}/{o.action.name}: {o.error}" for o in result.failed])
+    if plan.parent_last is not None:
+        cluster.apply(plan.parent_last)
+    return result
+
+
+def _kind(action: Action):
+    return KINDS[action.key[0]]
+
+
+def _replace(cluster: Cluster, action: Action, timeout: float) -> None:
+    # The training operator never updates a running job's pods: delete it
+    # (foreground, so its pods go first) and create it afresh.
+    meta = action.live["metadata"]
+    kind = _kind(action)
+    cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation="Foreground")
+    cluster.wait_gone(kind, meta.get("namespace"), meta["name"], meta.get("uid"), timeout=timeout)
+    cluster.apply(action.desired)
+
+
+def delete_experiment(cluster: Cluster, name: str, namespace: str, *, extra_kinds: tuple = (),
+                      progress: Progress = None, wait: bool = False, timeout: float = 300) -> list:
+    """Delete every member, then the parent. Returns the deleted members' keys; [] if nothing was there."""
+    parent = cluster.get(PARENT_KIND, namespace, parent_name(name))
+    if parent is None:
+        return []
+    set_id = applyset_id(parent_name(name), namespace)
+    kinds = sorted(set(group_kinds_of(parent)) | set(extra_kinds))
+    members = []
+    for gk in kinds:
+        if gk in KINDS:
+            members += [(KINDS[gk], obj) for obj in cluster.list(KINDS[gk], namespace, selector=f"{PART_OF}={set_id}")]
+    propagation = "Foreground" if wait else "Background"
+
+    def remove(item):
+        kind, obj = item
+        meta = obj["metadata"]
+        cluster.delete(kind, namespace, meta["name"], uid=meta.get("uid"), propagation=propagation)
+        if wait:
+            cluster.wait_gone(kind, namespace, meta["name"], meta.get("uid"), timeout=timeout)
+        return (kind.group_kind, namespace, meta["name"])
+
+    with ThreadPoolExecutor(max_workers=POOL) as pool:
+        deleted = list(pool.map(remove, members))
+    # The parent last: while any member may remain, it is what finds them.
+    cluster.delete(PARENT_KIND, namespace, parent["metadata"]["name"], uid=parent["metadata"].get("uid"))
+    return deleted

@@ -1,0 +1,10 @@
+"""Everything that talks to Kubernetes; the only package importing its client.
+
+The client itself is imported inside `connect` and the request methods, so
+`import arena_run.cluster` stays cheap for commands that never connect.
+"""
+
+from .client import FIELD_MANAGER, Cluster, ClusterError, connect
+from .kinds import KINDS, Kind, kind_of
+
+__all__ = ["FIELD_MANAGER", "KINDS", "Cluster", "ClusterError", "Kind", "connect", "kind_of"]

@@ -1,0 +1,278 @@
+"""Desired against live: what apply would do, and why. Pure given the live state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..cluster.applyset import (
+    EXPERIMENT_KEY, JOBS, PART_OF, applyset_id, foreign_tooling, group_kinds_of, parent_manifest, parent_name,
+    recorded_jobs,
+)
+from ..cluster.kinds import kind_of
+from ..cluster.live import Key, Live, key_of
+from ..render import render, sort_key
+from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
+from ..spec.model import Experiment
+from .diff import MISSING, Change, diff, format_path, removed
+from .owners import owners
+from .phase import finished
+
+JOB_KINDS = ("TFJob.kubeflow.org", "PyTorchJob.kubeflow.org")
+
+
+@dataclass
+class FieldDiff:
+    path: str
+    old: Any
+    new: Any
+    changed_by: tuple = ()  # managers other than arena-run that own the live value: drift
+
+    def to_dict(self) -> dict:
+        absent = lambda v: None if v is MISSING else v  # noqa: E731
+        return {"path": self.path, "old": absent(self.old), "new": absent(self.new), "changed_by": list(self.changed_by)}
+
+
+@dataclass
+class Action:
+    op: str  # create, update, replace, delete, unchanged, keep
+    key: Key
+    desired: Optional[dict] = None
+    live: Optional[dict] = None
+    changes: list = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def kind(self) -> str:
+        return self.key[0].split(".")[0]
+
+    @property
+    def name(self) -> str:
+        return self.key[2]
+
+    @property
+    def drift(self) -> bool:
+        return any(c.changed_by for c in self.changes)
+
+    def to_dict(self) -> dict:
+        return {
+            "op": self.op, "kind": self.kind, "namespace": self.key[1], "name": self.name,
+            "reason": self.reason, "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+@dataclass
+class Plan:
+    experiment: str
+    namespace: str
+    source: str
+    actions: list
+    parent_first: Optional[dict]  # written before the members (the superset of kinds), or None
+    parent_last: Optional[dict]  # written after pruning (exactly the new set), or None
+    problems: list = field(default_factory=list)  # why it must not be applied
+
+    @property
+    def changes(self) -> list:
+        return [a for a in self.actions if a.op not in ("unchanged", "keep")]
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes) or self.parent_last is not None
+
+    def counts(self) -> dict:
+        out: dict = {}
+        for a in self.actions:
+            out[a.op] = out.get(a.op, 0) + 1
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "experiment": self.experiment, "namespace": self.namespace, "source": self.source,
+            "changes": self.has_changes, "problems": list(self.problems),
+            "actions": [a.to_dict() for a in self.actions],
+        }
+
+
+def spec_hash(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
+              adopt: bool = False, rerun: bool = False) -> Plan:
+    desired = members(exp, namespace)
+    previous = _previous_render(live.parent, namespace)
+    recorded = recorded_jobs(live.parent)
+    problems: list[str] = []
+    if live.parent is not None and foreign_tooling(live.parent):
+        problems.append(
+            f"ConfigMap {namespace}/{live.parent['metadata']['name']} is the ApplySet parent of another tool "
+            f"({foreign_tooling(live.parent)}); arena-run will not take it over"
+        )
+    actions: list[Action] = []
+    desired_keys = set()
+    for obj in desired:
+        key = key_of(obj)
+        desired_keys.add(key)
+        actions.append(_action(obj, key, live, previous.get(key), recorded, adopt, rerun, problems))
+    for key, obj in live.members.items():
+        if key not in desired_keys:
+            actions.append(Action("delete", key, live=obj, reason="no longer in the file"))
+    actions.sort(key=lambda a: sort_key(a.desired or a.live))
+
+    jobs = {o["metadata"]["name"]: spec_hash(o["spec"]) for o in desired if kind_of(o).group_kind in JOB_KINDS}
+    final = parent_manifest(
+        exp.name, namespace, {kind_of(o).group_kind for o in desired}, source=source,
+        spec_hash=spec_hash(exp.model_dump(mode="json")), jobs=jobs,
+        spec_json=exp.model_dump_json(), labels={MANAGED_BY: MANAGER, EXPERIMENT: exp.name},
+    )
+    old_kinds = set(group_kinds_of(live.parent))
+    new_kinds = {kind_of(o).group_kind for o in desired}
+    first = None
+    if live.parent is None or not new_kinds <= old_kinds:
+        first = _superset(final, live.parent, old_kinds | new_kinds)
+    last = None if live.parent is not None and not diff(final, live.parent) else final
+    return Plan(exp.name, namespace, source, actions, first, last, problems)
+
+
+def members(exp: Experiment, namespace: str) -> list[dict]:
+    """The rendered objects, each labelled as a member of the experiment's ApplySet."""
+    set_id = applyset_id(parent_name(exp.name), namespace)
+    objects = render(exp, namespace)
+    for obj in objects:
+        obj["metadata"]["labels"][PART_OF] = set_id
+    return objects
+
+
+def _action(obj: dict, key: Key, live: Live, before: Optional[dict], recorded: dict,
+            adopt: bool, rerun: bool, problems: list) -> Action:
+    current = live.members.get(key)
+    is_job = key[0] in JOB_KINDS
+    if current is None:
+        if key in live.foreign:
+            if not adopt:
+                problems.append(
+                    f"{key[0].split('.')[0]} {key[1]}/{key[2]} exists but is not part of this experiment; "
+                    "arena-run leaves it alone (rename the experiment, delete it, or apply with --adopt)"
+                )
+                return Action("unchanged", key, obj, live.foreign[key], reason="not ours: left alone")
+            return Action("update", key, obj, live.foreign[key], reason="adopting an existing object")
+        if is_job and not rerun and recorded.get(key[2]) == spec_hash(obj["spec"]) \
+                and obj["spec"].get("runPolicy", {}).get("ttlSecondsAfterFinished") is not None:
+            return Action("keep", key, obj, reason="finished and removed after its TTL; --rerun runs it again")
+        return Action("create", key, obj)
+    changes = _changes(obj, current, before)
+    if is_job:
+        spec_changes = [c for c in changes if c.path.startswith("spec")]
+        if spec_changes:
+            return Action("replace", key, obj, current, changes, "forces replacement: " + _job_keys(spec_changes))
+        if rerun and finished(current):
+            return Action("replace", key, obj, current, changes, "--rerun of a finished job")
+        if finished(current) and not changes:
+            return Action("unchanged", key, obj, current, reason="finished")
+    return Action("update" if changes else "unchanged", key, obj, current, changes)
+
+
+def _changes(desired: dict, live: dict, before: Optional[dict]) -> list[FieldDiff]:
+    raw: list[Change] = diff(_essence(desired), live)
+    if before is not None:
+        # What the last apply set and this one does not: server-side apply
+        # removes it, so plan says so.
+        raw += [c for c in removed(_essence(before), _essence(desired)) if _present(live, c.path)]
+    out = []
+    for change in raw:
+        others = tuple(m for m in owners(live, change.path) if m != "arena-run") if change.new is not MISSING else ()
+        out.append(FieldDiff(format_path(change.path), change.old, change.new, others))
+    return out
+
+
+def _present(live: dict, path: tuple) -> bool:
+    from .diff import Item
+
+    node: Any = live
+    for step in path:
+        if isinstance(step, Item):
+            if not isinstance(node, list) or not (0 <= step.index < len(node)):
+                return False
+            node = node[step.index]
+        elif isinstance(node, dict) and step in node:
+            node = node[step]
+        else:
+            return False
+    return True
+
+
+def _essence(obj: dict) -> dict:
+    """What arena-run sets, minus identity fields the key already compares."""
+    meta = {k: v for k, v in obj["metadata"].items() if k not in ("name", "namespace")}
+    return {**{k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}, "metadata": meta}
+
+
+def _superset(final: dict, live_parent: Optional[dict], kinds: set) -> dict:
+    # Written before any member: it must name every kind a member may have,
+    # old or new, so an apply interrupted at any point leaves nothing that a
+    # later run (or kubectl) cannot find.  The job record is the old one until
+    # the members are applied.
+    out = json.loads(json.dumps(final))
+    ann = out["metadata"]["annotations"]
+    ann["applyset.kubernetes.io/contains-group-kinds"] = ",".join(sorted(kinds))
+    old_ann = (live_parent or {}).get("metadata", {}).get("annotations") or {}
+    ann[JOBS] = old_ann.get(JOBS, "{}")
+    return out
+
+
+def _previous_render(parent: Optional[dict], namespace: str) -> dict:
+    """The objects the last apply rendered, from the experiment the parent recorded."""
+    text = ((parent or {}).get("data") or {}).get(EXPERIMENT_KEY)
+    if not text:
+        return {}
+    try:
+        exp = Experiment.model_validate_json(text, strict=False)
+    except ValueError:
+        return {}  # recorded by an arena-run whose format this one does not read
+    return {key_of(o): o for o in members(exp, namespace)}
+
+
+# Rendered paths of a job, back to the arena.toml keys that set them.
+_JOB_KEYS = [
+    (r"\.initContainers", "code"),
+    (r"\.command$|\.command\b", "job.command"),
+    (r"\.image$", "job.image"),
+    (r"\.env\b", "job.env"),
+    (r"nvidia\.com/gpu", "job.gpus"),
+    (r"resources\.(requests|limits)\.cpu", "job.cpu"),
+    (r"resources\.(requests|limits)\.memory", "job.memory"),
+    (r"\.workingDir", "job.working_dir"),
+    (r"\[name=dshm\]", "job.shm"),
+    (r"volume", "data"),
+    (r"\.replicas$", "job.workers/ps"),
+    (r"nodeSelector", "job.node_selector"),
+    (r"tolerations", "job.tolerations"),
+    (r"priorityClassName", "job.priority_class"),
+    (r"imagePull", "job.image_pull_*"),
+    (r"restartPolicy", "job.restart_policy"),
+    (r"runPolicy\.(\w+)", None),
+    (r"successPolicy", "job.success_policy"),
+    (r"ReplicaSpecs\.\w+$", "job.workers/ps/chief/evaluator"),
+]
+_RUN_POLICY = {
+    "cleanPodPolicy": "job.clean_pod_policy", "ttlSecondsAfterFinished": "job.ttl_after_finished",
+    "activeDeadlineSeconds": "job.active_deadline", "backoffLimit": "job.backoff_limit",
+}
+
+
+def _job_keys(changes: list) -> str:
+    keys: list[str] = []
+    for change in changes:
+        for pattern, name in _JOB_KEYS:
+            m = re.search(pattern, change.path)
+            if m:
+                name = name or _RUN_POLICY.get(m.group(1), "job")
+                break
+        else:
+            name = change.path
+        if name not in keys:
+            keys.append(name)
+    return ", ".join(keys)

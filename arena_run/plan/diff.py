@@ -1,0 +1,141 @@
+"""A small, pure diff of the fields arena-run sets against a live object.
+
+Only the paths present in the desired object are compared: whatever the API
+server defaulted, and whatever other managers own, is not arena-run's to
+judge.  Lists of objects are matched by their merge key (`name`, `mountPath`,
+`containerPort`, `port`), as server-side apply merges them; other lists are
+compared whole.  Quantities compare by value (`0.5` equals `500m`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple, Optional
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<absent>"})()
+
+# A step through a list: the item's index in the live list and, for keyed
+# lists, the key that identifies it.
+class Item(NamedTuple):
+    index: int
+    key: Optional[tuple]  # (field, value) or None
+
+
+Path = tuple  # of str and Item
+
+
+class Change(NamedTuple):
+    path: Path
+    old: Any  # MISSING when the field is new
+    new: Any  # MISSING when the field goes away
+
+
+_MERGE_KEYS = ("name", "mountPath", "containerPort", "port")
+
+
+def diff(desired: Any, live: Any, path: Path = ()) -> list[Change]:
+    if isinstance(desired, dict):
+        if not isinstance(live, dict):
+            return [Change(path, live, desired)]
+        out: list[Change] = []
+        for key, value in desired.items():
+            out += diff(value, live.get(key, MISSING), path + (key,))
+        return out
+    if isinstance(desired, list):
+        if not isinstance(live, list):
+            return [Change(path, live, desired)]
+        key = merge_key(desired)
+        if key is None:
+            return [] if same_list(desired, live) else [Change(path, live, desired)]
+        out = []
+        by_key = {item.get(key): (i, item) for i, item in enumerate(live) if isinstance(item, dict)}
+        for item in desired:
+            index, current = by_key.get(item[key], (-1, MISSING))
+            out += diff(item, current, path + (Item(index, (key, item[key])),))
+        return out
+    return [] if same_value(desired, live) else [Change(path, live, desired)]
+
+
+def merge_key(items: list) -> Optional[str]:
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None
+    for key in _MERGE_KEYS:
+        values = [i.get(key) for i in items]
+        if all(v is not None for v in values) and len(set(map(repr, values))) == len(values):
+            return key
+    return None
+
+
+def same_list(desired: list, live: list) -> bool:
+    if len(desired) != len(live):
+        return False
+    return all(not diff(d, l) for d, l in zip(desired, live))
+
+
+def same_value(desired: Any, live: Any) -> bool:
+    if desired == live and type(desired) is type(live):
+        return True
+    if isinstance(desired, bool) or isinstance(live, bool):
+        return False
+    a, b = quantity(desired), quantity(live)
+    return a is not None and a == b
+
+
+_SUFFIX = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1,
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+}
+
+
+def quantity(value: Any) -> Optional[Decimal]:
+    """A Kubernetes quantity's value, so "0.5" == "500m" and "1Gi" == "1073741824"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Decimal(str(value))
+    if not isinstance(value, str) or not value:
+        return None
+    for suffix in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", ""):
+        if suffix and not value.endswith(suffix):
+            continue
+        number = value[: len(value) - len(suffix)] if suffix else value
+        try:
+            return Decimal(number) * _SUFFIX[suffix]
+        except InvalidOperation:
+            return None
+    return None
+
+
+def removed(old: Any, new: Any, path: Path = ()) -> list[Change]:
+    """Fields set in an earlier desired object that the new one no longer sets."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[Change] = []
+        for key, value in old.items():
+            if key not in new:
+                out.append(Change(path + (key,), value, MISSING))
+            else:
+                out += removed(value, new[key], path + (key,))
+        return out
+    if isinstance(old, list) and isinstance(new, list):
+        key = merge_key(old)
+        if key is None or merge_key(new) != key:
+            return []
+        present = {item[key]: item for item in new}
+        out = []
+        for i, item in enumerate(old):
+            step = Item(i, (key, item[key]))
+            if item[key] not in present:
+                out.append(Change(path + (step,), item, MISSING))
+            else:
+                out += removed(item, present[item[key]], path + (step,))
+        return out
+    return []
+
+
+def format_path(path: Path) -> str:
+    out = ""
+    for step in path:
+        if isinstance(step, Item):
+            out += f"[{step.key[0]}={step.key[1]}]" if step.key else f"[{step.index}]"
+        else:
+            out += ("." if out else "") + str(step)
+    return out

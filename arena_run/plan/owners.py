@@ -1,0 +1,62 @@
+"""Who set a field: reading `metadata.managedFields` (FieldsV1) of a live object.
+
+A field arena-run applied but another client then changed belongs to that
+client now; plan names it, so drift says who drifted it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from .diff import Item, Path
+
+
+def owners(live: dict, path: Path) -> list[str]:
+    """Managers whose field set holds path (or something under it)."""
+    out = []
+    for entry in live.get("metadata", {}).get("managedFields") or []:
+        fields = entry.get("fieldsV1")
+        if isinstance(fields, dict) and _holds(fields, live, path):
+            manager = entry.get("manager", "?")
+            if entry.get("subresource"):
+                continue  # status writes never own spec fields
+            if manager not in out:
+                out.append(manager)
+    return out
+
+
+def _holds(fields: dict, node: Any, path: Path) -> bool:
+    for step in path:
+        if isinstance(step, Item):
+            if not isinstance(node, list) or step.index < 0 or step.index >= len(node):
+                return False
+            item = node[step.index]
+            fields = _item_fields(fields, item, step.index)
+            node = item
+        else:
+            fields = fields.get(f"f:{step}")
+            node = node.get(step) if isinstance(node, dict) else None
+        if fields is None:
+            return False
+    return True
+
+
+def _item_fields(fields: dict, item: Any, index: int) -> Optional[dict]:
+    for key, sub in fields.items():
+        if key.startswith("k:"):
+            try:
+                ident = json.loads(key[2:])
+            except ValueError:
+                continue
+            if isinstance(item, dict) and all(item.get(k) == v for k, v in ident.items()):
+                return sub
+        elif key.startswith("v:"):
+            try:
+                if json.loads(key[2:]) == item:
+                    return sub
+            except ValueError:
+                continue
+        elif key == f"i:{index}":
+            return sub
+    return None

@@ -1,0 +1,48 @@
+"""A training job's phase, read from its conditions as Arena reads them."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+FINISHED = ("Succeeded", "Failed")
+
+
+def job_phase(job: Optional[dict]) -> str:
+    """Succeeded > Failed > Running > Created/Queuing/Restarting > Pending."""
+    if not job:
+        return "Pending"
+    conditions = (job.get("status") or {}).get("conditions") or []
+    true = {c.get("type") for c in conditions if str(c.get("status")) == "True"}
+    for phase in ("Succeeded", "Failed", "Running"):
+        if phase in true:
+            return phase
+    if "Restarting" in true:
+        return "Restarting"
+    return "Pending"
+
+
+def finished(job: Optional[dict]) -> bool:
+    return job_phase(job) in FINISHED
+
+
+def finish_time(job: Optional[dict]) -> Optional[str]:
+    return ((job or {}).get("status") or {}).get("completionTime")
+
+
+def ready(obj: Optional[dict]) -> tuple[bool, str]:
+    """Whether an object is where `apply --wait` wants it, and what it is doing."""
+    if obj is None:
+        return False, "not found"
+    kind, status = obj.get("kind"), obj.get("status") or {}
+    if kind in ("TFJob", "PyTorchJob"):
+        phase = job_phase(obj)
+        return phase in ("Running", "Succeeded"), phase
+    if kind == "Deployment":
+        want = (obj.get("spec") or {}).get("replicas", 1)
+        have = status.get("availableReplicas") or 0
+        current = status.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0)
+        return current and have >= want, f"{have}/{want} available"
+    if kind == "InferenceService":
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        return conditions.get("Ready") == "True", "ready" if conditions.get("Ready") == "True" else "not ready"
+    return True, "ok"

@@ -1,0 +1,1 @@
+"""Reading the state of experiments: returns data, never prints."""
