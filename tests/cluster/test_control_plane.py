@@ -256,3 +256,51 @@ def test_limited_user_is_confined_to_its_namespace(cluster, namespace):
     denied = cluster.run_kubectl("auth", "can-i", "create", "tfjobs.kubeflow.org",
                                  f"--namespace={namespace}", limited=True, check=False)
     assert denied.stdout.strip() == "no"
+
+
+def test_training_operator_runs_a_tfjob(cluster, namespace, api, tfjobs):
+    if not cluster.info.get("training_operator"):
+        pytest.skip("this control plane runs without the training operator")
+    core = client.CoreV1Api(api)
+    tfjobs.server_side_apply(body=tfjob("mnist", namespace, workers=2), namespace=namespace,
+                             field_manager=FIELD_MANAGER)
+
+    def running():
+        job = tfjobs.get(name="mnist", namespace=namespace).to_dict()
+        conditions = {c["type"]: c["status"] for c in job.get("status", {}).get("conditions", [])}
+        return job if conditions.get("Running") == "True" else None
+
+    job = eventually(running, timeout=90, what="the operator to report the TFJob Running")
+    assert job["status"]["replicaStatuses"]["Worker"]["active"] == 2
+    pods = core.list_namespaced_pod(
+        namespace, label_selector="training.kubeflow.org/job-name=mnist").items
+    assert sorted(p.metadata.name for p in pods) == ["mnist-worker-0", "mnist-worker-1"]
+    assert all(p.status.phase == "Running" for p in pods)
+    assert all(p.spec.node_name in cluster.gpu_nodes for p in pods)
+    assert all(p.metadata.owner_references[0].kind == "TFJob" for p in pods)
+    # The operator's TF_CONFIG tells each worker about its peers' Services.
+    tf_config = json.loads({e.name: e.value for e in pods[0].spec.containers[0].env}["TF_CONFIG"])
+    assert len(tf_config["cluster"]["worker"]) == 2
+    services = core.list_namespaced_service(
+        namespace, label_selector="training.kubeflow.org/job-name=mnist").items
+    assert len(services) == 2
+
+    # Deleting the job garbage-collects what the operator made for it.
+    tfjobs.delete(name="mnist", namespace=namespace)
+    eventually(lambda: not core.list_namespaced_pod(
+        namespace, label_selector="training.kubeflow.org/job-name=mnist").items,
+        what="the TFJob's pods to be deleted")
+
+
+def test_training_operator_webhook_rejects_a_tfjob_without_tensorflow_container(
+        cluster, namespace, tfjobs):
+    if not cluster.info.get("training_operator"):
+        pytest.skip("this control plane runs without the training operator")
+    body = tfjob("renamed", namespace)
+    body["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["name"] = "main"
+    with pytest.raises(ApiException) as e:
+        tfjobs.create(body=body, namespace=namespace)
+    assert e.value.status in (400, 403, 422), e.value.body
+    message = json.loads(e.value.body)["message"]
+    assert "validator.tfjob.training-operator.kubeflow.org" in message
+    assert "tensorflow" in message

@@ -54,7 +54,7 @@ def _client(pki: Path, name: str, user: str, groups: list[str]) -> None:
 
 
 def make_pki(pki: Path, service_ip: str) -> None:
-    """Write ca, apiserver, admin, limited and service-account keys to pki/."""
+    """Write ca, apiserver, webhook, admin, limited and service-account keys to pki/."""
     if shutil.which("openssl") is None:
         raise RuntimeError("the openssl command is needed to make the test cluster's certificates")
     pki.mkdir(parents=True, exist_ok=True)
@@ -74,6 +74,13 @@ def make_pki(pki: Path, service_ip: str) -> None:
         "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,"
         "DNS:kubernetes.default,DNS:kubernetes.default.svc,"
         f"DNS:kubernetes.default.svc.cluster.local,IP:{service_ip}",
+    ])
+    # The training operator's webhook server, which the apiserver calls by URL.
+    _leaf(pki, "webhook", "/CN=training-operator-webhook", [
+        "basicConstraints=critical,CA:FALSE",
+        "keyUsage=critical,digitalSignature,keyEncipherment",
+        "extendedKeyUsage=serverAuth",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
     ])
     _client(pki, "admin", ADMIN_USER, ["system:masters"])
     _client(pki, "limited", LIMITED_USER, [])

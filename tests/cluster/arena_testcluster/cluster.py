@@ -30,7 +30,11 @@ GPU_NODES = {"gpu-node-8": 8, "gpu-node-4": 4}
 KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 
 # Start order; `down` stops in reverse.
-DAEMONS = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]
+DAEMONS = ["etcd", "kube-apiserver", "kube-scheduler", "kwok", "kube-controller-manager",
+           "training-operator"]
+# The training operator's validating webhooks (paths from its kubebuilder markers).
+OPERATOR_WEBHOOKS = {"tfjobs": "/validate-kubeflow-org-v1-tfjob",
+                     "pytorchjobs": "/validate-kubeflow-org-v1-pytorchjob"}
 # Everything `up` creates in DIR, which is all `down` removes.
 DATA = ["pki", "etcd-data", "certs", "logs", "kubeconfig", "kubeconfig-limited", "cluster.json"]
 
@@ -180,7 +184,7 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
     certs.make_pki(pki, SERVICE_IP)
     ports = {name: procs.free_port() for name in
              ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager",
-              "kube-scheduler", "kwok")}
+              "kube-scheduler", "kwok", "training-operator", "training-operator-webhook")}
     server = f"https://127.0.0.1:{ports['kube-apiserver']}"
     kubeconfig = dir / "kubeconfig"
     bin = lambda name: str(bindir / name)  # noqa: E731
@@ -283,6 +287,8 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
     _run(kubectl + ["wait", "--for=condition=Ready", "--timeout=60s",
                     *[f"node/{n}" for n in GPU_NODES]])
 
+    _start_training_operator(dir, bindir, ports, kubeconfig, kubectl)
+
     info = {
         "server": server,
         "bin": str(bindir),
@@ -294,11 +300,56 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
         "versions": {**versions.pinned(),
                      **{m: v for (m, v), _ in versions.CRD_FILES}},
         "crds": versions.CRD_NAMES,
+        # TFJobs/PyTorchJobs get pods and status from the real operator.
+        "training_operator": True,
+        "operator_webhooks": list(OPERATOR_WEBHOOKS),
     }
     return Cluster(dir=dir, server=server, kubeconfig=kubeconfig,
                    kubeconfig_limited=dir / "kubeconfig-limited",
                    limited_namespace=LIMITED_NAMESPACE, kubectl=bindir / "kubectl",
                    gpu_nodes=GPU_NODES, info=info)
+
+
+def _start_training_operator(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
+                             kubectl: list[str]) -> None:
+    """The Kubeflow training operator v1, out of cluster: TFJobs and
+    PyTorchJobs get pods, services and status as in production, and its
+    validating webhooks run (called by URL on 127.0.0.1)."""
+    pki = dir / "pki"
+    certdir = dir / "certs" / "training-operator"
+    certdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pki / "webhook.crt", certdir / "tls.crt")
+    shutil.copyfile(pki / "webhook.key", certdir / "tls.key")
+    probe = f"127.0.0.1:{ports['training-operator']}"
+    procs.start(dir, "training-operator", [
+        str(bindir / "training-operator"),
+        f"--kubeconfig={kubeconfig}",
+        "--enable-scheme=tfjob", "--enable-scheme=pytorchjob",
+        f"--health-probe-bind-address={probe}",
+        "--metrics-bind-address=0",  # off
+        f"--webhook-server-port={ports['training-operator-webhook']}",
+        f"--webhook-cert-dir={certdir}",
+    ])
+    procs.wait_http(f"http://{probe}/readyz", "training-operator", dir, "training-operator", 60)
+    # Registered only once the webhook serves: failurePolicy Fail would
+    # otherwise reject every TFJob in between.
+    webhook = f"https://127.0.0.1:{ports['training-operator-webhook']}"
+    vwc = {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "validator.training-operator.kubeflow.org"},
+        "webhooks": [{
+            "name": f"validator.{res[:-1]}.training-operator.kubeflow.org",
+            "admissionReviewVersions": ["v1"],
+            "clientConfig": {"url": webhook + path, "caBundle": _b64(pki / "ca.crt")},
+            "failurePolicy": "Fail",
+            "sideEffects": "None",
+            "rules": [{"apiGroups": ["kubeflow.org"], "apiVersions": ["v1"],
+                       "operations": ["CREATE", "UPDATE"], "resources": [res]}],
+        } for res, path in OPERATOR_WEBHOOKS.items()],
+    }
+    _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
+                    "--filename=-"], input=json.dumps(vwc))
 
 
 def _run(argv: list[str], input: str | None = None) -> None:

@@ -13,11 +13,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GOMOD_DIR = HERE.parent / "gomod"
+# The training operator needs k8s.io/* v0.31: its own wrapper module and build.
+OPERATOR_GOMOD_DIR = HERE.parent / "gomod-operator"
 
 # Modules whose binaries we build, by the module path in gomod/go.mod.
 K8S_MODULE = "k8s.io/kubernetes"
 ETCD_MODULE = "go.etcd.io/etcd/server/v3"
 KWOK_MODULE = "sigs.k8s.io/kwok"
+OPERATOR_MODULE = "github.com/kubeflow/training-operator"
 
 # Binary name -> package. `go build -o DIR/` names a binary after its package's
 # last path element, skipping a major-version suffix: etcd's main package is its
@@ -31,9 +34,12 @@ BINARIES = {
     "etcd": "go.etcd.io/etcd/server/v3",
     "kwok": "sigs.k8s.io/kwok/cmd/kwok",
 }
+# Built from gomod-operator: its main package is that module's root.
+OPERATOR_BINARIES = {"training-operator": "arena-run.local/training-operator"}
+ALL_BINARIES = [*BINARIES, *OPERATOR_BINARIES]
 
 # CRDs, read from the Go module cache at run time (too large to vendor).
-TRAINING_OPERATOR = ("github.com/kubeflow/training-operator", "v1.9.3")
+TRAINING_OPERATOR = (OPERATOR_MODULE, "v1.9.3")  # as in gomod-operator/go.mod
 KSERVE = ("github.com/kserve/kserve", "v0.16.0")
 CRD_FILES = [
     (TRAINING_OPERATOR, "manifests/base/crds/kubeflow.org_tfjobs.yaml"),
@@ -57,15 +63,21 @@ KWOK_STAGES = [
 ]
 
 
+def _required(gomod_dir: Path, module: str) -> str:
+    text = (gomod_dir / "go.mod").read_text()
+    m = re.search(r"^\s*(?:require\s+)?" + re.escape(module) + r"\s+(v\S+)", text, re.M)
+    if not m:
+        raise RuntimeError(f"{module} is not required in {gomod_dir / 'go.mod'}")
+    return m.group(1)
+
+
 def pinned() -> dict[str, str]:
-    """Module path -> version, from the require block of gomod/go.mod."""
-    text = (GOMOD_DIR / "go.mod").read_text()
-    found = {}
-    for module in (K8S_MODULE, ETCD_MODULE, KWOK_MODULE):
-        m = re.search(r"^\s*" + re.escape(module) + r"\s+(v\S+)", text, re.M)
-        if not m:
-            raise RuntimeError(f"{module} is not required in {GOMOD_DIR / 'go.mod'}")
-        found[module] = m.group(1)
+    """Module path -> version of everything we build, from the go.mod files."""
+    found = {m: _required(GOMOD_DIR, m) for m in (K8S_MODULE, ETCD_MODULE, KWOK_MODULE)}
+    found[OPERATOR_MODULE] = _required(OPERATOR_GOMOD_DIR, OPERATOR_MODULE)
+    if found[OPERATOR_MODULE] != TRAINING_OPERATOR[1]:
+        raise RuntimeError("the training operator's version in gomod-operator/go.mod and "
+                           "versions.TRAINING_OPERATOR (its CRDs) differ")
     return found
 
 
