@@ -9,7 +9,7 @@ re-run converges:
   4. the parent with exactly the new kinds and the new job record.
 """
 
-from .run import ApplyError, Outcome, Result, apply_plan, delete_experiment
+from .run import ApplyError, Outcome, Result, apply_plan, delete_experiment, find_experiment
 from .wait import WaitTimeout, wait_ready
 
-__all__ = ["ApplyError", "Outcome", "Result", "apply_plan", "delete_experiment", "WaitTimeout", "wait_ready"]
+__all__ = ["ApplyError", "Outcome", "Result", "apply_plan", "delete_experiment", "find_experiment", "WaitTimeout", "wait_ready"]

@@ -10,16 +10,20 @@ from ..cluster import Cluster, ClusterError
 from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
 from ..cluster.kinds import KINDS
 from ..plan import Action, Plan
+from ..spec.errors import UserError
 
 POOL = 8  # concurrent writes per experiment; the API server's fairness does the rest
 
 
-class ApplyError(Exception):
+class ApplyError(UserError):
     """The plan was not applied (or not wholly): one line per reason."""
 
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("; ".join(problems))
+
+    def lines(self) -> list[str]:
+        return [f"error: {p}" for p in self.problems]
 
 
 @dataclass
@@ -94,30 +98,36 @@ def _replace(cluster: Cluster, action: Action, timeout: float) -> None:
     cluster.apply(action.desired)
 
 
-def delete_experiment(cluster: Cluster, name: str, namespace: str, *, extra_kinds: tuple = (),
-                      progress: Progress = None, wait: bool = False, timeout: float = 300) -> list:
-    """Delete every member, then the parent. Returns the deleted members' keys; [] if nothing was there."""
+def find_experiment(cluster: Cluster, name: str, namespace: str, extra_kinds: tuple = ()) -> Optional[tuple]:
+    """(parent, [(kind, member)]) of an experiment, or None when it has no parent."""
     parent = cluster.get(PARENT_KIND, namespace, parent_name(name))
     if parent is None:
-        return []
+        return None
     set_id = applyset_id(parent_name(name), namespace)
-    kinds = sorted(set(group_kinds_of(parent)) | set(extra_kinds))
     members = []
-    for gk in kinds:
+    for gk in sorted(set(group_kinds_of(parent)) | set(extra_kinds)):
         if gk in KINDS:
             members += [(KINDS[gk], obj) for obj in cluster.list(KINDS[gk], namespace, selector=f"{PART_OF}={set_id}")]
+    return parent, members
+
+
+def delete_experiment(cluster: Cluster, found: tuple, *, wait: bool = False, timeout: float = 300,
+                      progress: Progress = None) -> list:
+    """Delete every member, then the parent; returns the members' keys."""
+    parent, members = found
     propagation = "Foreground" if wait else "Background"
 
     def remove(item):
         kind, obj = item
         meta = obj["metadata"]
-        cluster.delete(kind, namespace, meta["name"], uid=meta.get("uid"), propagation=propagation)
+        cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation=propagation)
         if wait:
-            cluster.wait_gone(kind, namespace, meta["name"], meta.get("uid"), timeout=timeout)
-        return (kind.group_kind, namespace, meta["name"])
+            cluster.wait_gone(kind, meta.get("namespace"), meta["name"], meta.get("uid"), timeout=timeout)
+        return (kind.group_kind, meta.get("namespace"), meta["name"])
 
     with ThreadPoolExecutor(max_workers=POOL) as pool:
         deleted = list(pool.map(remove, members))
     # The parent last: while any member may remain, it is what finds them.
-    cluster.delete(PARENT_KIND, namespace, parent["metadata"]["name"], uid=parent["metadata"].get("uid"))
+    meta = parent["metadata"]
+    cluster.delete(PARENT_KIND, meta.get("namespace"), meta["name"], uid=meta.get("uid"))
     return deleted

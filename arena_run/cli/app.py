@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import click
 
 from .. import __version__
-from ..spec.errors import SpecError
+from ..spec.errors import SpecError, UserError
 from .problems import report
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -166,6 +166,10 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     except SpecError as exc:
         report(exc.problems)
         return 1
+    except UserError as exc:  # the cluster said no, or a plan was refused
+        for line in exc.lines():
+            click.echo(f"arena-run: {line}", err=True)
+        return 1
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -188,3 +192,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
                    "(set ARENA_RUN_DEBUG=1 for a traceback, and please report it)", err=True)
         return 2
     return code if isinstance(code, int) else 0
+
+
+# The commands that talk to a cluster register themselves on `cli`; their
+# heavy imports (the kubernetes client, rich) happen inside each command.
+from . import live  # noqa: E402,F401  (registers plan, apply, status, delete)

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from typing import Any, Iterable, Optional
 
+from ..spec.errors import UserError
 from .kinds import Kind, kind_of
 
 FIELD_MANAGER = "arena-run"
@@ -23,7 +24,7 @@ _CONNECT_TIMEOUT = 5
 _READ_TIMEOUT = 60
 
 
-class ClusterError(Exception):
+class ClusterError(UserError):
     """A failure talking to the cluster, said in one line."""
 
     def __init__(self, message: str, status: Optional[int] = None, reason: str = ""):
@@ -55,8 +56,7 @@ class Cluster:
             self.requests[method] += 1
         headers = {"Accept": accept}
         if body is not None:
-            headers["Content-Type"] = content_type
-            body = json.dumps(body)  # a str body is sent as it is, whatever the content type
+            headers["Content-Type"] = content_type  # JSON and apply-patch+yaml: the client dumps the dict
         try:
             # param_serialize adds the host, the query and the credentials
             # (refreshing an exec plugin's token when it has expired).

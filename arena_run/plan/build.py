@@ -100,6 +100,10 @@ def spec_hash(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
+def experiment_hash(exp: Experiment) -> str:
+    return spec_hash(json.loads(exp.to_json()))
+
+
 def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
               adopt: bool = False, rerun: bool = False) -> Plan:
     desired = members(exp, namespace)
@@ -125,8 +129,8 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     jobs = {o["metadata"]["name"]: spec_hash(o["spec"]) for o in desired if kind_of(o).group_kind in JOB_KINDS}
     final = parent_manifest(
         exp.name, namespace, {kind_of(o).group_kind for o in desired}, source=source,
-        spec_hash=spec_hash(exp.model_dump(mode="json")), jobs=jobs,
-        spec_json=exp.model_dump_json(), labels={MANAGED_BY: MANAGER, EXPERIMENT: exp.name},
+        spec_hash=experiment_hash(exp), jobs=jobs,
+        spec_json=exp.to_json(), labels={MANAGED_BY: MANAGER, EXPERIMENT: exp.name},
     )
     old_kinds = set(group_kinds_of(live.parent))
     new_kinds = {kind_of(o).group_kind for o in desired}
@@ -229,7 +233,7 @@ def _previous_render(parent: Optional[dict], namespace: str) -> dict:
     if not text:
         return {}
     try:
-        exp = Experiment.model_validate_json(text, strict=False)
+        exp = Experiment.from_json(text)
     except ValueError:
         return {}  # recorded by an arena-run whose format this one does not read
     return {key_of(o): o for o in members(exp, namespace)}

@@ -17,10 +17,10 @@ def owners(live: dict, path: Path) -> list[str]:
     out = []
     for entry in live.get("metadata", {}).get("managedFields") or []:
         fields = entry.get("fieldsV1")
+        if entry.get("subresource") == "status":
+            continue  # status writes never own what arena-run sets (`scale` may: spec.replicas)
         if isinstance(fields, dict) and _holds(fields, live, path):
             manager = entry.get("manager", "?")
-            if entry.get("subresource"):
-                continue  # status writes never own spec fields
             if manager not in out:
                 out.append(manager)
     return out

@@ -45,7 +45,14 @@ class Problem(NamedTuple):
         return self._asdict()
 
 
-class SpecError(Exception):
+class UserError(Exception):
+    """A failure the user can act on: shown as lines, exit status 1, never a traceback."""
+
+    def lines(self) -> list[str]:
+        return [f"error: {self}"]
+
+
+class SpecError(UserError):
     """One or more problems in one or more files; nothing may be rendered."""
 
     def __init__(self, problems: Iterable[Problem]):

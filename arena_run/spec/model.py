@@ -290,3 +290,11 @@ class Experiment(Spec):
         "each point also gets env `ARENA_PARAM_LR`.",
         default_factory=dict,
     )
+
+    def to_json(self) -> str:
+        """The experiment as JSON, as the ApplySet parent records it (absent keys left out)."""
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Experiment":
+        return cls.model_validate_json(text, strict=False)

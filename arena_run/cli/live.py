@@ -1,0 +1,222 @@
+"""Commands that talk to a cluster: plan, apply, status, delete.
+
+Every file is validated before the cluster is contacted, and every plan is
+checked before anything is written; problems are one line each, exit 1.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import Optional
+
+import click
+
+from ..spec.errors import SpecError
+from .app import cli
+from .problems import report
+
+
+def cluster_options(f):
+    f = click.option("--context", help="kubeconfig context (default: the current one).")(f)
+    f = click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")(f)
+    f = click.option("-n", "--namespace", help="Namespace (default: the file's, then the context's, then default).")(f)
+    return f
+
+
+def _connect(kubeconfig, context):
+    from ..api import connect
+
+    return connect(kubeconfig, context)
+
+
+def _confirm(question: str, yes: bool) -> bool:
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise click.ClickException("no terminal to confirm on: pass --yes to go ahead")
+    return click.confirm(question, default=False)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@cluster_options
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 1: error, 2: changes.")
+@click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")
+@click.option("--rerun", is_flag=True, help="Plan to re-run finished jobs.")
+@click.option("-v", "--verbose", is_flag=True, help="List unchanged objects too.")
+def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, adopt, rerun, verbose) -> int:
+    """Show what apply would change on the cluster; changes nothing."""
+    from ..api import load, plan as make_plans
+    from . import show
+
+    loaded = load(paths)  # every file valid before the cluster is asked anything
+    cluster = _connect(kubeconfig, context)
+    plans = make_plans(loaded, cluster, namespace=namespace, adopt=adopt, rerun=rerun)
+    show.plans_json(plans) if output == "json" else show.plans(plans, verbose)
+    if any(p.problems for p in plans):
+        return 1
+    if detailed_exitcode and any(p.has_changes for p in plans):
+        return 2
+    return 0
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@cluster_options
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
+@click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")
+@click.option("--rerun", is_flag=True, help="Re-run jobs that have finished.")
+@click.option("--wait", is_flag=True, help="Wait until jobs run (or finish) and serving is available.")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds --wait waits.")
+def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeout) -> int:
+    """Make the cluster match the files: create, update, replace, prune."""
+    from ..api import load, plan as make_plans
+    from ..apply import ApplyError, WaitTimeout, apply_plan, wait_ready
+    from . import show
+
+    loaded = load(paths)
+    cluster = _connect(kubeconfig, context)
+    plans = make_plans(loaded, cluster, namespace=namespace, adopt=adopt, rerun=rerun)
+    show.plans(plans)
+    if any(p.problems for p in plans):
+        show.err.print("Nothing was applied.")
+        return 1
+    todo = [p for p in plans if p.has_changes]
+    if todo and not _confirm("Apply these changes?", yes):
+        show.err.print("Nothing was applied.")
+        return 1
+    for p in todo:
+        started = time.monotonic()
+        try:
+            result = apply_plan(cluster, p)
+        except ApplyError as exc:
+            for problem in exc.problems:
+                show.err.print(f"error: {problem}", style="red")
+            show.err.print("Run apply again to finish; what was applied stays, and nothing was pruned.")
+            return 1
+        show.out.print(f"[green]Applied[/] {p.experiment}: {len(result.outcomes)} change(s) in "
+                       f"{time.monotonic() - started:.1f}s.")
+    if wait:
+        return _wait(cluster, plans, timeout)
+    return 0
+
+
+def _wait(cluster, plans, timeout) -> int:
+    from rich.live import Live
+    from rich.table import Table
+
+    from ..apply import WaitTimeout, wait_ready
+    from . import show
+
+    def table(states):
+        t = Table(box=None, header_style="bold")
+        t.add_column("OBJECT")
+        t.add_column("STATE")
+        for key, (ok, what) in states.items():
+            t.add_row(f"{key[0].split('.')[0]} {key[2]}", f"[green]{what}[/]" if ok else f"[yellow]{what}[/]")
+        return t
+
+    with Live(console=show.out, transient=not show.out.is_terminal, auto_refresh=False) as live:
+        try:
+            states = wait_ready(cluster, plans, timeout=timeout, progress=lambda s: live.update(table(s), refresh=True))
+        except WaitTimeout as exc:
+            info = exc.args[0]
+            live.update(table(info["states"]), refresh=True)
+            if info["failed"]:
+                names = ", ".join(k[2] for k in info["failed"])
+                show.err.print(f"[red]error:[/] job failed: {names} (arena-run logs {info['failed'][0][2]})")
+            else:
+                show.err.print(f"[red]error:[/] not ready after {timeout:.0f}s")
+            return 1
+    show.out.print(f"[green]Ready[/]: {len(states)} object(s).")
+    return 0
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, type=str)
+@cluster_options
+@click.option("-A", "--all-namespaces", is_flag=True, help="Experiments of every namespace.")
+@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
+@click.option("-w", "--watch", is_flag=True, help="Keep refreshing (Ctrl-C to stop).")
+def status(targets, namespace, kubeconfig, context, all_namespaces, output, watch) -> int:
+    """Jobs, replicas, GPUs, TensorBoard, serving and sync of experiments.
+
+    TARGETS are files, directories or experiment names; none lists every
+    experiment of the namespace.
+    """
+    from ..api import status as collect
+    from . import show
+
+    for t in targets:  # validate files first, as everywhere
+        if os.path.exists(t):
+            from ..api import load
+
+            load(t)
+    cluster = _connect(kubeconfig, context)
+
+    def gather():
+        return collect(cluster, list(targets) or None, namespace=namespace, all_namespaces=all_namespaces)
+
+    if output != "table":
+        show.structured([s.to_dict() for s in gather()], output)
+        return 0
+
+    def render(items):
+        from rich.console import Group
+
+        parts = [show.status_table(items, all_namespaces)] if items else ["No experiments."]
+        if len(items) == 1:
+            parts += show.status_detail(items[0])
+        return Group(*parts)
+
+    items = gather()
+    if not watch:
+        show.out.print(render(items))
+        return 0 if items or not targets else 1
+    from rich.live import Live
+
+    try:
+        with Live(render(items), console=show.out, auto_refresh=False) as live:
+            while True:
+                time.sleep(2)
+                live.update(render(gather()), refresh=True)
+    except KeyboardInterrupt:
+        return 0
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, type=str)
+@cluster_options
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.option("--wait", is_flag=True, help="Wait until every object (and its pods) is gone.")
+@click.option("--timeout", type=float, default=300, show_default=True)
+def delete(targets, namespace, kubeconfig, context, yes, wait, timeout) -> int:
+    """Delete experiments (files, directories or names): every object, then the parent."""
+    from ..api import resolve_names
+    from ..apply import delete_experiment, find_experiment
+    from . import show
+
+    cluster = _connect(kubeconfig, context)
+    found = []
+    for name, ns in resolve_names(list(targets), cluster, namespace):
+        exp = find_experiment(cluster, name, ns)
+        if exp is None:
+            show.out.print(f"Experiment {name} in {ns}: nothing to delete.")
+            continue
+        show.out.print(f"Experiment [bold cyan]{name}[/] in {ns}:")
+        for kind, obj in exp[1]:
+            show.out.print(f"  [red]-[/] {kind.kind} {obj['metadata']['name']}")
+        show.out.print(f"  [red]-[/] ConfigMap {exp[0]['metadata']['name']} (its ApplySet parent)")
+        found.append(exp)
+    if not found:
+        return 0
+    if not _confirm("Delete these?", yes):
+        show.err.print("Nothing was deleted.")
+        return 1
+    for exp in found:
+        delete_experiment(cluster, exp, wait=wait, timeout=timeout)
+    show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
+    return 0

@@ -1,0 +1,114 @@
+"""Plans and status as people read them (rich), or as scripts do (JSON, YAML).
+
+rich renders colour on a terminal and plain text when piped, so the same
+code serves both; it is imported only by the commands that talk to a cluster.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+_SIGN = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
+         "delete": ("-", "red"), "keep": ("=", "dim"), "unchanged": ("=", "dim")}
+_WORD = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete",
+         "keep": "kept", "unchanged": "unchanged"}
+
+
+def _value(v: Any) -> str:
+    from ..plan.diff import MISSING
+
+    if v is MISSING:
+        return "(absent)"
+    text = json.dumps(v, separators=(",", ":")) if not isinstance(v, str) else json.dumps(v)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def plans(items: list, verbose: bool = False) -> None:
+    for plan in items:
+        head = Text.assemble(("Experiment ", "bold"), (plan.experiment, "bold cyan"), f" in {plan.namespace}")
+        if plan.source:
+            head.append(f"  ({plan.source})", style="dim")
+        out.print(head)
+        for action in plan.actions:
+            if action.op in ("unchanged",) and not verbose and not action.reason.startswith("not ours"):
+                continue
+            sign, color = _SIGN[action.op]
+            line = Text(f"  {sign:>3} ", style=color)
+            line.append(f"{action.kind} {action.name}", style="bold" if action.op != "unchanged" else "")
+            if action.reason:
+                line.append(f"   {action.reason}", style="dim" if action.op != "replace" else color)
+            out.print(line)
+            for c in action.changes:
+                change = Text(f"        {c.path}: {_value(c.old)} → {_value(c.new)}")
+                if c.changed_by:
+                    change.append(f"  (drift: changed by {', '.join(c.changed_by)})", style="yellow")
+                out.print(change)
+        counts = plan.counts()
+        summary = ", ".join(f"{counts[op]} {_WORD[op]}" for op in _WORD if counts.get(op))
+        if not plan.has_changes:
+            out.print(Text("  No changes.", style="green") + Text(f" ({summary})" if summary else "", style="dim"))
+        else:
+            out.print(f"  Plan: {summary}.")
+        for problem in plan.problems:
+            err.print(Text(f"  error: {problem}", style="red"))
+
+
+def plans_json(items: list) -> None:
+    out.print_json(json.dumps([p.to_dict() for p in items]))
+
+
+def structured(data: Any, fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        import yaml
+
+        print(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), end="")
+
+
+def status_table(items: list, all_namespaces: bool) -> Table:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in (["NAMESPACE"] if all_namespaces else []) + [
+        "EXPERIMENT", "PHASE", "JOBS", "REPLICAS", "GPUS", "AGE", "TENSORBOARD", "SERVING", "SYNC",
+    ]:
+        table.add_column(col)
+    colors = {"Running": "green", "Succeeded": "blue", "Failed": "red", "Pending": "yellow"}
+    for st in items:
+        jobs = st.jobs
+        replicas = ", ".join(f"{role} {n}" for role, n in jobs[0].replicas.items()) if len(jobs) == 1 else (
+            f"{sum(1 for j in jobs if j.phase == 'Running')}/{len(jobs)} running" if jobs else "-")
+        gpus = f"{sum(j.gpus_allocated for j in jobs)}/{sum(j.gpus_requested for j in jobs)}" if jobs else "-"
+        age = jobs[0].duration or jobs[0].age if len(jobs) == 1 else (max((j.age for j in jobs), default="-"))
+        tb = st.tensorboard.url if st.tensorboard else "-"
+        serving = f"{st.serving.url} ({st.serving.available})" if st.serving else "-"
+        sync_color = {"in sync": "green", "drifted": "yellow"}.get(st.sync, "red")
+        row = ([st.namespace] if all_namespaces else []) + [
+            st.name, Text(st.phase, style=colors.get(st.phase, "")), str(len(jobs)), replicas, gpus, age or "-",
+            tb, serving, Text(st.sync, style=sync_color),
+        ]
+        table.add_row(*row)
+    return table
+
+
+def status_detail(st) -> list:
+    """Below the table, for a single experiment: each job and the endpoints' hints."""
+    lines = []
+    for j in st.jobs:
+        params = f"  {j.params}" if j.params else ""
+        reps = ", ".join(f"{r} {n}" for r, n in j.replicas.items())
+        lines.append(f"  {j.kind} {j.name}: {j.phase}, {reps}, GPUs {j.gpus_allocated}/{j.gpus_requested}, "
+                     f"age {j.age}{', took ' + j.duration if j.duration else ''}{params}")
+    for ep in (st.tensorboard, st.serving):
+        if ep and ep.hint:
+            lines.append(f"  {ep.name}: {ep.hint}")
+    for d in st.sync_detail:
+        lines.append(f"  sync: {d}")
+    return lines

@@ -1,0 +1,377 @@
+"""plan / apply / status / delete against the real control plane.
+
+Each test gets a fresh namespace.  Writes are counted at the client seam
+(Cluster.requests), and live objects are read back with kubectl, so what is
+asserted is what the API server holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import textwrap
+
+import pytest
+import yaml
+
+from arena_run import api
+from arena_run.apply import ApplyError, apply_plan
+from arena_run.cli import main
+from arena_run.cluster import Cluster, connect
+from arena_run.cluster.applyset import applyset_id
+from arena_run.plan.diff import diff
+
+BASE = """
+name = "exp"
+namespace = "{ns}"
+[[data]]
+host_path = "/tmp"
+mount = "/data"
+[job]
+image = "busybox:1.36"
+command = "{command}"
+gpus = 1
+{job_extra}
+[tensorboard]
+logdir = "/data/logs"
+[serve]
+model_path = "/data/model"
+{extra}
+"""
+
+
+def experiment(tmp_path, ns, *, command="sleep 3600", job_extra="", extra="", tensorboard=True, serve=True,
+               name="arena.toml"):
+    text = BASE.format(ns=ns, command=command, job_extra=job_extra, extra=extra)
+    if not tensorboard:
+        text = text.replace('[tensorboard]\nlogdir = "/data/logs"\n', "")
+    if not serve:
+        text = text.replace('[serve]\nmodel_path = "/data/model"\n', "")
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+@pytest.fixture
+def kube(cluster, monkeypatch) -> Cluster:
+    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig))
+    return connect(str(cluster.kubeconfig))
+
+
+def cli(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def kubectl_json(cluster, *args):
+    return json.loads(cluster.run_kubectl(*args, "-o", "json").stdout)
+
+
+def live_objects(cluster, ns) -> dict:
+    """Everything in ns that says it is an arena-run experiment's, by (kind, name)."""
+    items = kubectl_json(cluster, "get", "tfjobs,pytorchjobs,deployments,services,configmaps", "-n", ns,
+                         "-l", "app.kubernetes.io/managed-by=arena-run")["items"]
+    return {(o["kind"], o["metadata"]["name"]): o for o in items}
+
+
+def writes(kube: Cluster) -> int:
+    return sum(n for verb, n in kube.requests.items() if verb != "GET")
+
+
+def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, capsys):
+    path = experiment(tmp_path, namespace)
+    code, out, err = cli(capsys, "apply", "-y", path)
+    assert code == 0, err
+    assert "+ TFJob exp" in out and "Applied exp" in out
+    live = live_objects(cluster, namespace)
+    assert set(live) == {
+        ("TFJob", "exp"), ("Deployment", "exp-tensorboard"), ("Service", "exp-tensorboard"),
+        ("Deployment", "exp-serving"), ("Service", "exp-serving"), ("ConfigMap", "arena-run-exp"),
+    }
+    # Live equals desired on every field arena-run sets.
+    for plan in api.plan(path, kube):
+        for action in plan.actions:
+            key = (action.kind, action.name)
+            assert not diff(action.desired["spec"], live[key]["spec"]), key
+
+    kube.requests.clear()
+    (plan,) = api.plan(path, kube)
+    assert not plan.has_changes and plan.counts() == {"unchanged": 5}
+    # One GET of the parent and one LIST per kind: reads are O(kinds).
+    assert kube.requests == {"GET": 1 + 3}
+    assert api.apply(path, kube) == []
+    assert writes(kube) == 0
+
+    code, out, _ = cli(capsys, "plan", "--detailed-exitcode", path)
+    assert code == 0 and "No changes." in out
+    code, out, _ = cli(capsys, "status", "-o", "json", path)
+    (st,) = json.loads(out)
+    assert st["sync"] == "in sync" and st["name"] == "exp" and st["namespace"] == namespace
+    assert st["jobs"][0]["replicas"] == {"Worker": "0/1"} or st["jobs"][0]["gpus_requested"] == 1
+    assert st["tensorboard"]["hint"] == f"kubectl port-forward -n {namespace} svc/exp-tensorboard 6006:6006"
+
+
+def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path, capsys):
+    api.apply(experiment(tmp_path, namespace), kube)
+    before = live_objects(cluster, namespace)
+    path = experiment(tmp_path, namespace, command="sleep 7200", serve=False,
+                      extra="", job_extra='env = { MODE = "fast" }')
+    path_tb = tmp_path / "arena.toml"
+    path_tb.write_text(path_tb.read_text().replace('logdir = "/data/logs"', 'logdir = "/data/logs"\ncpu = "500m"'))
+    (plan,) = api.plan(path, kube)
+    ops = {(a.op, a.kind, a.name) for a in plan.changes}
+    assert ops == {
+        ("replace", "TFJob", "exp"), ("update", "Deployment", "exp-tensorboard"),
+        ("delete", "Deployment", "exp-serving"), ("delete", "Service", "exp-serving"),
+    }
+    replace = next(a for a in plan.changes if a.op == "replace")
+    assert replace.reason == "forces replacement: job.command, job.env"
+    code, out, _ = cli(capsys, "plan", "--detailed-exitcode", path)
+    assert code == 2
+    assert "-/+ TFJob exp   forces replacement: job.command, job.env" in out
+    assert "~ Deployment exp-tensorboard" in out and "- Service exp-serving" in out
+
+    assert cli(capsys, "apply", "-y", path)[0] == 0
+    after = live_objects(cluster, namespace)
+    assert ("Deployment", "exp-serving") not in after and ("Service", "exp-serving") not in after
+    assert after[("TFJob", "exp")]["metadata"]["uid"] != before[("TFJob", "exp")]["metadata"]["uid"]
+    assert after[("Deployment", "exp-tensorboard")]["metadata"]["uid"] == \
+        before[("Deployment", "exp-tensorboard")]["metadata"]["uid"]
+    container = after[("TFJob", "exp")]["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["sh", "-c", "sleep 7200"]
+    tb = after[("Deployment", "exp-tensorboard")]["spec"]["template"]["spec"]["containers"][0]
+    assert tb["resources"]["limits"]["cpu"] == "500m"
+    parent = after[("ConfigMap", "arena-run-exp")]
+    assert parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"] == \
+        "Deployment.apps,Service,TFJob.kubeflow.org"
+    assert not api.plan(path, kube)[0].has_changes
+
+    # Remove the field again: server-side apply takes it away, and plan said so.
+    path_tb.write_text(path_tb.read_text().replace('\ncpu = "500m"', ""))
+    (plan,) = api.plan(path, kube)
+    (update,) = plan.changes
+    assert [c.path for c in update.changes] == ["spec.template.spec.containers[name=tensorboard].resources"]
+    api.apply(plan and [plan], kube)
+    tb = live_objects(cluster, namespace)[("Deployment", "exp-tensorboard")]["spec"]["template"]["spec"]
+    assert "resources" not in tb["containers"][0] or not tb["containers"][0]["resources"]
+
+
+def test_foreign_edit_is_drift_and_reverted(cluster, kube, namespace, tmp_path):
+    path = experiment(tmp_path, namespace)
+    api.apply(path, kube)
+    cluster.run_kubectl("-n", namespace, "scale", "deployment/exp-tensorboard", "--replicas=3")
+    cluster.run_kubectl("-n", namespace, "label", "service/exp-serving", "team=other")  # not ours: no drift
+    (plan,) = api.plan(path, kube)
+    (update,) = plan.changes
+    assert (update.op, update.kind, update.name) == ("update", "Deployment", "exp-tensorboard")
+    (change,) = update.changes
+    assert (change.path, change.old, change.new) == ("spec.replicas", 3, 1)
+    assert change.changed_by == ("kubectl",) or change.changed_by[0].startswith("kubectl")
+    (st,) = api.status(kube, path)
+    assert st.sync == "drifted" and "changed by kubectl" in st.sync_detail[0]
+    api.apply([plan], kube)
+    deploy = kubectl_json(cluster, "-n", namespace, "get", "deployment", "exp-tensorboard")
+    assert deploy["spec"]["replicas"] == 1
+    svc = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-serving")
+    assert svc["metadata"]["labels"]["team"] == "other"  # other owners' fields stay
+    assert not api.plan(path, kube)[0].has_changes
+
+
+def test_clashing_object_is_left_untouched(cluster, kube, namespace, tmp_path, capsys):
+    cluster.run_kubectl("-n", namespace, "create", "service", "clusterip", "exp-tensorboard", "--tcp=80:80")
+    before = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")
+    path = experiment(tmp_path, namespace)
+    code, out, err = cli(capsys, "apply", "-y", path)
+    assert code == 1
+    assert f"Service {namespace}/exp-tensorboard exists but is not part of this experiment" in err
+    after = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert set(live_objects(cluster, namespace)) == set(), "nothing may be written"
+    with pytest.raises(ApplyError):
+        api.apply(path, kube)
+
+    code, _, err = cli(capsys, "apply", "-y", "--adopt", path)
+    assert code == 0, err
+    adopted = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")
+    assert adopted["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == applyset_id("arena-run-exp", namespace)
+    assert not api.plan(path, kube)[0].has_changes
+
+
+def test_sweep_points_added_and_removed(cluster, kube, namespace, tmp_path):
+    def sweep(values):
+        return experiment(tmp_path, namespace, command="train --lr {{lr}}", tensorboard=False, serve=False,
+                          extra=f"[sweep]\nlr = {values}")
+
+    api.apply(sweep("[0.1, 0.01]"), kube)
+    first = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
+    assert len(first) == 2
+    (plan,) = api.plan(sweep("[0.1, 0.01, 0.001]"), kube)
+    assert plan.counts() == {"create": 1, "unchanged": 2}
+    api.apply([plan], kube)
+    second = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
+    assert len(second) == 3 and all(second[n] == uid for n, uid in first.items())
+    (plan,) = api.plan(sweep("[0.01, 0.001]"), kube)
+    assert plan.counts() == {"delete": 1, "unchanged": 2}
+    api.apply([plan], kube)
+    third = {n for (k, n), _ in live_objects(cluster, namespace).items() if k == "TFJob"}
+    assert third == set(second) - (set(first) - set(third)) and len(third) == 2
+
+
+class Interrupted(BaseException):
+    """As if the process were killed: nothing below gets to clean up."""
+
+
+@pytest.mark.parametrize("after", [0, 1, 2, 3, 4, 5])
+def test_interrupted_apply_converges(cluster, kube, namespace, tmp_path, after, monkeypatch):
+    api.apply(experiment(tmp_path, namespace, serve=False), kube)
+    new = experiment(tmp_path, namespace, command="sleep 1", tensorboard=False,
+                     extra='[sweep]\nseed = [1, 2]', name="v2.toml")
+    (plan,) = api.plan(new, kube)
+    real_apply, real_delete = Cluster.apply, Cluster.delete
+    count = {"n": 0}
+
+    def step():
+        if count["n"] >= after:
+            raise Interrupted()
+        count["n"] += 1
+
+    monkeypatch.setattr(Cluster, "apply", lambda self, *a, **k: (step(), real_apply(self, *a, **k))[1])
+    monkeypatch.setattr(Cluster, "delete", lambda self, *a, **k: (step(), real_delete(self, *a, **k))[1])
+    with pytest.raises(Interrupted):
+        apply_plan(kube, plan)
+    monkeypatch.undo()
+
+    api.apply(new, kube)
+    live = live_objects(cluster, namespace)
+    assert set(live) == {("TFJob", n) for n in _job_names(new)} | {("ConfigMap", "arena-run-exp"),
+                                                                   ("Deployment", "exp-serving"), ("Service", "exp-serving")}
+    set_id = applyset_id("arena-run-exp", namespace)
+    assert all(o["metadata"]["labels"].get("applyset.kubernetes.io/part-of") == set_id
+               for (kind, _), o in live.items() if kind != "ConfigMap")
+    assert not api.plan(new, kube)[0].has_changes
+
+
+def _job_names(path):
+    exp = api.load(path)[0].experiment
+    from arena_run.spec.names import job_name, job_points
+
+    return {job_name(exp, p) for p in job_points(exp)}
+
+
+def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
+    path = experiment(tmp_path, namespace, tensorboard=False, serve=False, job_extra='ttl_after_finished = "1h"')
+    api.apply(path, kube)
+    uid = kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"]
+    # Finished just now (the operator's TTL clock starts at completionTime), after 1h30m.
+    now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    stamp = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731
+    done = {"status": {"conditions": [{"type": "Succeeded", "status": "True", "reason": "Done", "message": "done",
+                                       "lastUpdateTime": stamp(now), "lastTransitionTime": stamp(now)}],
+                       "startTime": stamp(now - dt.timedelta(minutes=90)), "completionTime": stamp(now)}}
+    cluster.run_kubectl("-n", namespace, "patch", "tfjob", "exp", "--subresource=status", "--type=merge",
+                        "-p", json.dumps(done))
+    (plan,) = api.plan(path, kube)
+    assert not plan.has_changes and plan.actions[0].reason == "finished"
+    (st,) = api.status(kube, path)
+    assert st.phase == "Succeeded" and st.jobs[0].duration == "1h30m"
+
+    # Its TTL removes it: an unchanged spec does not bring it back...
+    cluster.run_kubectl("-n", namespace, "delete", "tfjob", "exp")
+    (plan,) = api.plan(path, kube)
+    assert plan.counts() == {"keep": 1} and not plan.has_changes
+    # ...--rerun does.
+    (plan,) = api.plan(path, kube, rerun=True)
+    assert plan.counts() == {"create": 1}
+    api.apply([plan], kube)
+    assert kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"] != uid
+
+
+def test_limited_user(cluster, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig_limited))
+    ns = cluster.limited_namespace
+    path = experiment(tmp_path, ns, serve=False)
+    code, _, err = cli(capsys, "apply", "-y", path)
+    assert code == 0, err
+    code, _, err = cli(capsys, "status", "-n", ns, "-o", "json")
+    assert code == 0, err
+    elsewhere = experiment(tmp_path, "default", serve=False, name="other.toml")
+    code, out, err = cli(capsys, "apply", "-y", elsewhere)
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert line.startswith("arena-run: error:") and "forbidden" in line and "Traceback" not in err
+    assert cli(capsys, "delete", "-y", path)[0] == 0
+
+
+def _kubectl_applyset(cluster, *args):
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "KUBECTL_APPLYSET": "true"}
+    return subprocess.run([str(cluster.kubectl), *args], capture_output=True, text=True, env=env)
+
+
+def test_kubectl_recognises_the_applyset(cluster, kube, namespace, tmp_path):
+    path = experiment(tmp_path, namespace, serve=False)
+    api.apply(path, kube)
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(yaml.safe_dump_all([a.desired for pl in api.plan(path, kube) for a in pl.actions]))
+    result = _kubectl_applyset(cluster, "apply", "-n", namespace, "--server-side", "--prune",
+                               "--applyset=configmap/arena-run-exp", "-f", str(rendered))
+    # kubectl reads our parent as an ApplySet parent, and leaves it to its tool.
+    assert result.returncode != 0
+    assert 'managed by tooling "arena-run"' in result.stderr, result.stderr
+    # And kubectl computes the same ID for a parent of that name as arena-run does.
+    other = f"{namespace}-k"
+    cluster.run_kubectl("create", "namespace", other)
+    try:
+        manifest = tmp_path / "cm.yaml"
+        manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap",
+                                            "metadata": {"name": "x", "namespace": other}}))
+        result = _kubectl_applyset(cluster, "apply", "-n", other, "--server-side", "--prune",
+                                   "--applyset=configmap/arena-run-exp", "-f", str(manifest))
+        assert result.returncode == 0, result.stderr
+        parent = kubectl_json(cluster, "-n", other, "get", "configmap", "arena-run-exp")
+        assert parent["metadata"]["labels"]["applyset.kubernetes.io/id"] == applyset_id("arena-run-exp", other)
+    finally:
+        cluster.run_kubectl("delete", "namespace", other, "--wait=false", check=False)
+
+
+def test_delete_removes_everything_and_twice_is_fine(cluster, kube, namespace, tmp_path, capsys):
+    path = experiment(tmp_path, namespace)
+    api.apply(path, kube)
+    code, out, _ = cli(capsys, "delete", "-y", "--wait", path)
+    assert code == 0 and "- TFJob exp" in out and "ConfigMap arena-run-exp" in out
+    assert live_objects(cluster, namespace) == {}
+    pods = kubectl_json(cluster, "-n", namespace, "get", "pods")["items"]
+    assert [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")] == []
+    code, out, _ = cli(capsys, "delete", "-y", "-n", namespace, "exp")
+    assert code == 0 and "nothing to delete" in out
+
+
+def test_bad_file_writes_nothing(cluster, kube, namespace, tmp_path, capsys):
+    good = experiment(tmp_path, namespace)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'name = "bad"\nnamespace = "{namespace}"\n[job]\nimage = "i"\ncommand = "c"\ngpu = 1\n')
+    code, _, err = cli(capsys, "apply", "-y", good, str(bad))
+    assert code == 1
+    assert f"{bad}:6:1: job.gpu: unknown key 'gpu'; did you mean 'gpus'?" in err
+    assert live_objects(cluster, namespace) == {}
+
+
+def test_no_cluster_is_one_clear_line(tmp_path, capsys, monkeypatch):
+    config = tmp_path / "kubeconfig"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:1", "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+    }))
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    path = experiment(tmp_path, "default")
+    code, _, err = cli(capsys, "plan", path)
+    assert code == 1
+    (line,) = err.strip().splitlines()
+    assert line == f"arena-run: error: cannot reach the cluster at https://127.0.0.1:1 (kubeconfig {config}, context c): connection refused"
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    code, _, err = cli(capsys, "status")
+    assert code == 1 and "names no existing file" in err
