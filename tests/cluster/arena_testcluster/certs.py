@@ -33,11 +33,23 @@ def _ext_file(pki: Path, name: str, lines: list[str]) -> Path:
     return path
 
 
-def _leaf(pki: Path, name: str, subject: str, ext: list[str]) -> None:
+def _ca(pki: Path, name: str, cn: str) -> None:
+    ext = _ext_file(pki, name, [
+        "basicConstraints=critical,CA:TRUE",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        "subjectKeyIdentifier=hash",
+    ])
+    _openssl("req", "-x509", "-new", *_EC, "-keyout", f"{name}.key", "-out", f"{name}.crt",
+             "-days", "3650", "-subj", f"/CN={cn}",
+             "-config", ext.name, "-extensions", "ext", cwd=pki)
+    ext.unlink()
+
+
+def _leaf(pki: Path, name: str, subject: str, ext: list[str], ca: str = "ca") -> None:
     _openssl("req", "-new", *_EC, "-keyout", f"{name}.key", "-subj", subject,
              "-out", f"{name}.csr", cwd=pki)
     extfile = _ext_file(pki, name, ext)
-    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+    _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
              "-set_serial", "0x" + secrets.token_hex(16), "-days", "3650",
              "-extfile", extfile.name, "-extensions", "ext", "-out", f"{name}.crt", cwd=pki)
     (pki / f"{name}.csr").unlink()
@@ -58,15 +70,16 @@ def make_pki(pki: Path, service_ip: str) -> None:
     if shutil.which("openssl") is None:
         raise RuntimeError("the openssl command is needed to make the test cluster's certificates")
     pki.mkdir(parents=True, exist_ok=True)
-    ca_ext = _ext_file(pki, "ca", [
-        "basicConstraints=critical,CA:TRUE",
-        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-        "subjectKeyIdentifier=hash",
-    ])
-    _openssl("req", "-x509", "-new", *_EC, "-keyout", "ca.key", "-out", "ca.crt",
-             "-days", "3650", "-subj", "/CN=arena-run-test-ca",
-             "-config", ca_ext.name, "-extensions", "ext", cwd=pki)
-    ca_ext.unlink()
+    _ca(pki, "ca", "arena-run-test-ca")
+    # A second CA for the apiserver's front proxy (request-header
+    # authentication), as kubeadm sets up; without it the controller manager
+    # and scheduler log errors about a missing requestheader CA.
+    _ca(pki, "front-proxy-ca", "arena-run-test-front-proxy-ca")
+    _leaf(pki, "front-proxy-client", "/CN=front-proxy-client", [
+        "basicConstraints=critical,CA:FALSE",
+        "keyUsage=critical,digitalSignature,keyEncipherment",
+        "extendedKeyUsage=clientAuth",
+    ], ca="front-proxy-ca")
     _leaf(pki, "apiserver", "/CN=kube-apiserver", [
         "basicConstraints=critical,CA:FALSE",
         "keyUsage=critical,digitalSignature,keyEncipherment",

@@ -222,6 +222,13 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
         f"--service-account-issuer={server}/",
         f"--service-account-key-file={pki / 'sa.pub'}",
         f"--service-account-signing-key-file={pki / 'sa.key'}",
+        f"--requestheader-client-ca-file={pki / 'front-proxy-ca.crt'}",
+        "--requestheader-allowed-names=front-proxy-client",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        f"--proxy-client-cert-file={pki / 'front-proxy-client.crt'}",
+        f"--proxy-client-key-file={pki / 'front-proxy-client.key'}",
     ])
     procs.wait_http(f"{server}/readyz", "kube-apiserver", dir, "kube-apiserver", 120,
                     _admin_tls(dir))
