@@ -23,12 +23,14 @@ from typing import Iterable, Optional, Union
 
 from .apply import ApplyError, Result, apply_plan, delete_experiment, find_experiment, wait_ready
 from .cluster import Cluster, ClusterError, connect
-from .cluster.live import read_live
+from .cluster.live import read_many
 from .plan import Plan, make_plan, members
 from .spec.errors import SpecError
 from .spec.load import Loaded, load_all, load_text
 from .spec.model import Experiment
 from .status import ExperimentStatus, collect
+
+EXPERIMENTS_AT_ONCE = 4  # each also writes its own objects concurrently
 
 Target = Union[str, Experiment, Iterable[Union[str, Experiment]]]
 
@@ -63,13 +65,16 @@ def plan(target: Target, cluster: Optional[Cluster] = None, *, namespace: Option
     """What apply would do for each experiment; reads the cluster, writes nothing."""
     loaded = load(target)
     cluster = cluster or connect()
-    plans = []
+    wanted = []
     for item in loaded:
-        exp = item.experiment
-        ns = namespace_for(exp, cluster, namespace)
-        live = read_live(cluster, exp.name, ns, members(exp, ns))
+        ns = namespace_for(item.experiment, cluster, namespace)
+        wanted.append((item, ns, members(item.experiment, ns)))
+    lives = read_many(cluster, [(item.experiment.name, ns, desired) for item, ns, desired in wanted])
+    plans = []
+    for item, ns, _ in wanted:
         source = os.path.abspath(item.file) if item.file != "<python>" else ""
-        plans.append(make_plan(exp, ns, live, source=source, adopt=adopt, rerun=rerun))
+        live = lives[(ns, item.experiment.name)]
+        plans.append(make_plan(item.experiment, ns, live, source=source, adopt=adopt, rerun=rerun))
     return plans
 
 
@@ -85,9 +90,36 @@ def apply(target: Union[Target, list[Plan]], cluster: Optional[Cluster] = None, 
     problems = [p for pl in plans for p in pl.problems]
     if problems:
         raise ApplyError(problems)
-    results = [apply_plan(cluster, p) for p in plans if p.has_changes]
+    results = apply_plans(cluster, plans)
     if wait:
         wait_ready(cluster, plans, timeout=timeout)
+    return results
+
+
+def apply_plans(cluster: Cluster, plans: list[Plan], progress=None) -> list[Result]:
+    """Apply the plans that change something, experiments side by side.
+
+    Each experiment keeps its own ApplySet order; a failure in one does not
+    stop the others, and the failures are raised together afterwards.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    todo = [p for p in plans if p.has_changes]
+
+    def one(p: Plan):
+        try:
+            result: Union[Result, ApplyError] = apply_plan(cluster, p)
+        except ApplyError as exc:
+            result = exc
+        if progress:
+            progress(p, result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=EXPERIMENTS_AT_ONCE) as pool:
+        results = list(pool.map(one, todo))
+    failed = [r for r in results if isinstance(r, ApplyError)]
+    if failed:
+        raise ApplyError([line for exc in failed for line in exc.problems])
     return results
 
 

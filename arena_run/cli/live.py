@@ -74,7 +74,7 @@ def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, adopt
 def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeout) -> int:
     """Make the cluster match the files: create, update, replace, prune."""
     from ..api import load, plan as make_plans
-    from ..apply import ApplyError, WaitTimeout, apply_plan, wait_ready
+    from ..apply import ApplyError
     from . import show
 
     loaded = load(paths)
@@ -88,17 +88,20 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
     if todo and not _confirm("Apply these changes?", yes):
         show.err.print("Nothing was applied.")
         return 1
-    for p in todo:
-        started = time.monotonic()
-        try:
-            result = apply_plan(cluster, p)
-        except ApplyError as exc:
-            for problem in exc.problems:
+    from ..api import apply_plans
+
+    def done(p, result):
+        if isinstance(result, ApplyError):
+            for problem in result.problems:
                 show.err.print(f"error: {problem}", style="red")
-            show.err.print("Run apply again to finish; what was applied stays, and nothing was pruned.")
-            return 1
-        show.out.print(f"[green]Applied[/] {p.experiment}: {len(result.outcomes)} change(s) in "
-                       f"{time.monotonic() - started:.1f}s.")
+        else:
+            show.out.print(f"[green]Applied[/] {p.experiment}: {len(result.outcomes)} change(s).")
+
+    try:
+        apply_plans(cluster, todo, progress=done)
+    except ApplyError:
+        show.err.print("Run apply again to finish: what was applied stays, and nothing unfinished was pruned.")
+        return 1
     if wait:
         return _wait(cluster, plans, timeout)
     return 0

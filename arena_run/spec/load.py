@@ -98,8 +98,13 @@ def _parse_yaml(doc: Document) -> dict:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         text = " ".join(p for p in (exc.context, exc.problem) if p)
         raise SpecError([_syntax_problem(doc, text, (line, col))]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow
+        line = doc.text.count("\n", 0, exc.position) + 1
+        col = exc.position - (doc.text.rfind("\n", 0, exc.position) + 1) + 1
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise SpecError([_syntax_problem(doc, f"character {char!r}: {exc.reason}", (line, col))]) from None
     except yaml.YAMLError as exc:
-        raise SpecError([Problem(doc.file, 1, 1, "", f"syntax error: {exc}")]) from None
+        raise SpecError([_syntax_problem(doc, str(exc).split("\n")[0])]) from None
     if data is None:
         raise SpecError([Problem(doc.file, 1, 1, "", "the file is empty: an experiment needs at least a name")])
     if not isinstance(data, dict):
@@ -126,6 +131,7 @@ def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] 
     if dup:
         path, first = dup
         return Problem(doc.file, pos[0], pos[1], format_path(path), f"duplicate key (first set at line {first[0]})")
+    message = " ".join(message.split())  # one line, whatever the parser said
     return Problem(doc.file, pos[0], pos[1], "", f"syntax error: {message[:1].lower()}{message[1:]}")
 
 

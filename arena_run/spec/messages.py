@@ -95,12 +95,34 @@ def _scalar(value: Any) -> bool:
 def _unknown_key(path: KeyPath) -> str:
     key = path[-1]
     allowed = allowed_keys(path[:-1])
-    hint = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6) if allowed else []
+    hint = suggest(str(key), allowed)
     if hint:
-        return f"unknown key {key!r}; did you mean {hint[0]!r}?"
+        return f"unknown key {key!r}; did you mean {hint!r}?"
     if allowed:
         return f"unknown key {key!r}; expected one of: {', '.join(allowed)}"
     return f"unknown key {key!r}"
+
+
+def suggest(key: str, allowed: list[str]) -> str | None:
+    """The allowed key a typo most likely meant.
+
+    A key that contains an allowed one as a word, or is a prefix of one,
+    wins over mere spelling likeness: `mount_path` means `mount`, not
+    `host_path`, and `gpu` means `gpus`.
+    """
+    if not allowed:
+        return None
+    low = key.lower()
+    words = set(low.replace("-", "_").split("_"))
+
+    def score(candidate: str) -> tuple:
+        related = candidate in words or low.startswith(candidate) or candidate.startswith(low)
+        shared = len(words & set(candidate.split("_")))
+        return related, shared, difflib.SequenceMatcher(None, low, candidate).ratio()
+
+    best = max(allowed, key=score)
+    related, _, ratio = score(best)
+    return best if related or ratio >= 0.6 else None
 
 
 def allowed_keys(path: KeyPath) -> list[str]:
