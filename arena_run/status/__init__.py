@@ -224,10 +224,10 @@ def _endpoint(svc: dict, deployments: list, nodes: list) -> Endpoint:
         urls = [f"http://{address}:{p['nodePort']}" if p.get("name") == "http" else f"{address}:{p['nodePort']}"
                 for p in ports if p.get("nodePort")]
         return Endpoint(name, " ".join(urls) if address else "(no ready node)", available)
-    urls = [f"{name}.{ns}.svc:{p['port']}" for p in ports]
     port = next((p["port"] for p in ports if p.get("name") == "http"), ports[0]["port"] if ports else 80)
-    return Endpoint(name, " ".join(urls), available,
-                    hint=f"kubectl port-forward -n {ns} svc/{name} {port}:{port}")
+    others = [str(p["port"]) for p in ports if p["port"] != port]
+    url = f"http://{name}.{ns}.svc:{port}" + (f" (grpc :{','.join(others)})" if others else "")
+    return Endpoint(name, url, available, hint=f"kubectl port-forward -n {ns} svc/{name} {port}:{port}")
 
 
 def _node_address(nodes: list) -> Optional[str]:
