@@ -375,3 +375,23 @@ def test_no_cluster_is_one_clear_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     code, _, err = cli(capsys, "status")
     assert code == 1 and "names no existing file" in err
+
+
+def test_apply_wait_then_status_reports_replicas_gpus_and_urls(cluster, kube, namespace, tmp_path, capsys):
+    path = experiment(tmp_path, namespace, job_extra="workers = 2", extra="")
+    path_obj = tmp_path / "arena.toml"
+    path_obj.write_text(path_obj.read_text().replace('logdir = "/data/logs"', 'logdir = "/data/logs"\nservice = "NodePort"'))
+    code, out, err = cli(capsys, "apply", "-y", "--wait", "--timeout", "120", path)
+    assert code == 0, err
+    assert "Ready: 5 object(s)." in out
+    (st,) = api.status(kube, path)
+    assert st.phase == "Running" and st.sync == "in sync"
+    (job,) = st.jobs
+    assert job.replicas == {"Worker": "2/2"}
+    assert (job.gpus_requested, job.gpus_allocated) == (2, 2)
+    assert set(job.nodes) <= set(cluster.gpu_nodes)
+    node_port = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")["spec"]["ports"][0]["nodePort"]
+    assert st.tensorboard.url == f"http://127.0.0.1:{node_port}"
+    assert st.serving.available == "1/1"
+    code, out, _ = cli(capsys, "status", "-A")
+    assert code == 0 and namespace in out and "exp" in out
