@@ -51,7 +51,7 @@ def cluster(tmp_path_factory) -> control_plane.Cluster:
 
     dir = tmp_path_factory.mktemp("control-plane")
     try:
-        c = control_plane.up(dir)
+        c = control_plane.up(dir, die_with_parent=True)
     except build.GoMissing as e:
         if IN_CI:
             pytest.fail(f"CI=true but the control plane cannot be built: {e}", pytrace=False)

@@ -151,10 +151,12 @@ def _seed_objects() -> dict:
     return {"apiVersion": "v1", "kind": "List", "items": nodes + rbac}
 
 
-def up(dir: Path | str, log=sys.stderr) -> Cluster:
+def up(dir: Path | str, log=sys.stderr, die_with_parent: bool = False) -> Cluster:
     """Build if needed, start everything, return once it is all ready.
 
     On failure the daemons started so far are stopped again (logs are kept).
+    die_with_parent: the daemons get SIGTERM when this process exits (for a
+    test session; see procs.start).
     """
     t0 = time.monotonic()
     dir = Path(dir).resolve()
@@ -168,7 +170,7 @@ def up(dir: Path | str, log=sys.stderr) -> Cluster:
     _remove_data(dir, keep_logs=False)
     (dir / "logs").mkdir()
     try:
-        cluster = _start(dir, bindir, log)
+        cluster = _start(dir, bindir, log, die_with_parent)
     except BaseException:
         down(dir, keep_logs=True)
         raise
@@ -179,7 +181,7 @@ def up(dir: Path | str, log=sys.stderr) -> Cluster:
     return cluster
 
 
-def _start(dir: Path, bindir: Path, log) -> Cluster:
+def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
     pki = dir / "pki"
     certs.make_pki(pki, SERVICE_IP)
     ports = {name: procs.free_port() for name in
@@ -188,10 +190,12 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
     server = f"https://127.0.0.1:{ports['kube-apiserver']}"
     kubeconfig = dir / "kubeconfig"
     bin = lambda name: str(bindir / name)  # noqa: E731
+    start = lambda name, argv: procs.start(dir, name, argv,  # noqa: E731
+                                           die_with_parent=die_with_parent)
 
     etcd_url = f"http://127.0.0.1:{ports['etcd']}"
     peer_url = f"http://127.0.0.1:{ports['etcd-peer']}"
-    procs.start(dir, "etcd", [
+    start("etcd", [
         bin("etcd"),
         "--name=arena-run",
         f"--data-dir={dir / 'etcd-data'}",
@@ -204,7 +208,7 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
     ])
     procs.wait_http(f"{etcd_url}/health", "etcd", dir, "etcd", 60)
 
-    procs.start(dir, "kube-apiserver", [
+    start("kube-apiserver", [
         bin("kube-apiserver"),
         f"--etcd-servers={etcd_url}",
         f"--cert-dir={dir / 'certs' / 'kube-apiserver'}",
@@ -242,13 +246,13 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
               f"--authentication-kubeconfig={kubeconfig}",
               f"--authorization-kubeconfig={kubeconfig}",
               "--leader-elect=false", "--bind-address=127.0.0.1"]
-    procs.start(dir, "kube-scheduler", [
+    start("kube-scheduler", [
         bin("kube-scheduler"), *common,
         f"--secure-port={ports['kube-scheduler']}",
         f"--cert-dir={dir / 'certs' / 'kube-scheduler'}",
     ])
     kwok_addr = f"127.0.0.1:{ports['kwok']}"
-    procs.start(dir, "kwok", [
+    start("kwok", [
         bin("kwok"),
         f"--kubeconfig={kubeconfig}",
         "--manage-all-nodes=false",
@@ -274,7 +278,7 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
     # The controller manager only once the CRDs are served: its garbage
     # collector discovers the resources to watch at start and then only every
     # 30 s, so a TFJob owner's dependents would otherwise linger that long.
-    procs.start(dir, "kube-controller-manager", [
+    start("kube-controller-manager", [
         bin("kube-controller-manager"), *common,
         f"--secure-port={ports['kube-controller-manager']}",
         f"--cert-dir={dir / 'certs' / 'kube-controller-manager'}",
@@ -294,7 +298,7 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
     _run(kubectl + ["wait", "--for=condition=Ready", "--timeout=60s",
                     *[f"node/{n}" for n in GPU_NODES]])
 
-    _start_training_operator(dir, bindir, ports, kubeconfig, kubectl)
+    _start_training_operator(dir, bindir, ports, kubeconfig, kubectl, start)
 
     info = {
         "server": server,
@@ -318,7 +322,7 @@ def _start(dir: Path, bindir: Path, log) -> Cluster:
 
 
 def _start_training_operator(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
-                             kubectl: list[str]) -> None:
+                             kubectl: list[str], start) -> None:
     """The Kubeflow training operator v1, out of cluster: TFJobs and
     PyTorchJobs get pods, services and status as in production, and its
     validating webhooks run (called by URL on 127.0.0.1)."""
@@ -328,7 +332,7 @@ def _start_training_operator(dir: Path, bindir: Path, ports: dict, kubeconfig: P
     shutil.copyfile(pki / "webhook.crt", certdir / "tls.crt")
     shutil.copyfile(pki / "webhook.key", certdir / "tls.key")
     probe = f"127.0.0.1:{ports['training-operator']}"
-    procs.start(dir, "training-operator", [
+    start("training-operator", [
         str(bindir / "training-operator"),
         f"--kubeconfig={kubeconfig}",
         "--enable-scheme=tfjob", "--enable-scheme=pytorchjob",

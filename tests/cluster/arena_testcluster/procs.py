@@ -7,6 +7,7 @@ so a PID recycled by an unrelated process is never touched.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 import signal
@@ -27,14 +28,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(dir: Path, name: str, argv: list[str], env: dict | None = None) -> int:
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec: ask the kernel to kill it when
+    # its parent exits. Linux only; survives exec. SIGKILL, not SIGTERM: all
+    # daemons would get it at once, and a kube-apiserver whose etcd is gone
+    # hangs in its graceful shutdown.
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def start(dir: Path, name: str, argv: list[str], env: dict | None = None,
+          die_with_parent: bool = False) -> int:
+    """Start a daemon in the background, its output in DIR/logs/NAME.log.
+
+    die_with_parent: for daemons a test session starts, so that a killed
+    pytest (CI timeout) does not leave a control plane behind. `up` run
+    from a shell leaves it off: there the daemons must outlive it.
+    """
     log = open(dir / "logs" / f"{name}.log", "ab")
     proc = subprocess.Popen(
         argv,
         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        # Own session: the daemons outlive `up`, and a Ctrl-C in the shell
-        # that ran `up` does not reach them.
+        # Own session: a Ctrl-C in the shell that ran `up` does not reach them.
         start_new_session=True,
+        preexec_fn=_die_with_parent if die_with_parent else None,
         env=env,
         cwd=dir,
     )
