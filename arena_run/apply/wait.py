@@ -7,7 +7,6 @@ from typing import Callable, Optional
 
 from ..cluster import Cluster
 from ..cluster.kinds import KINDS
-from ..plan import Plan
 from ..plan.phase import job_phase, ready
 
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Optional
 
 import click
 
-from ..spec.errors import SpecError
 from .app import cli
-from .problems import report
 
 
 def cluster_options(f):

@@ -9,8 +9,8 @@ from ..spec.model import Experiment, Serve, TF_SERVING_IMAGE
 from ..spec.names import serving_name
 from ..spec.rules import mount_of
 from . import labels as L
-from .pod import data_mounts, data_volumes, resources
-from .service import service
+from .pod import data_mounts, resources
+from . import workload
 
 GRPC_PORT = 8500
 REST_PORT = 8501
@@ -52,24 +52,12 @@ def _tf_serving(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list
     # Ready once the model is loaded, not merely once the process is up.
     container["readinessProbe"] = {"httpGet": {"path": f"/v1/models/{model}", "port": "http"}}
     container["volumeMounts"] = data_mounts(exp, read_only=True)
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": L.metadata(exp, name, namespace, L.labels(exp, "serving")),
-        "spec": {
-            "replicas": serve.replicas,
-            "selector": {"matchLabels": L.selector(exp, "serving")},
-            "template": {
-                "metadata": {"labels": L.labels(exp, "serving")},
-                "spec": {"containers": [container], "volumes": data_volumes(exp)},
-            },
-        },
-    }
+    deployment = workload.deployment(exp, name, namespace, "serving", serve.replicas, container)
     ports = [
         {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
         {"name": "http", "port": REST_PORT, "targetPort": "http", "protocol": "TCP"},
     ]
-    return [deployment, service(exp, name, namespace, "serving", serve.service, ports)]
+    return [deployment, workload.service(exp, name, namespace, "serving", serve.service, ports)]
 
 
 def storage_uri(exp: Experiment, serve: Serve) -> str:

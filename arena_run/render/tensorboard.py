@@ -6,9 +6,8 @@ from typing import Optional
 
 from ..spec.model import Experiment
 from ..spec.names import tensorboard_name
-from . import labels as L
-from .pod import data_mounts, data_volumes, resources
-from .service import service
+from .pod import data_mounts, resources
+from . import workload
 
 PORT = 6006
 
@@ -29,18 +28,6 @@ def render_tensorboard(exp: Experiment, namespace: Optional[str]) -> list[dict]:
     container["readinessProbe"] = {"httpGet": {"path": "/", "port": "http"}}
     # TensorBoard only reads: its mounts are read-only whatever the job's are.
     container["volumeMounts"] = data_mounts(exp, read_only=True)
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": L.metadata(exp, name, namespace, L.labels(exp, "tensorboard")),
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": L.selector(exp, "tensorboard")},
-            "template": {
-                "metadata": {"labels": L.labels(exp, "tensorboard")},
-                "spec": {"containers": [container], "volumes": data_volumes(exp)},
-            },
-        },
-    }
+    deployment = workload.deployment(exp, name, namespace, "tensorboard", 1, container)
     ports = [{"name": "http", "port": PORT, "targetPort": "http", "protocol": "TCP"}]
-    return [deployment, service(exp, name, namespace, "tensorboard", tb.service, ports)]
+    return [deployment, workload.service(exp, name, namespace, "tensorboard", tb.service, ports)]

@@ -67,7 +67,7 @@ def _code(exp: Experiment) -> Iterator[Finding]:
     elif code.rsync is not None:
         for key in ("ref", "secret", "depth"):
             if key in code.model_fields_set:
-                yield Finding(("code", key), f"only for code.git, not rsync")
+                yield Finding(("code", key), "only for code.git, not rsync")
 
 
 def _data(exp: Experiment) -> Iterator[Finding]:
@@ -93,7 +93,7 @@ def _job(job: Job) -> Iterator[Finding]:
         tf_only = ("ps", "chief", "evaluator", "success_policy")
         for key in tf_only:
             if key in job.model_fields_set:
-                yield Finding(("job", key), f"only for tf jobs, not pytorch")
+                yield Finding(("job", key), "only for tf jobs, not pytorch")
     have = {r.key for r in replicas(job)}
     for key in job.roles.model_fields_set:
         if key not in have:

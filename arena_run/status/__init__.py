@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from ..cluster import Cluster, ClusterError
-from ..cluster.applyset import EXPERIMENT_KEY, PARENT_KIND, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
+from ..cluster.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
 from ..cluster.kinds import KINDS
 from ..cluster.live import Live, key_of
 from ..plan import experiment_hash, make_plan
