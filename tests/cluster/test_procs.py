@@ -3,7 +3,6 @@ still runs the recorded binary. No control plane needed."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -28,13 +27,17 @@ def test_stop_signals_the_recorded_process(tmp_path):
 
 def test_stop_leaves_a_recycled_pid_alone(tmp_path):
     pid = _sleeper(tmp_path)
+    pidfile = tmp_path / "sleeper.pid"
+    recorded = pidfile.read_text()
+    _, started, exe = recorded.split(maxsplit=2)
     try:
-        # As if the PID now belonged to some other program.
-        (tmp_path / "sleeper.pid").write_text(f"{pid} /usr/bin/some-other-binary\n")
+        # As if our daemon had exited and its PID now belonged to another
+        # process, started at another time.
+        pidfile.write_text(f"{pid} {int(started) - 1} {exe}")
         assert not procs.alive(tmp_path, "sleeper")
         procs.stop(tmp_path, "sleeper")
         assert Path(f"/proc/{pid}/exe").exists(), "stop killed a process it did not start"
     finally:
-        (tmp_path / "sleeper.pid").write_text(f"{pid} {os.path.realpath(shutil.which('sleep'))}\n")
+        pidfile.write_text(recorded)
         procs.stop(tmp_path, "sleeper")
     assert not procs.alive(tmp_path, "sleeper")

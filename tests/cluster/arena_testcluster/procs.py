@@ -1,8 +1,11 @@
 """Daemons started by PID and stopped by PID, never by name.
 
-Each daemon gets DIR/<name>.pid holding its PID and the binary it runs.
-Before signalling, `stop` checks that /proc/<pid>/exe still is that binary,
-so a PID recycled by an unrelated process is never touched.
+Each daemon gets DIR/<name>.pid holding its PID, its start time (field 22 of
+/proc/<pid>/stat, in clock ticks since boot) and the binary it runs. Before
+signalling, `stop` checks that the PID still has that start time, so a PID
+recycled by an unrelated process is never touched. (The start time rather
+than /proc/<pid>/exe: a rebuild replaces the binaries under a running
+control plane, and `down` must still stop it.)
 """
 
 from __future__ import annotations
@@ -56,26 +59,50 @@ def start(dir: Path, name: str, argv: list[str], env: dict | None = None,
         cwd=dir,
     )
     log.close()
-    (dir / f"{name}.pid").write_text(f"{proc.pid} {os.path.realpath(argv[0])}\n")
+    started = _start_time(proc.pid)
+    (dir / f"{name}.pid").write_text(f"{proc.pid} {started} {os.path.realpath(argv[0])}\n")
     return proc.pid
 
 
-def _read_pidfile(pidfile: Path) -> tuple[int, str] | None:
+def _stat(pid: int) -> list[str] | None:
+    """Fields 3.. of /proc/<pid>/stat (after the parenthesised command name)."""
     try:
-        pid, exe = pidfile.read_text().split(maxsplit=1)
-        return int(pid), exe.strip()
-    except (OSError, ValueError):
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rindex(")") + 2:].split()
+
+
+def _start_time(pid: int) -> int:
+    fields = _stat(pid)
+    return int(fields[19]) if fields else -1
+
+
+def _read_pidfile(pidfile: Path) -> tuple[int, int] | None:
+    try:
+        fields = pidfile.read_text().split(maxsplit=2)
+    except OSError:
+        return None
+    try:
+        if len(fields) == 2:
+            # Written by an earlier version as "PID BINARY": identify the
+            # process by its binary instead.
+            pid, exe = int(fields[0]), fields[1].strip()
+            try:
+                real = os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)")
+            except OSError:
+                return None
+            return (pid, _start_time(pid)) if real == exe else None
+        return int(fields[0]), int(fields[1])
+    except ValueError:
         return None
 
 
-def _ours(pid: int, exe: str) -> bool:
-    """Is pid alive and still running the binary we started?"""
-    try:
-        real = os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        return False
-    # A zombie (exited, not yet reaped) has no exe link; it is not alive.
-    return real.removesuffix(" (deleted)") == exe
+def _ours(pid: int, started: int) -> bool:
+    """Is pid alive and still the process we started?"""
+    fields = _stat(pid)
+    # A zombie (exited, not yet reaped) is not alive.
+    return fields is not None and fields[0] != "Z" and int(fields[19]) == started
 
 
 def _reap(pid: int) -> None:
@@ -100,14 +127,14 @@ def stop(dir: Path, name: str, timeout: float = 15.0) -> None:
     rec = _read_pidfile(pidfile)
     if rec is None:
         return
-    pid, exe = rec
+    pid, started = rec
     _reap(pid)
-    if _ours(pid, exe):
+    if _ours(pid, started):
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             _reap(pid)
-            if not _ours(pid, exe):
+            if not _ours(pid, started):
                 break
             time.sleep(0.1)
         else:
