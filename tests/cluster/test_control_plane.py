@@ -88,9 +88,13 @@ def test_server_side_apply_records_managed_fields(namespace, tfjobs):
     worker = ours[0]["fieldsV1"]["f:spec"]["f:tfReplicaSpecs"]["f:Worker"]
     assert "f:replicas" in worker and "f:template" in worker
 
-    # Idempotent: the same apply again changes nothing, not even resourceVersion.
+    # Idempotent: the same apply again changes neither the spec (generation)
+    # nor our managed fields. (resourceVersion may move: the training operator
+    # writes the status meanwhile; see the ConfigMap test for that.)
     again = tfjobs.server_side_apply(body=body, namespace=namespace, field_manager=FIELD_MANAGER)
-    assert again.metadata.resourceVersion == applied.metadata.resourceVersion
+    assert again.metadata.generation == applied.metadata.generation == 1
+    assert [m for m in again.to_dict()["metadata"]["managedFields"]
+            if m["manager"] == FIELD_MANAGER] == ours
 
     # Another manager changing a field we own is a conflict...
     other = copy.deepcopy(body)
@@ -109,16 +113,38 @@ def test_server_side_apply_records_managed_fields(namespace, tfjobs):
     assert "f:replicas" not in owners[FIELD_MANAGER]["f:spec"]["f:tfReplicaSpecs"]["f:Worker"]
 
 
-def test_stale_resource_version_is_a_conflict(namespace, tfjobs):
-    created = tfjobs.create(body=tfjob("stale", namespace), namespace=namespace)
-    stale = created.to_dict()
-    fresh = copy.deepcopy(stale)
-    fresh["metadata"]["labels"] = {"step": "1"}
-    tfjobs.replace(body=fresh, namespace=namespace)
-    stale["metadata"]["labels"] = {"step": "2"}
+def test_server_side_apply_of_the_same_object_writes_nothing(namespace, api):
+    core = client.CoreV1Api(api)
+    body = {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": namespace}, "data": {"lr": "0.01"}}
+    first = core.patch_namespaced_config_map(
+        "settings", namespace, body, field_manager=FIELD_MANAGER,
+        _content_type="application/apply-patch+yaml")
+    second = core.patch_namespaced_config_map(
+        "settings", namespace, body, field_manager=FIELD_MANAGER,
+        _content_type="application/apply-patch+yaml")
+    assert second.metadata.resource_version == first.metadata.resource_version
+    body["data"]["lr"] = "0.02"
+    third = core.patch_namespaced_config_map(
+        "settings", namespace, body, field_manager=FIELD_MANAGER,
+        _content_type="application/apply-patch+yaml")
+    assert third.metadata.resource_version != first.metadata.resource_version
+    assert third.data == {"lr": "0.02"}
+
+
+def test_stale_resource_version_is_a_conflict(namespace, api):
+    # On a ConfigMap: no controller writes it behind the test's back (the
+    # training operator does write TFJobs).
+    core = client.CoreV1Api(api)
+    created = core.create_namespaced_config_map(namespace, {"metadata": {"name": "stale"}})
+    fresh = core.read_namespaced_config_map("stale", namespace)
+    fresh.data = {"step": "1"}
+    core.replace_namespaced_config_map("stale", namespace, fresh)
+    created.data = {"step": "2"}
     with pytest.raises(ApiException) as e:
-        tfjobs.replace(body=stale, namespace=namespace)
+        core.replace_namespaced_config_map("stale", namespace, created)
     assert e.value.status == 409
+    assert core.read_namespaced_config_map("stale", namespace).data == {"step": "1"}
 
 
 INVALID_TFJOBS = {
@@ -304,3 +330,11 @@ def test_training_operator_webhook_rejects_a_tfjob_without_tensorflow_container(
     message = json.loads(e.value.body)["message"]
     assert "validator.tfjob.training-operator.kubeflow.org" in message
     assert "tensorflow" in message
+
+
+def test_up_refuses_a_directory_that_is_running(cluster):
+    from arena_testcluster import cluster as control_plane
+
+    with pytest.raises(RuntimeError, match="already has a running control plane"):
+        control_plane.up(cluster.dir)
+    cluster.check_ready()  # and left it alone

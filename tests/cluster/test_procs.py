@@ -41,3 +41,21 @@ def test_stop_leaves_a_recycled_pid_alone(tmp_path):
         pidfile.write_text(recorded)
         procs.stop(tmp_path, "sleeper")
     assert not procs.alive(tmp_path, "sleeper")
+
+
+def test_down_removes_only_what_up_created(tmp_path):
+    from arena_testcluster import cluster
+
+    for name in ("pki", "etcd-data", "logs"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "file").write_text("x")
+    (tmp_path / "kubeconfig").write_text("{}")
+    (tmp_path / "notes.txt").write_text("mine")
+    pid = _sleeper(tmp_path)  # a daemon named "sleeper" is none of up's
+    try:
+        assert cluster.down(tmp_path) == []
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "sleeper.pid"]
+        assert procs.alive(tmp_path, "sleeper")
+    finally:
+        procs.stop(tmp_path, "sleeper")
+    assert not Path(f"/proc/{pid}/exe").exists()

@@ -155,7 +155,7 @@ def up(dir: Path | str, log=sys.stderr, die_with_parent: bool = False) -> Cluste
     """Build if needed, start everything, return once it is all ready.
 
     On failure the daemons started so far are stopped again (logs are kept).
-    die_with_parent: the daemons get SIGTERM when this process exits (for a
+    die_with_parent: the daemons are killed when this process exits (for a
     test session; see procs.start).
     """
     t0 = time.monotonic()
@@ -167,18 +167,34 @@ def up(dir: Path | str, log=sys.stderr, die_with_parent: bool = False) -> Cluste
                            f"run tests/cluster/down {dir} first")
     bindir = build.ensure_built(log)
     t_built = time.monotonic()
-    _remove_data(dir, keep_logs=False)
-    (dir / "logs").mkdir()
-    try:
-        cluster = _start(dir, bindir, log, die_with_parent)
-    except BaseException:
-        down(dir, keep_logs=True)
-        raise
+    for attempt in (1, 2):
+        _remove_data(dir, keep_logs=False)
+        (dir / "logs").mkdir()
+        try:
+            cluster = _start(dir, bindir, log, die_with_parent)
+            break
+        except BaseException as e:
+            # free_port() can race with another process taking the port
+            # before our daemon binds it: then one fresh try, new ports.
+            clash = isinstance(e, Exception) and _port_clash(dir)
+            down(dir, keep_logs=True)
+            if attempt == 1 and clash:
+                print("arena-run: a port was taken meanwhile; starting again",
+                      file=log, flush=True)
+                continue
+            raise
     cluster.info["startup_seconds"] = round(time.monotonic() - t_built, 1)
     (dir / "cluster.json").write_text(json.dumps(cluster.info, indent=2) + "\n")
     print(f"arena-run: control plane up in {time.monotonic() - t0:.1f} s: "
           f"KUBECONFIG={cluster.kubeconfig}", file=log, flush=True)
     return cluster
+
+
+def _port_clash(dir: Path) -> bool:
+    for path in (dir / "logs").glob("*.log"):
+        if "address already in use" in path.read_text(errors="replace"):
+            return True
+    return False
 
 
 def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
