@@ -71,7 +71,7 @@ def validate(doc: Document) -> Experiment:
     findings = check(exp)
     if findings:
         located = _Locator(doc)
-        raise SpecError(located.problem(f.path, f.message) for f in findings)
+        raise SpecError(located.problem(f.path, f.message, key=f.at_key) for f in findings)
     return exp
 
 
@@ -89,15 +89,19 @@ def parse(doc: Document) -> dict:
 def _parse_yaml(doc: Document) -> dict:
     import yaml
 
-    from ._yaml import load as yaml_load
+    from ._yaml import Recursive, load as yaml_load
 
     try:
         data = yaml_load(doc.text)
+    except (Recursive, yaml.constructor.ConstructorError) as exc:
+        if isinstance(exc, yaml.MarkedYAMLError) and "recursive" not in str(exc):
+            _marked(doc, exc)
+        from .locate import positions
+
+        line, col = positions(doc.text, "yaml").recursion or (1, 1)
+        raise SpecError([Problem(doc.file, line, col, "", "syntax error: an alias refers to its own ancestor")]) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        text = " ".join(p for p in (exc.context, exc.problem) if p)
-        raise SpecError([_syntax_problem(doc, text, (line, col))]) from None
+        _marked(doc, exc)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
         line = doc.text.count("\n", 0, exc.position) + 1
         col = exc.position - (doc.text.rfind("\n", 0, exc.position) + 1) + 1
@@ -108,8 +112,18 @@ def _parse_yaml(doc: Document) -> dict:
     if data is None:
         raise SpecError([Problem(doc.file, 1, 1, "", "the file is empty: an experiment needs at least a name")])
     if not isinstance(data, dict):
-        raise SpecError([Problem(doc.file, 1, 1, "", "expected a mapping of keys at the top of the file")])
+        from .locate import positions
+
+        line, col = positions(doc.text, "yaml").root or (1, 1)
+        raise SpecError([Problem(doc.file, line, col, "", "expected a mapping of keys at the top of the file")])
     return data
+
+
+def _marked(doc: Document, exc) -> None:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    text = " ".join(p for p in (exc.context, exc.problem) if p)
+    raise SpecError([_syntax_problem(doc, text, (line, col))]) from None
 
 
 def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] = None) -> Problem:
@@ -129,8 +143,9 @@ def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] 
 
     dup = duplicate_at(pos, positions(doc.text, doc.fmt))
     if dup:
-        path, first = dup
-        return Problem(doc.file, pos[0], pos[1], format_path(path), f"duplicate key (first set at line {first[0]})")
+        # Where the repeated key starts, not where the parser gave up.
+        path, again, first = dup
+        return Problem(doc.file, again[0], again[1], format_path(path), f"duplicate key (first set at line {first[0]})")
     message = " ".join(message.split())  # one line, whatever the parser said
     return Problem(doc.file, pos[0], pos[1], "", f"syntax error: {message[:1].lower()}{message[1:]}")
 

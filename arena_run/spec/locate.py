@@ -22,6 +22,10 @@ class Positions:
     values: dict[KeyPath, Pos] = field(default_factory=dict)
     # Keys written twice: path -> (where again, where first).
     duplicates: dict[KeyPath, tuple[Pos, Pos]] = field(default_factory=dict)
+    # YAML: where an alias first refers back to its own ancestor.
+    recursion: Optional[Pos] = None
+    # YAML: where the document's top node starts.
+    root: Optional[Pos] = None
 
     def find(self, path: KeyPath, *, key: bool = False) -> Pos:
         """The position of path, or of its nearest ancestor that exists.
@@ -169,8 +173,14 @@ def _yaml_positions(text: str) -> Positions:
     def mark(node) -> Pos:
         return node.start_mark.line + 1, node.start_mark.column + 1
 
+    ancestors: set = set()
+
     def walk(path: KeyPath, node) -> None:
         out.values[path] = mark(node)
+        if id(node) in ancestors:  # an alias to its own ancestor
+            out.recursion = out.recursion or mark(node)
+            return
+        ancestors.add(id(node))
         if isinstance(node, yaml.MappingNode):
             seen: dict[object, Pos] = {}
             for k, v in node.value:
@@ -186,15 +196,17 @@ def _yaml_positions(text: str) -> Positions:
             for i, item in enumerate(node.value):
                 out.keys[path + (i,)] = mark(item)
                 walk(path + (i,), item)
+        ancestors.discard(id(node))
 
     if root is not None:
+        out.root = mark(root)
         walk((), root)
     return out
 
 
-def duplicate_at(pos: Pos, found: Positions) -> Optional[tuple[KeyPath, Pos]]:
-    """The duplicate key on the line of a parser's error, with its first place."""
+def duplicate_at(pos: Pos, found: Positions) -> Optional[tuple[KeyPath, Pos, Pos]]:
+    """The duplicate key on the line of a parser's error: its path, where again, where first."""
     for path, (again, first) in found.duplicates.items():
         if again[0] == pos[0]:
-            return path, first
+            return path, again, first
     return None

@@ -70,11 +70,20 @@ def describe(err: dict, path: KeyPath, fmt: str) -> str:
         want = _TYPES[typ]
         if fmt == "yaml":
             want = want.replace("an array", "a list").replace("a table", "a mapping")
-        return f"expected {want}, got {kind(value, fmt)}" + (f" {value!r}" if _scalar(value) else "")
+        got = f"expected {want}, got {kind(value, fmt)}"
+        if isinstance(value, bool):
+            return got + f" ({'true' if value else 'false'})" + (": quote it if you meant a string" if want == "a string" else "")
+        return got + (f" {value!r}" if _scalar(value) else "")
     if typ == "string_pattern_mismatch":
         return f"{value!r} {_PATTERNS.get(ctx.get('pattern'), 'is not valid here')}"
     if typ == "literal_error":
-        return f"{value!r} is not one of {ctx.get('expected')}"
+        expected = str(ctx.get("expected"))
+        same = [w.strip("'") for w in expected.replace(" or ", ", ").split(", ")
+                if isinstance(value, str) and w.strip("'").lower() == value.lower()]
+        hint = f"; did you mean {same[0]!r}?" if same else ""
+        return f"{value!r} is not one of {expected}{hint}"
+    if typ in ("less_than_equal", "less_than"):
+        return f"must be at most {ctx.get('le', ctx.get('lt'))}, got {value!r}"
     if typ in ("greater_than_equal", "greater_than"):
         word = "at least" if typ == "greater_than_equal" else "more than"
         return f"must be {word} {ctx.get('ge', ctx.get('gt'))}, got {value!r}"
@@ -103,6 +112,10 @@ def _unknown_key(path: KeyPath) -> str:
     return f"unknown key {key!r}"
 
 
+# Words people use for the same thing: model_dir means model_path.
+_SYNONYMS = {"dir": "path", "directory": "path", "folder": "path", "gpu": "gpus", "cpus": "cpu", "mem": "memory"}
+
+
 def suggest(key: str, allowed: list[str]) -> str | None:
     """The allowed key a typo most likely meant.
 
@@ -113,11 +126,11 @@ def suggest(key: str, allowed: list[str]) -> str | None:
     if not allowed:
         return None
     low = key.lower()
-    words = set(low.replace("-", "_").split("_"))
+    words = {_SYNONYMS.get(w, w) for w in low.replace("-", "_").split("_")}
 
     def score(candidate: str) -> tuple:
         related = candidate in words or low.startswith(candidate) or candidate.startswith(low)
-        shared = len(words & set(candidate.split("_")))
+        shared = len(words & {_SYNONYMS.get(w, w) for w in candidate.split("_")})
         return related, shared, difflib.SequenceMatcher(None, low, candidate).ratio()
 
     best = max(allowed, key=score)

@@ -17,6 +17,7 @@ from .types import (
     DNS1035_LABEL_RE,
     SWEEP_PARAM_RE,
     AbsPath,
+    Count,
     Duration,
     EnvName,
     Label,
@@ -85,7 +86,7 @@ class Code(Spec):
         "Credentials are never written in the file.",
         default=None,
     )
-    depth: Annotated[int, Field(ge=0)] = _d(
+    depth: Count = _d(
         "Git clone depth; 0 clones the whole history.", default=1
     )
     image: Optional[Annotated[str, Field(min_length=1)]] = _d(
@@ -125,7 +126,7 @@ class Toleration(Spec):
     effect: Optional[Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]] = _d(
         "Taint effect to tolerate; omit to tolerate all effects.", default=None
     )
-    seconds: Optional[Annotated[int, Field(ge=0)]] = _d(
+    seconds: Optional[Count] = _d(
         "With effect NoExecute: how long the pod stays bound after the taint appears.", default=None
     )
 
@@ -134,7 +135,7 @@ class Role(Spec):
     """Overrides for the replicas of one role (Arena --ps-image, --worker-cpu, ...)."""
 
     image: Optional[Annotated[str, Field(min_length=1)]] = _d("Image for this role.", default=None)
-    gpus: Optional[Annotated[int, Field(ge=0)]] = _d("GPUs per replica of this role.", default=None)
+    gpus: Optional[Count] = _d("GPUs per replica of this role.", default=None)
     cpu: Optional[Quantity] = _d("CPU per replica of this role (requests and limits).", default=None)
     memory: Optional[Quantity] = _d("Memory per replica of this role (requests and limits).", default=None)
     node_selector: Optional[dict[LabelKey, LabelValue]] = _d(
@@ -164,14 +165,14 @@ class Job(Spec):
         "Shell command run in `working_dir`; may say `{{param}}` for a [sweep] parameter."
     )
     working_dir: AbsPath = _d("Working directory; the code lands in `<working_dir>/code`.", default="/root")
-    gpus: Annotated[int, Field(ge=0)] = _d(
+    gpus: Count = _d(
         "GPUs (`nvidia.com/gpu`) per worker, chief, evaluator and master; parameter servers get none.", default=0
     )
-    workers: Annotated[int, Field(ge=1)] = _d(
+    workers: Annotated[Count, Field(ge=1)] = _d(
         "Worker replicas. For pytorch this counts the master too, as in Arena: 3 = 1 master + 2 workers.",
         default=1,
     )
-    ps: Annotated[int, Field(ge=0)] = _d("Parameter-server replicas (tf only).", default=0)
+    ps: Count = _d("Parameter-server replicas (tf only).", default=0)
     chief: bool = _d("Add a chief replica (tf only).", default=False)
     evaluator: bool = _d("Add an evaluator replica (tf only).", default=False)
     cpu: Optional[Quantity] = _d("CPU per replica, requests and limits (e.g. `4`, `500m`).", default=None)
@@ -199,7 +200,7 @@ class Job(Spec):
     active_deadline: Optional[Duration] = _d(
         "Fail the job if it runs longer than this (Arena --running-timeout).", default=None
     )
-    backoff_limit: Optional[Annotated[int, Field(ge=0)]] = _d(
+    backoff_limit: Optional[Count] = _d(
         "Retries before the job is marked failed.", default=None
     )
     success_policy: Optional[Literal["AllWorkers"]] = _d(
@@ -247,17 +248,17 @@ class Serve(Spec):
         "kserve only: version of the model format.", default=None
     )
     runtime: Optional[ResourceName] = _d("kserve only: a ServingRuntime to use.", default=None)
-    replicas: Annotated[int, Field(ge=0)] = _d("tf-serving only: server replicas.", default=1)
-    min_replicas: Optional[Annotated[int, Field(ge=0)]] = _d(
+    replicas: Count = _d("tf-serving only: server replicas.", default=1)
+    min_replicas: Optional[Count] = _d(
         "kserve only: fewest replicas (0 scales to zero; default 1).", default=None
     )
-    max_replicas: Optional[Annotated[int, Field(ge=1)]] = _d(
+    max_replicas: Optional[Annotated[Count, Field(ge=1)]] = _d(
         "kserve only: most replicas (default: min_replicas).", default=None
     )
     image: Optional[Annotated[str, Field(min_length=1)]] = _d(
         f"tf-serving only: server image (default `{TF_SERVING_IMAGE}`).", default=None
     )
-    gpus: Annotated[int, Field(ge=0)] = _d("GPUs per server replica.", default=0)
+    gpus: Count = _d("GPUs per server replica.", default=0)
     cpu: Optional[Quantity] = _d("CPU per server replica.", default=None)
     memory: Optional[Quantity] = _d("Memory per server replica.", default=None)
     service: Literal["ClusterIP", "NodePort"] = _d("tf-serving only: how the Service is exposed.", default="ClusterIP")

@@ -19,6 +19,7 @@ from .sweep import MAX_POINTS, count, placeholders, point_id, points
 class Finding(NamedTuple):
     path: KeyPath
     message: str
+    at_key: bool = False  # about the key itself (it should not be there), not its value
 
 
 def check(exp: Experiment) -> list[Finding]:
@@ -30,7 +31,7 @@ def _check(exp: Experiment) -> Iterator[Finding]:
         yield Finding(("job",), "nothing to run: add a [job], [serve] or [tensorboard] table")
     for key in exp.labels:
         if key == MANAGED_BY or key.startswith(LABEL_PREFIX):
-            yield Finding(("labels", key), f"{key} is set by arena-run itself")
+            yield Finding(("labels", key), f"{key} is set by arena-run itself", at_key=True)
     if exp.code:
         yield from _code(exp)
     yield from _data(exp)
@@ -67,7 +68,7 @@ def _code(exp: Experiment) -> Iterator[Finding]:
     elif code.rsync is not None:
         for key in ("ref", "secret", "depth"):
             if key in code.model_fields_set:
-                yield Finding(("code", key), "only for code.git, not rsync")
+                yield Finding(("code", key), "only for code.git, not rsync", at_key=True)
 
 
 def _data(exp: Experiment) -> Iterator[Finding]:
@@ -93,11 +94,11 @@ def _job(job: Job) -> Iterator[Finding]:
         tf_only = ("ps", "chief", "evaluator", "success_policy")
         for key in tf_only:
             if key in job.model_fields_set:
-                yield Finding(("job", key), "only for tf jobs, not pytorch")
+                yield Finding(("job", key), "only for tf jobs, not pytorch", at_key=True)
     have = {r.key for r in replicas(job)}
     for key in job.roles.model_fields_set:
         if key not in have:
-            yield Finding(("job", "roles", key), _missing_role(job, key))
+            yield Finding(("job", "roles", key), _missing_role(job, key), at_key=True)
 
 
 def _missing_role(job: Job, key: str) -> str:
@@ -131,7 +132,7 @@ def _placeholders(exp: Experiment) -> Iterator[Finding]:
     if exp.sweep:
         for k in job.env:
             if k.startswith("ARENA_PARAM_") and k[len("ARENA_PARAM_"):].lower() in exp.sweep:
-                yield Finding(("job", "env", k), f"{k} is set by the sweep for each point")
+                yield Finding(("job", "env", k), f"{k} is set by the sweep for each point", at_key=True)
 
 
 def _sweep(exp: Experiment) -> Iterator[Finding]:
@@ -160,7 +161,7 @@ def _serve(serve: Serve, data: list[Data]) -> Iterator[Finding]:
     for key in wrong:
         if key in serve.model_fields_set:
             other = "tf-serving" if serve.type == "kserve" else "kserve"
-            yield Finding(("serve", key), f"only for serve.type = {other!r}")
+            yield Finding(("serve", key), f"only for serve.type = {other!r}", at_key=True)
     if serve.type == "tf-serving":
         if serve.model_path is None:
             yield Finding(("serve", "model_path"), "missing: tf-serving loads the model from a [[data]] mount")

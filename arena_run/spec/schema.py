@@ -22,6 +22,14 @@ class _NoNull(GenerateJsonSchema):
     def nullable_schema(self, schema):
         return self.generate_inner(schema["schema"])
 
+    def dict_schema(self, schema):
+        # Keys with a pattern (env names, labels, sweep parameters): others are
+        # errors to the models, so the schema must reject them too.
+        out = super().dict_schema(schema)
+        if "patternProperties" in out:
+            out["additionalProperties"] = False
+        return out
+
     def default_schema(self, schema):
         out = super().default_schema(schema)
         if "default" in out and out["default"] is None:

@@ -28,27 +28,41 @@ LABEL_KEY_RE = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?
 LABEL_VALUE_RE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# Kubernetes keeps counts and seconds in int32 fields.
+INT32_MAX = 2**31 - 1
+
+
+def show(value: object) -> str:
+    """A value as the user wrote it: TOML dates as dates, not Python reprs."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    return repr(value)
 
 
 def _quantity(value: object) -> str:
     # TOML users write `cpu = 4`; Kubernetes wants the string "4".
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf"):
         value = str(int(value)) if value == int(value) else repr(value)
     if isinstance(value, str) and _QUANTITY.match(value):
         return value
     raise PydanticCustomError(
-        "quantity", "{value} is not a Kubernetes quantity (e.g. 4, 0.5, 500m, 16Gi)", {"value": repr(value)}
+        "quantity", "{value} is not a Kubernetes quantity (e.g. 4, 0.5, 500m, 16Gi)", {"value": show(value)}
     )
 
 
 def _duration(value: object) -> int:
+    seconds = None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and _DURATION.match(value):
-        return sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhd])", value))
-    raise PydanticCustomError(
-        "duration", "{value} is not a duration (seconds, or e.g. 90s, 30m, 12h, 7d, 1h30m)", {"value": repr(value)}
-    )
+        seconds = value
+    elif isinstance(value, str) and _DURATION.match(value):
+        seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhd])", value))
+    if seconds is None:
+        raise PydanticCustomError(
+            "duration", "{value} is not a duration (seconds, or e.g. 90s, 30m, 12h, 7d, 1h30m)", {"value": show(value)}
+        )
+    if seconds > INT32_MAX:
+        raise PydanticCustomError("duration", "{value} is longer than Kubernetes takes (68 years)", {"value": show(value)})
+    return seconds
 
 
 _QUANTITY = re.compile(QUANTITY_RE)
@@ -66,10 +80,13 @@ Quantity = Annotated[
 Duration = Annotated[
     int,
     BeforeValidator(_duration),
-    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": DURATION_RE}]}),
+    WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0, "maximum": INT32_MAX},
+                              {"type": "string", "pattern": DURATION_RE}]}),
 ]
 
 AbsPath = Annotated[str, Field(pattern=ABS_PATH_RE, min_length=1)]
+# A count Kubernetes stores in an int32 (replicas, GPUs, retries).
+Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
 ResourceName = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_RE, max_length=253)]
 Label = Annotated[str, Field(pattern=DNS1123_LABEL_RE, max_length=63)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME_RE)]
@@ -91,6 +108,6 @@ SweepValue = Annotated[
 ]
 
 __all__ = [
-    "AbsPath", "Duration", "EnvName", "Label", "LabelKey", "LabelValue", "Quantity",
+    "AbsPath", "Count", "Duration", "EnvName", "Label", "LabelKey", "LabelValue", "Quantity",
     "ResourceName", "SweepValue", "DNS1035_LABEL_RE", "SWEEP_PARAM_RE",
 ]

@@ -1,0 +1,78 @@
+"""Loading: YAML read as TOML would be, and messages that say what to do."""
+
+import pytest
+
+from arena_run.spec.errors import SpecError
+from arena_run.spec.load import load_text
+
+JOB = "[job]\nimage = \"i\"\ncommand = \"c\"\n"
+
+
+def problems(text, fmt="toml"):
+    with pytest.raises(SpecError) as exc:
+        load_text(text, fmt, "f")
+    return [(p.line, p.column, p.path, p.message) for p in exc.value.problems]
+
+
+def test_yaml_reads_yaml_1_2_scalars():
+    exp = load_text("name: x\nnamespace: no\njob:\n  image: on\n  command: 2024-01-01\n", "yaml")
+    assert (exp.namespace, exp.job.image, exp.job.command) == ("no", "on", "2024-01-01")
+
+
+def test_yaml_keys_must_be_strings():
+    assert problems("name: x\n1: a\n", "yaml") == [(2, 1, "", "syntax error: key '1' must be a string: quote it")]
+
+
+def test_yaml_recursive_alias_is_a_located_error():
+    (p,) = problems("name: x\njob: &a [*a]\n", "yaml")
+    assert p[:2] == (2, 6) and "refers to its own ancestor" in p[3]
+
+
+def test_yaml_top_level_list_points_at_it():
+    assert problems("# a comment\n\n- name: x\n", "yaml") == [(3, 1, "", "expected a mapping of keys at the top of the file")]
+
+
+def test_duplicate_key_points_at_the_repeated_key():
+    (p,) = problems(f'name = "x"\n{JOB}gpus = 1\n  gpus = 2\n')
+    assert p == (6, 3, "job.gpus", "duplicate key (first set at line 5)")
+
+
+@pytest.mark.parametrize("key,meant", [("gpu", "gpus"), ("mount_path", None), ("model_dir", "model_path"),
+                                       ("imagepullpolicy", None), ("comand", "command")])
+def test_did_you_mean(key, meant):
+    section = "serve" if key.startswith("model") else "job"
+    text = f'name = "x"\n{JOB}[serve]\nmodel_path = "/d/m"\n[[data]]\nhost_path = "/d"\nmount = "/d"\n'
+    text = text.replace(f"[{section}]\n", f"[{section}]\n{key} = 1\n")
+    found = [m for _, _, path, m in problems(text) if path.endswith(key)]
+    assert found, problems(text)
+    if meant:
+        assert found[0].endswith(f"did you mean {meant!r}?")
+
+
+def test_literal_in_the_wrong_case_gets_a_hint():
+    (p,) = problems(f'name = "x"\n{JOB}image_pull_policy = "always"\n')
+    assert p[3] == "'always' is not one of 'Always', 'IfNotPresent' or 'Never'; did you mean 'Always'?"
+
+
+@pytest.mark.parametrize("value,message", [
+    ("inf", "inf is not a Kubernetes quantity"),
+    ("nan", "nan is not a Kubernetes quantity"),
+    ("-1", "-1 is not a Kubernetes quantity"),
+    ("1979-05-27", "1979-05-27 is not a Kubernetes quantity"),
+])
+def test_odd_quantities(value, message):
+    (p,) = problems(f'name = "x"\n{JOB}cpu = {value}\n')
+    assert p[2] == "job.cpu" and p[3].startswith(message)
+
+
+def test_int32_limits():
+    ps = problems(f'name = "x"\n{JOB}workers = 3000000000\nttl_after_finished = "30000d"\n')
+    assert [(p[2], p[3]) for p in ps] == [
+        ("job.workers", "must be at most 2147483647, got 3000000000"),
+        ("job.ttl_after_finished", "'30000d' is longer than Kubernetes takes (68 years)"),
+    ]
+
+
+def test_a_boolean_where_a_string_belongs_says_quote_it():
+    (p,) = problems("name: x\nnamespace: false\njob: {image: i, command: c}\n", "yaml")
+    assert p[3] == "expected a string, got a boolean (false): quote it if you meant a string"
