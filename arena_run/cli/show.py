@@ -53,6 +53,9 @@ def plans(items: list, verbose: bool = False) -> None:
                 if c.changed_by:
                     change.append(f"  (drift: changed by {', '.join(c.changed_by)})", style="yellow")
                 out.print(change)
+        if plan.parent_last is not None and not plan.changes:
+            out.print(Text("    ~ ", style="yellow") + Text(f"ConfigMap {plan.parent_last['metadata']['name']}")
+                      + Text("   the ApplySet parent's record of the experiment", style="dim"))
         counts = plan.counts()
         summary = ", ".join(f"{counts[op]} {_WORD[op]}" for op in _WORD if counts.get(op))
         if not plan.has_changes:

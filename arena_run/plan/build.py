@@ -17,7 +17,7 @@ from ..cluster.live import Key, Live, key_of
 from ..render import render, sort_key
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..spec.model import Experiment
-from .diff import MISSING, Change, diff, format_path, removed
+from .diff import MISSING, Change, Item, diff, format_path, removed
 from .owners import owners
 from .phase import finished
 
@@ -193,8 +193,6 @@ def _changes(desired: dict, live: dict, before: Optional[dict]) -> list[FieldDif
 
 
 def _present(live: dict, path: tuple) -> bool:
-    from .diff import Item
-
     node: Any = live
     for step in path:
         if isinstance(step, Item):
