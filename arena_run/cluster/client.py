@@ -190,8 +190,10 @@ def _api_error(status: int, reason: str, data: bytes) -> ClusterError:
         body = json.loads(data or b"{}")
         message = body.get("message") or message
         why = body.get("reason") or ""
-        if status == 404 and (body.get("details") or {}).get("kind") == "namespaces":
+        details = body.get("details") or {}
+        if status == 404 and details.get("kind") == "namespaces":
             why = "NotFound-namespace"
+            message += f" (arena-run does not create namespaces: kubectl create namespace {details.get('name')})"
     except (ValueError, TypeError, AttributeError):
         pass
     if status == 401:

@@ -395,3 +395,13 @@ def test_apply_wait_then_status_reports_replicas_gpus_and_urls(cluster, kube, na
     assert st.serving.available == "1/1"
     code, out, _ = cli(capsys, "status", "-A")
     assert code == 0 and namespace in out and "exp" in out
+
+
+def test_missing_namespace_is_one_line_with_the_fix(cluster, kube, tmp_path, capsys):
+    path = experiment(tmp_path, "no-such-namespace", serve=False)
+    code, _, err = cli(capsys, "apply", "-y", path)
+    assert code == 1
+    assert err.strip().splitlines() == [
+        'arena-run: error: namespaces "no-such-namespace" not found '
+        "(arena-run does not create namespaces: kubectl create namespace no-such-namespace)"
+    ]
