@@ -338,3 +338,44 @@ def test_up_refuses_a_directory_that_is_running(cluster):
     with pytest.raises(RuntimeError, match="already has a running control plane"):
         control_plane.up(cluster.dir)
     cluster.check_ready()  # and left it alone
+
+
+def test_annotated_pods_exit_and_the_operator_finishes_the_tfjob(cluster, namespace, api, tfjobs):
+    if not cluster.info.get("training_operator"):
+        pytest.skip("this control plane runs without the training operator")
+    core = client.CoreV1Api(api)
+    annotation = cluster.info["exit_code_annotation"]
+    tfjobs.create(body=tfjob("done", namespace, workers=2), namespace=namespace)
+    selector = "training.kubeflow.org/job-name=done"
+
+    def running_pods():
+        pods = core.list_namespaced_pod(namespace, label_selector=selector).items
+        return pods if len(pods) == 2 and all(p.status.phase == "Running" for p in pods) else None
+
+    eventually(running_pods, what="the TFJob's pods to run")
+    # TFJob's default success policy: the job is done when worker 0 is.
+    core.patch_namespaced_pod("done-worker-0", namespace,
+                              {"metadata": {"annotations": {annotation: "0"}}})
+
+    def succeeded():
+        status = tfjobs.get(name="done", namespace=namespace).to_dict().get("status", {})
+        conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
+        return status if conditions.get("Succeeded") == "True" else None
+
+    status = eventually(succeeded, timeout=90, what="the operator to mark the TFJob Succeeded")
+    assert status["completionTime"]
+    assert status["replicaStatuses"]["Worker"]["succeeded"] >= 1
+    pod = core.read_namespaced_pod("done-worker-0", namespace)
+    assert pod.status.phase == "Succeeded"
+    assert pod.status.container_statuses[0].state.terminated.exit_code == 0
+
+
+def test_a_nonzero_exit_code_fails_the_pod(cluster, namespace, api):
+    core = client.CoreV1Api(api)
+    core.create_namespaced_pod(namespace, {
+        "metadata": {"name": "crash", "annotations": {cluster.info["exit_code_annotation"]: "3"}},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]},
+    })
+    pod = eventually(lambda: (p := core.read_namespaced_pod("crash", namespace)).status.phase
+                     == "Failed" and p, what="the pod to fail")
+    assert pod.status.container_statuses[0].state.terminated.exit_code == 3

@@ -329,6 +329,8 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
         "crds": versions.CRD_NAMES,
         # TFJobs/PyTorchJobs get pods and status from the real operator.
         "training_operator": True,
+        # kubectl annotate pod P arena-run.test/exit-code=0: P Succeeds (see kwok/).
+        "exit_code_annotation": versions.EXIT_CODE_ANNOTATION,
         "operator_webhooks": list(OPERATOR_WEBHOOKS),
     }
     return Cluster(dir=dir, server=server, kubeconfig=kubeconfig,

@@ -57,4 +57,4 @@ def crd_files() -> list[Path]:
 
 def kwok_stage_files() -> list[Path]:
     kwok = module_dir(versions.KWOK_MODULE, versions.pinned()[versions.KWOK_MODULE])
-    return [kwok / rel for rel in versions.KWOK_STAGES]
+    return [kwok / rel for rel in versions.KWOK_STAGES] + versions.LOCAL_KWOK_STAGES

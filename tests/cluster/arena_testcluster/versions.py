@@ -63,6 +63,12 @@ KWOK_STAGES = [
 ]
 
 
+# Our own kwok stages, added to the stock ones (see the file's header).
+LOCAL_KWOK_STAGES = [HERE.parent / "kwok" / "pod-exit.yaml"]
+# The annotation that pod-exit.yaml reacts to.
+EXIT_CODE_ANNOTATION = "arena-run.test/exit-code"
+
+
 def _required(gomod_dir: Path, module: str) -> str:
     text = (gomod_dir / "go.mod").read_text()
     m = re.search(r"^\s*(?:require\s+)?" + re.escape(module) + r"\s+(v\S+)", text, re.M)
