@@ -1,6 +1,8 @@
 // Wrapper module for the Kubeflow training operator v1, run out of cluster.
-// Kept apart from ../gomod: it needs k8s.io/* v0.31 and controller-runtime
-// v0.19, which cannot share a build list with Kubernetes v1.36.
+// Kept apart from ../gomod: it is written for k8s.io/* v0.31 and
+// controller-runtime v0.19. In ../gomod's build list controller-runtime
+// resolves to v0.24.1 and the operator does not compile ("not enough
+// arguments in call to ctrl.NewWebhookManagedBy").
 module arena-run.local/training-operator
 
 go 1.23
