@@ -92,7 +92,12 @@ def _read_pidfile(pidfile: Path) -> tuple[int, int] | None:
                 real = os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)")
             except OSError:
                 return None
-            return (pid, _start_time(pid)) if real == exe else None
+            # A rebuild moves the old bin/ aside (bin.old-*) before deleting it.
+            same = real == exe or (
+                os.path.basename(real) == os.path.basename(exe)
+                and os.path.dirname(os.path.dirname(real)) == os.path.dirname(os.path.dirname(exe))
+                and os.path.basename(os.path.dirname(real)).startswith("bin"))
+            return (pid, _start_time(pid)) if same else None
         return int(fields[0]), int(fields[1])
     except ValueError:
         return None
