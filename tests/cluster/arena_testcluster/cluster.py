@@ -35,6 +35,9 @@ DAEMONS = ["etcd", "kube-apiserver", "kube-scheduler", "kwok", "kube-controller-
 # The training operator's validating webhooks (paths from its kubebuilder markers).
 OPERATOR_WEBHOOKS = {"tfjobs": "/validate-kubeflow-org-v1-tfjob",
                      "pytorchjobs": "/validate-kubeflow-org-v1-pytorchjob"}
+# Bumped when `up` starts something new that tests rely on, so that a control
+# plane left running by an older `up` (ARENA_RUN_TEST_CLUSTER) is refused.
+FORMAT = 3
 # Everything `up` creates in DIR, which is all `down` removes.
 DATA = ["pki", "etcd-data", "certs", "logs", "kubeconfig", "kubeconfig-limited", "cluster.json"]
 
@@ -57,6 +60,9 @@ class Cluster:
             info = json.loads((dir / "cluster.json").read_text())
         except OSError:
             raise RuntimeError(f"no control plane in {dir} (no cluster.json): run tests/cluster/up {dir}")
+        if info.get("format") != FORMAT:
+            raise RuntimeError(f"the control plane in {dir} was started by an older tests/cluster/up: "
+                               f"run tests/cluster/down {dir} and tests/cluster/up {dir} again")
         return cls(
             dir=dir,
             server=info["server"],
@@ -317,6 +323,7 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
     _start_training_operator(dir, bindir, ports, kubeconfig, kubectl, start)
 
     info = {
+        "format": FORMAT,
         "server": server,
         "bin": str(bindir),
         "ports": ports,
