@@ -70,12 +70,12 @@ def test_version_is_the_pinned_release(cluster, api):
     assert kubectl["clientVersion"]["gitVersion"] == info.git_version
 
 
-def test_crds_are_installed_and_served(dyn):
+def test_crds_are_installed_and_served(dyn, namespace):
     for api_version, kind in [("kubeflow.org/v1", "TFJob"), ("kubeflow.org/v1", "PyTorchJob"),
                               ("serving.kserve.io/v1beta1", "InferenceService")]:
         resource = dyn.resources.get(api_version=api_version, kind=kind)
         assert resource.namespaced
-        assert resource.get(namespace="default").items == []
+        assert resource.get(namespace=namespace).items == []
 
 
 def test_server_side_apply_records_managed_fields(namespace, tfjobs):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -238,7 +237,8 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
         f"--client-ca-file={pki / 'ca.crt'}",
         "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
         f"--secure-port={ports['kube-apiserver']}",
-        # No endpoints reconciler: nothing but us may reach 127.0.0.1.
+        # Don't publish 127.0.0.1 as the `kubernetes` Service's endpoints
+        # (nothing in the "cluster" could use it), as envtest.
         "--endpoint-reconciler-type=none",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--allow-privileged=true",
