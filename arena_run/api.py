@@ -111,6 +111,8 @@ def apply_plans(cluster: Cluster, plans: list[Plan], progress=None) -> list[Resu
             result: Union[Result, ApplyError] = apply_plan(cluster, p)
         except ApplyError as exc:
             result = exc
+        except ClusterError as exc:  # the parent could not be written: nothing of it was applied
+            result = ApplyError([f"{p.experiment}: {exc}"])
         if progress:
             progress(p, result)
         return result

@@ -97,7 +97,7 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
     try:
         apply_plans(cluster, todo, progress=done)
     except ApplyError:
-        show.err.print("Run apply again to finish: what was applied stays, and nothing unfinished was pruned.")
+        show.err.print("Fix the errors above and apply again: what was applied stays, nothing unfinished was pruned.")
         return 1
     if wait:
         return _wait(cluster, plans, timeout)
