@@ -64,6 +64,11 @@ def validate(doc: Document) -> Experiment:
     from .rules import check  # after parsing: a syntax error needs no rules
 
     data = parse(doc)
+    nulls = list(_nulls(data, ()))
+    if nulls:
+        # A key is set or left out, as in TOML; YAML's `key:` with nothing is neither.
+        located = _Locator(doc)
+        raise SpecError(located.problem(p, "null is not a value: leave the key out instead") for p in nulls)
     try:
         exp = Experiment.model_validate(data)
     except _validation_error() as exc:
@@ -117,6 +122,17 @@ def _parse_yaml(doc: Document) -> dict:
         line, col = positions(doc.text, "yaml").root or (1, 1)
         raise SpecError([Problem(doc.file, line, col, "", "expected a mapping of keys at the top of the file")])
     return data
+
+
+def _nulls(node: object, path: tuple):
+    if node is None:
+        yield path
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield from _nulls(value, path + (key,))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _nulls(value, path + (i,))
 
 
 def _marked(doc: Document, exc) -> None:

@@ -10,8 +10,7 @@ parameter, tf-only keys) live in rules.py, where each can name its exact key.
 # annotation string at start-up, a measurable share of `validate`'s time.
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, ConfigDict, Field
 
 from .types import (
     DNS1035_LABEL_RE,
@@ -48,14 +47,6 @@ class Spec(BaseModel):
     # strict: TOML and YAML have real types, so "1" is not silently an integer
     # (and the JSON Schema, which cannot coerce, gives the same verdict).
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_null(cls, value: object) -> object:
-        # YAML can say `key: null`; a key is set or left out, as in TOML.
-        if value is None:
-            raise PydanticCustomError("null", "null is not a value: leave the key out instead")
-        return value
 
 
 def _one_of(*keys: str) -> ConfigDict:
