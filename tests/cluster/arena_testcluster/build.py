@@ -109,7 +109,7 @@ def _build(go: str, bindir: Path, want: str, log) -> None:
         GOWORK="off",
     )
     print(f"arena-run: building the control plane into {bindir} "
-          f"(cold: about 10-25 min on 2 cores)", file=log, flush=True)
+          f"(cold: about 17 min on 2 cores)", file=log, flush=True)
     start = time.monotonic()
     for gomod_dir, binaries, ldflags in _groups():
         cmd = [
