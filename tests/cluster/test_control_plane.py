@@ -285,8 +285,7 @@ def test_limited_user_is_confined_to_its_namespace(cluster, namespace):
 
 
 def test_training_operator_runs_a_tfjob(cluster, namespace, api, tfjobs):
-    if not cluster.info.get("training_operator"):
-        pytest.skip("this control plane runs without the training operator")
+    assert cluster.info.get("training_operator"), "up always starts the training operator"
     core = client.CoreV1Api(api)
     tfjobs.server_side_apply(body=tfjob("mnist", namespace, workers=2), namespace=namespace,
                              field_manager=FIELD_MANAGER)
@@ -320,8 +319,7 @@ def test_training_operator_runs_a_tfjob(cluster, namespace, api, tfjobs):
 
 def test_training_operator_webhook_rejects_a_tfjob_without_tensorflow_container(
         cluster, namespace, tfjobs):
-    if not cluster.info.get("training_operator"):
-        pytest.skip("this control plane runs without the training operator")
+    assert cluster.info.get("training_operator"), "up always starts the training operator"
     body = tfjob("renamed", namespace)
     body["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["name"] = "main"
     with pytest.raises(ApiException) as e:
@@ -341,8 +339,7 @@ def test_up_refuses_a_directory_that_is_running(cluster):
 
 
 def test_annotated_pods_exit_and_the_operator_finishes_the_tfjob(cluster, namespace, api, tfjobs):
-    if not cluster.info.get("training_operator"):
-        pytest.skip("this control plane runs without the training operator")
+    assert cluster.info.get("training_operator"), "up always starts the training operator"
     core = client.CoreV1Api(api)
     annotation = cluster.info["exit_code_annotation"]
     tfjobs.create(body=tfjob("done", namespace, workers=2), namespace=namespace)
