@@ -78,8 +78,10 @@ class Cluster:
         return json.loads(data) if data else None
 
     def list(self, kind: Kind, namespace: Optional[str], selector: Optional[str] = None,
-             metadata_only: bool = False) -> list[dict]:
+             metadata_only: bool = False, field_selector: Optional[str] = None) -> list[dict]:
         query = [("labelSelector", selector)] if selector else []
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         accept = "application/json"
         if metadata_only:
             # Names and labels only: enough to see what exists without its bulk.

@@ -1,0 +1,238 @@
+"""Commands for checking on work, as in Arena: logs, top node, top job, prune, data list.
+
+The computations live in arena_run.status (top, prune, data, logs) and return
+data; here they are printed: a rich table for people (plain when piped),
+`-o json|yaml` for scripts.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .app import cli
+from .live import _confirm, _connect, cluster_options
+
+OUTPUT = click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table",
+                      show_default=True, help="json/yaml: for scripts.")
+ALL_NAMESPACES = click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
+
+
+def _table(columns: list):
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in columns:
+        table.add_column(col)
+    return table
+
+
+def _experiment_ref(target: str, namespace, cluster) -> tuple:
+    """NAME or FILE to (experiment name, namespace), as delete does."""
+    from ..api import resolve_names
+
+    found = resolve_names([target], cluster, namespace)
+    if len(found) != 1:
+        raise click.ClickException(f"{target} holds {len(found)} experiments: name one of them "
+                                   f"({', '.join(n for n, _ in found)})")
+    return found[0]
+
+
+# --- logs -----------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("target")
+@cluster_options
+@click.option("--role", help="Replica type (chief, worker, ps, evaluator, master); default: chief, else worker.")
+@click.option("--index", type=click.IntRange(min=0), help="Replica index (default 0).")
+@click.option("--point", help="A sweep point: its job name or its 8-digit suffix.")
+@click.option("--component", type=click.Choice(["job", "tensorboard", "serving"]), default="job", show_default=True)
+@click.option("-f", "--follow", is_flag=True, help="Keep streaming; wait for a pod that has not started.")
+@click.option("--tail", type=click.IntRange(min=0), help="Only the last N lines.")
+@click.option("--since", help="Only lines newer than this, e.g. 10m, 2h.")
+@click.option("--timestamps", is_flag=True, help="Prefix each line with its time.")
+def logs(target, namespace, kubeconfig, context, role, index, point, component, follow, tail, since, timestamps) -> int:
+    """Logs of an experiment's job: its chief (or worker 0), or another replica.
+
+    TARGET is an experiment name or its file.
+    """
+    from ..status.duration import parse_duration
+    from ..status.logs import find_target, stream, wait_started
+    from . import show
+
+    if os.path.exists(target):
+        from ..api import load
+
+        load(target)
+    since_seconds = int(parse_duration(since).total_seconds()) if since else None
+    cluster = _connect(kubeconfig, context)
+    name, ns = _experiment_ref(target, namespace, cluster)
+    choice = dict(component=component, role=role, index=index, point=point)
+    found = find_target(cluster, name, ns, **choice)
+    if not found.started:
+        if not follow:
+            show.err.print(f"{found.what}: {found.reason}; -f waits for it")
+            return 1
+        said = set()
+
+        def waiting(t):
+            if t.reason not in said:
+                said.add(t.reason)
+                show.err.print(f"{t.what}: {t.reason}; waiting…")
+
+        found = wait_started(cluster, name, ns, on_wait=waiting, **choice)
+    out = sys.stdout.buffer
+    try:
+        for chunk in stream(cluster, found, follow=follow, tail=tail, since_seconds=since_seconds,
+                            timestamps=timestamps):
+            out.write(chunk)
+            out.flush()
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+# --- top ------------------------------------------------------------------------
+
+
+@cli.group()
+def top() -> None:
+    """GPUs per node or per job, as `arena top`."""
+
+
+@top.command("node")
+@click.option("--context", help="kubeconfig context (default: the current one).")
+@click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
+@OUTPUT
+def top_node(kubeconfig, context, output) -> int:
+    """Each node's GPUs: total, allocated, unhealthy; then the cluster's."""
+    from ..status.top import read_nodes
+    from . import show
+
+    report = read_nodes(_connect(kubeconfig, context))
+    if output != "table":
+        show.structured(report.to_dict(), output)
+        return 0
+    table = _table(["NAME", "IPADDRESS", "ROLE", "STATUS", "GPU(Total)", "GPU(Allocated)", "GPU(Unhealthy)"])
+    for n in report.nodes:
+        table.add_row(n.name, n.address, n.role, n.status, str(n.gpus_total), str(n.gpus_allocated),
+                      str(n.gpus_unhealthy))
+    show.out.print(table)
+    show.out.print(f"Allocated/Total GPUs in cluster: {report.summary}"
+                   + (f", {report.unhealthy} unhealthy" if report.unhealthy else ""))
+    return 0
+
+
+@top.command("job")
+@cluster_options
+@ALL_NAMESPACES
+@OUTPUT
+def top_job(namespace, kubeconfig, context, all_namespaces, output) -> int:
+    """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
+    from dataclasses import asdict
+
+    from ..status.top import read_jobs
+    from . import show
+
+    cluster = _connect(kubeconfig, context)
+    jobs = read_jobs(cluster, None if all_namespaces else (namespace or cluster.namespace))
+    if output != "table":
+        show.structured([asdict(j) for j in jobs], output)
+        return 0
+    if not jobs:
+        show.out.print("No jobs.")
+        return 0
+    table = _table((["NAMESPACE"] if all_namespaces else []) +
+                   ["EXPERIMENT", "JOB", "STATUS", "GPU(Requested)", "GPU(Allocated)", "NODES", "AGE"])
+    for j in jobs:
+        table.add_row(*([j.namespace] if all_namespaces else []), j.experiment, j.name, j.status,
+                      str(j.gpus_requested), str(j.gpus_allocated), ",".join(j.nodes) or "-", j.age)
+    show.out.print(table)
+    show.out.print(f"Allocated/Requested GPUs of these jobs: {sum(j.gpus_allocated for j in jobs)}/"
+                   f"{sum(j.gpus_requested for j in jobs)}")
+    return 0
+
+
+# --- prune ----------------------------------------------------------------------
+
+
+@cli.command()
+@cluster_options
+@ALL_NAMESPACES
+@click.option("--since", required=True, help="Finished longer ago than this, e.g. 7d, 12h.")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+def prune(namespace, kubeconfig, context, all_namespaces, since, yes, dry_run) -> int:
+    """Delete experiments whose jobs all finished longer ago than --since.
+
+    Never one with anything running or pending.
+    """
+    from ..apply import delete_experiment, find_experiment
+    from ..status.duration import parse_duration
+    from ..status.prune import read_prunable
+    from . import show
+
+    older_than = parse_duration(since)
+    cluster = _connect(kubeconfig, context)
+    ns = None if all_namespaces else (namespace or cluster.namespace)
+    candidates = read_prunable(cluster, ns, older_than)
+    if not candidates:
+        show.out.print(f"Nothing to prune: no experiment{' in ' + ns if ns else ''} finished more than {since} ago.")
+        return 0
+    found = []
+    for c in candidates:
+        exp = find_experiment(cluster, c.name, c.namespace)
+        if exp is None:
+            continue
+        jobs = ", ".join(f"{n} {p}" for n, p in c.jobs)
+        show.out.print(f"Experiment [bold cyan]{c.name}[/] in {c.namespace}: finished {c.ago} ago ({jobs})")
+        for kind, obj in exp[1]:
+            show.out.print(f"  [red]-[/] {kind.kind} {obj['metadata']['name']}")
+        show.out.print(f"  [red]-[/] ConfigMap {exp[0]['metadata']['name']} (its ApplySet parent)")
+        found.append(exp)
+    if dry_run or not found:
+        return 0
+    if not _confirm(f"Delete these {len(found)} experiment(s)?", yes):
+        show.err.print("Nothing was deleted.")
+        return 1
+    for exp in found:
+        delete_experiment(cluster, exp)
+    show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
+    return 0
+
+
+# --- data -----------------------------------------------------------------------
+
+
+@cli.group()
+def data() -> None:
+    """The data (PVCs) experiments mount."""
+
+
+@data.command("list")
+@cluster_options
+@ALL_NAMESPACES
+@OUTPUT
+def data_list(namespace, kubeconfig, context, all_namespaces, output) -> int:
+    """PVCs with capacity, access modes, status, and the experiments that mount them."""
+    from ..status.data import read_claims
+    from . import show
+
+    cluster = _connect(kubeconfig, context)
+    claims = read_claims(cluster, None if all_namespaces else (namespace or cluster.namespace))
+    if output != "table":
+        show.structured([c.to_dict() for c in claims], output)
+        return 0
+    if not claims:
+        show.out.print("No PersistentVolumeClaims.")
+        return 0
+    table = _table((["NAMESPACE"] if all_namespaces else []) +
+                   ["NAME", "CAPACITY", "ACCESS MODES", "STATUS", "STORAGECLASS", "EXPERIMENTS"])
+    for c in claims:
+        table.add_row(*([c.namespace] if all_namespaces else []), c.name, c.capacity, ",".join(c.access_modes) or "-",
+                      c.status, c.storage_class, ", ".join(c.experiments) or "-")
+    show.out.print(table)
+    return 0

@@ -1,0 +1,179 @@
+"""Which pod and container `arena-run logs` reads: pure, from the jobs and pods of an experiment.
+
+Arena's rule: a job's logs are its chief's (a PyTorchJob's master), or
+worker 0's when there is no chief; `role`/`index` pick another replica,
+`point` one job of a sweep (its job name or its sweep-point label),
+`component` the TensorBoard or serving pod instead.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from ..cluster import Cluster
+from ..render.labels import COMPONENT, EXPERIMENT, SWEEP_POINT
+from ..spec.errors import UserError
+from .top import JOB_NAME, list_kind, replica_specs
+
+REPLICA_TYPE = "training.kubeflow.org/replica-type"
+REPLICA_INDEX = "training.kubeflow.org/replica-index"
+DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
+MAIN_CONTAINERS = ("tensorflow", "pytorch", "tensorboard", "serving", "kserve-container")
+COMPONENTS = ("job", "tensorboard", "serving")
+
+
+class LogsError(UserError):
+    pass
+
+
+@dataclass
+class Target:
+    namespace: str
+    what: str  # e.g. "TFJob mnist, chief 0", for messages
+    pod: Optional[str]  # None: not created yet
+    container: Optional[str]
+    started: bool  # a container has run, so there are logs to read
+    reason: str = ""  # why not started
+
+
+def _labels(obj: dict) -> dict:
+    return obj["metadata"].get("labels") or {}
+
+
+def default_role(roles: list) -> str:
+    lower = {r.lower(): r for r in roles}
+    for role in ("chief", "master", "worker"):
+        if role in lower:
+            return role
+    return sorted(lower)[0] if lower else "worker"
+
+
+def resolve(experiment: str, namespace: str, jobs: list, pods: list, *, component: str = "job",
+            role: Optional[str] = None, index: Optional[int] = None, point: Optional[str] = None) -> Target:
+    if component not in COMPONENTS:
+        raise LogsError(f"--component must be one of {', '.join(COMPONENTS)}, not {component!r}")
+    mine = [p for p in pods if _labels(p).get(EXPERIMENT) == experiment]
+    if component != "job":
+        if role or index is not None or point:
+            raise LogsError("--role, --index and --point choose a job's replica; not with --component " + component)
+        candidates = [p for p in mine if _labels(p).get(COMPONENT) == component
+                      and not p["metadata"].get("deletionTimestamp")]
+        if not candidates:
+            raise LogsError(f"experiment {experiment} in {namespace} has no {component} pod")
+        # The newest running pod (a rollout may leave an old one terminating), else the newest.
+        candidates.sort(key=lambda p: (_started(p), p["metadata"].get("creationTimestamp", "")), reverse=True)
+        return _target(namespace, f"{component} of {experiment}", candidates[0])
+
+    jobs = [j for j in jobs if _labels(j).get(EXPERIMENT) == experiment]
+    if not jobs:
+        raise LogsError(f"experiment {experiment} in {namespace} has no job (arena-run status {experiment})")
+    if point:
+        chosen = [j for j in jobs if point in (j["metadata"]["name"], _labels(j).get(SWEEP_POINT))]
+        if not chosen:
+            raise LogsError(f"no sweep point {point!r} in {experiment}: one of {_names(jobs)}")
+        job = chosen[0]
+    elif len(jobs) > 1:
+        raise LogsError(f"{experiment} is a sweep of {len(jobs)} jobs: choose one with --point ({_names(jobs)})")
+    else:
+        job = jobs[0]
+    name = job["metadata"]["name"]
+    specs = replica_specs(job)
+    roles = {r.lower(): r for r in specs}
+    want = (role or default_role(list(specs))).lower()
+    if want not in roles:
+        raise LogsError(f"{job.get('kind', 'job')} {name} has no {want} replicas (it has: {', '.join(sorted(roles)) or 'none'})")
+    total = int(specs[roles[want]].get("replicas", 1))
+    idx = 0 if index is None else index
+    if not 0 <= idx < total:
+        raise LogsError(f"{job.get('kind', 'job')} {name} has {total} {want} replica(s): --index 0..{total - 1}")
+    what = f"{job.get('kind', 'job')} {name}, {want} {idx}"
+    for pod in pods:
+        labels = _labels(pod)
+        if (labels.get(JOB_NAME) == name and labels.get(REPLICA_TYPE, "").lower() == want
+                and labels.get(REPLICA_INDEX) == str(idx) and not pod["metadata"].get("deletionTimestamp")):
+            return _target(namespace, what, pod)
+    from ..plan.phase import job_phase
+
+    phase = job_phase(job)
+    reason = "its pod is not created yet" if phase not in ("Succeeded", "Failed") else \
+        f"the job has {phase.lower()} and its pod is gone (clean_pod_policy)"
+    return Target(namespace, what, None, None, False, reason)
+
+
+def _names(jobs: list) -> str:
+    return ", ".join(sorted(j["metadata"]["name"] for j in jobs))
+
+
+def _started(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Running", "Succeeded", "Failed"):
+        return True
+    return any("running" in (c.get("state") or {}) or "terminated" in (c.get("state") or {})
+               for c in status.get("containerStatuses") or [])
+
+
+def main_container(pod: dict) -> Optional[str]:
+    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    preferred = (pod["metadata"].get("annotations") or {}).get(DEFAULT_CONTAINER)
+    if preferred in names:
+        return preferred
+    for name in MAIN_CONTAINERS:
+        if name in names:
+            return name
+    return names[0] if names else None
+
+
+def _waiting_reason(pod: dict) -> str:
+    status = pod.get("status") or {}
+    for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+        waiting = (c.get("state") or {}).get("waiting")
+        if waiting:
+            return waiting.get("reason", "") + (f": {waiting['message']}" if waiting.get("message") else "")
+    for c in status.get("conditions") or []:
+        if c.get("type") == "PodScheduled" and c.get("status") == "False":
+            return (c.get("reason") or "Unschedulable") + (f": {c['message']}" if c.get("message") else "")
+    return status.get("phase") or "Pending"
+
+
+def _target(namespace: str, what: str, pod: dict) -> Target:
+    started = _started(pod)
+    return Target(namespace, what, pod["metadata"]["name"], main_container(pod), started,
+                  "" if started else f"pod {pod['metadata']['name']} has not started yet ({_waiting_reason(pod)})")
+
+
+# --- I/O --------------------------------------------------------------------------
+
+
+def find_target(cluster: Cluster, experiment: str, namespace: str, **choice) -> Target:
+    """Three LISTs (both job kinds, the experiment's pods), then resolve."""
+    selector = f"{EXPERIMENT}={experiment}"
+    jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace, selector) + \
+        list_kind(cluster, "PyTorchJob.kubeflow.org", namespace, selector)
+    pods = list_kind(cluster, "Pod", namespace, selector)
+    return resolve(experiment, namespace, jobs, pods, **choice)
+
+
+def wait_started(cluster: Cluster, experiment: str, namespace: str, *, interval: float = 1.0,
+                 timeout: Optional[float] = None, on_wait=None, **choice) -> Target:
+    """Resolve again until the chosen replica's container has started."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        target = find_target(cluster, experiment, namespace, **choice)
+        if target.started:
+            return target
+        if on_wait:
+            on_wait(target)
+        if deadline is not None and time.monotonic() > deadline:
+            raise LogsError(f"{target.what}: {target.reason}, still after {timeout:.0f}s")
+        time.sleep(interval)
+
+
+def stream(cluster: Cluster, target: Target, *, follow: bool = False, tail: Optional[int] = None,
+           since_seconds: Optional[int] = None, timestamps: bool = False) -> Iterator[bytes]:
+    """The log as byte chunks; with follow, until the container ends or the caller stops."""
+    if not target.pod:
+        raise LogsError(f"{target.what}: {target.reason}")
+    return cluster.logs(target.namespace, target.pod, container=target.container, follow=follow, tail=tail,
+                        since_seconds=since_seconds, timestamps=timestamps)

@@ -1,0 +1,87 @@
+"""Which experiments `prune --since` may delete: pure, given what is live and now.
+
+An experiment is prunable when it has jobs, every one of them finished
+(Succeeded or Failed) longer ago than the cut-off, and none of its pods
+(a job's, TensorBoard's or serving's) is Pending or Running.  Anything
+unfinished, or finished too recently, keeps the whole experiment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..cluster import Cluster
+from ..cluster.applyset import parent_name
+from ..plan.phase import FINISHED, job_phase
+from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
+from .duration import age, parse_time
+from .top import list_kind
+
+ACTIVE_POD_PHASES = ("Pending", "Running")
+
+
+@dataclass
+class Candidate:
+    name: str
+    namespace: str
+    finished: str  # ISO time the last job finished
+    ago: str
+    jobs: list = field(default_factory=list)  # [(name, phase)]
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "namespace": self.namespace, "finished": self.finished, "ago": self.ago,
+                "jobs": [{"name": n, "phase": p} for n, p in self.jobs]}
+
+
+def job_finished_at(job: dict) -> Optional[dt.datetime]:
+    """When a finished job finished: completionTime, else its final condition's transition."""
+    status = job.get("status") or {}
+    if status.get("completionTime"):
+        return parse_time(status["completionTime"])
+    times = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
+             if c.get("type") in FINISHED and str(c.get("status")) == "True"]
+    times = [t for t in times if t]
+    return max(times) if times else None
+
+
+def prunable(parents: list, jobs: list, pods: list, now: dt.datetime, older_than: dt.timedelta) -> list:
+    """The experiments (by their ApplySet parents) that may be deleted, oldest first."""
+    def exp_of(obj: dict) -> tuple:
+        meta = obj["metadata"]
+        return (meta.get("namespace"), (meta.get("labels") or {}).get(EXPERIMENT))
+
+    jobs_of: dict = {}
+    for job in jobs:
+        jobs_of.setdefault(exp_of(job), []).append(job)
+    active = {exp_of(p) for p in pods if (p.get("status") or {}).get("phase") in ACTIVE_POD_PHASES}
+    cutoff = now - older_than
+    out = []
+    for parent in parents:
+        key = exp_of(parent)
+        ns, name = key
+        if not name or parent["metadata"]["name"] != parent_name(name) or key in active:
+            continue
+        mine = jobs_of.get(key, [])
+        if not mine or any(job_phase(j) not in FINISHED for j in mine):
+            continue
+        ends = [job_finished_at(j) for j in mine]
+        if any(e is None for e in ends):
+            continue  # finished, but when is unknown: not ours to guess
+        last = max(ends)  # type: ignore[type-var]
+        if last > cutoff:
+            continue
+        out.append(Candidate(name, ns, last.isoformat().replace("+00:00", "Z"), age(last, now),
+                             sorted((j["metadata"]["name"], job_phase(j)) for j in mine)))
+    return sorted(out, key=lambda c: (c.finished, c.namespace, c.name))
+
+
+def read_prunable(cluster: Cluster, namespace: Optional[str], older_than: dt.timedelta,
+                  now: Optional[dt.datetime] = None) -> list:
+    """Four LISTs: parents, both job kinds, pods."""
+    selector = f"{MANAGED_BY}={MANAGER}"
+    parents = list_kind(cluster, "ConfigMap", namespace, f"{selector},{EXPERIMENT}")
+    jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace) + list_kind(cluster, "PyTorchJob.kubeflow.org", namespace)
+    pods = list_kind(cluster, "Pod", namespace)
+    return prunable(parents, jobs, pods, now or dt.datetime.now(dt.timezone.utc), older_than)

@@ -1,0 +1,215 @@
+"""GPU accounting for `top node` and `top job`, as Arena counts it.
+
+Pure functions over lists of objects (plain dicts as the API returns them),
+plus thin readers that make the few LISTs they need: `top node` is one LIST of
+nodes and one of pods, whatever the size of the cluster.
+
+A pod holds GPUs from the moment it is bound to a node until it ends: the
+`nvidia.com/gpu` limits of pods with a nodeName that are neither Succeeded
+nor Failed are a node's allocated GPUs.  Unhealthy GPUs are those the node
+has but does not offer (capacity - allocatable), as the device plugin
+reports a failed device.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from ..cluster import Cluster, ClusterError
+from ..cluster.kinds import KINDS
+from ..plan.phase import job_phase
+from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
+from ..render.pod import GPU
+from .duration import age, parse_time
+
+JOB_NAME = "training.kubeflow.org/job-name"
+ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
+ENDED = ("Succeeded", "Failed")
+# Pods that still hold what they asked for: bound, not ended.  Filtering on the
+# server keeps `top node` one LIST whose size is the running pods only.
+HOLDING_PODS = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
+
+
+def quantity_int(value) -> int:
+    """An extended resource's quantity ("8", 8) as an integer; 0 if unreadable."""
+    if value is None:
+        return 0
+    try:
+        return int(str(value))
+    except ValueError:
+        try:
+            return int(float(str(value)))
+        except ValueError:
+            return 0
+
+
+def pod_gpus(pod_spec: dict) -> int:
+    """GPUs a pod holds: its containers' limits, or its largest init container's if more."""
+    def limit(c: dict) -> int:
+        return quantity_int(((c.get("resources") or {}).get("limits") or {}).get(GPU))
+
+    main = sum(limit(c) for c in pod_spec.get("containers") or [])
+    init = max((limit(c) for c in pod_spec.get("initContainers") or []), default=0)
+    return max(main, init)
+
+
+def holds_gpus(pod: dict) -> bool:
+    return bool((pod.get("spec") or {}).get("nodeName")) and (pod.get("status") or {}).get("phase") not in ENDED
+
+
+@dataclass
+class NodeGPUs:
+    name: str
+    address: str
+    role: str
+    status: str
+    gpus_total: int
+    gpus_allocated: int
+    gpus_unhealthy: int
+
+
+@dataclass
+class NodeReport:
+    nodes: list = field(default_factory=list)  # [NodeGPUs], by name
+
+    @property
+    def total(self) -> int:
+        return sum(n.gpus_total for n in self.nodes)
+
+    @property
+    def allocated(self) -> int:
+        return sum(n.gpus_allocated for n in self.nodes)
+
+    @property
+    def unhealthy(self) -> int:
+        return sum(n.gpus_unhealthy for n in self.nodes)
+
+    @property
+    def percent(self) -> float:
+        return round(100.0 * self.allocated / self.total, 1) if self.total else 0.0
+
+    @property
+    def summary(self) -> str:
+        return f"{self.allocated}/{self.total} ({self.percent:g}%)"
+
+    def to_dict(self) -> dict:
+        return {"nodes": [asdict(n) for n in self.nodes],
+                "total": {"gpus_total": self.total, "gpus_allocated": self.allocated,
+                          "gpus_unhealthy": self.unhealthy, "percent": self.percent}}
+
+
+def top_nodes(nodes: list, pods: list) -> NodeReport:
+    allocated: dict = {}
+    for pod in pods:
+        if holds_gpus(pod):
+            node = pod["spec"]["nodeName"]
+            allocated[node] = allocated.get(node, 0) + pod_gpus(pod["spec"])
+    out = []
+    for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
+        meta, status = node["metadata"], node.get("status") or {}
+        capacity = quantity_int((status.get("capacity") or {}).get(GPU))
+        allocatable = quantity_int((status.get("allocatable") or {}).get(GPU))
+        out.append(NodeGPUs(
+            name=meta["name"], address=_address(status), role=_role(meta.get("labels") or {}),
+            status=_node_status(node), gpus_total=capacity,
+            gpus_allocated=allocated.get(meta["name"], 0), gpus_unhealthy=max(0, capacity - allocatable),
+        ))
+    return NodeReport(out)
+
+
+def _address(status: dict) -> str:
+    addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
+    return addresses.get("InternalIP") or addresses.get("ExternalIP") or addresses.get("Hostname") or "-"
+
+
+def _role(labels: dict) -> str:
+    roles = sorted(k[len(ROLE_LABEL_PREFIX):] for k in labels if k.startswith(ROLE_LABEL_PREFIX))
+    roles = [r for r in roles if r] or ([labels["kubernetes.io/role"]] if labels.get("kubernetes.io/role") else [])
+    return ",".join(roles) or "<none>"
+
+
+def _node_status(node: dict) -> str:
+    conditions = (node.get("status") or {}).get("conditions") or []
+    ready = next((c.get("status") for c in conditions if c.get("type") == "Ready"), None)
+    text = "Ready" if ready == "True" else ("NotReady" if ready == "False" else "Unknown")
+    if (node.get("spec") or {}).get("unschedulable"):
+        text += ",SchedulingDisabled"
+    return text
+
+
+def read_nodes(cluster: Cluster) -> NodeReport:
+    """`top node`: one LIST of nodes, one of the pods that hold resources."""
+    nodes = cluster.list(KINDS["Node"], None)
+    pods = cluster.list(KINDS["Pod"], None, field_selector=HOLDING_PODS)
+    return top_nodes(nodes, pods)
+
+
+# --- jobs ----------------------------------------------------------------------
+
+
+@dataclass
+class JobGPUs:
+    namespace: str
+    experiment: str
+    name: str
+    kind: str
+    status: str
+    gpus_requested: int
+    gpus_allocated: int
+    nodes: list
+    age: str
+
+
+def replica_specs(job: dict) -> dict:
+    spec = job.get("spec") or {}
+    return spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs") or {}
+
+
+def top_jobs(jobs: list, pods: list, now: dt.datetime) -> list:
+    """Per job: status (Pending while a replica waits, as Arena), GPUs requested and allocated, nodes, age."""
+    by_job: dict = {}
+    for pod in pods:
+        meta = pod["metadata"]
+        label = (meta.get("labels") or {}).get(JOB_NAME)
+        if label:
+            by_job.setdefault((meta.get("namespace"), label), []).append(pod)
+    out = []
+    for job in jobs:
+        meta = job["metadata"]
+        mine = by_job.get((meta.get("namespace"), meta["name"]), [])
+        phase = job_phase(job)
+        if phase == "Running" and any((p.get("status") or {}).get("phase") == "Pending" for p in mine):
+            phase = "Pending"
+        requested = sum(spec.get("replicas", 1) * pod_gpus((spec.get("template") or {}).get("spec") or {})
+                        for spec in replica_specs(job).values())
+        holding = [p for p in mine if holds_gpus(p)]
+        out.append(JobGPUs(
+            namespace=meta.get("namespace", ""), experiment=(meta.get("labels") or {}).get(EXPERIMENT, ""),
+            name=meta["name"], kind=job.get("kind", ""), status=phase, gpus_requested=requested,
+            gpus_allocated=sum(pod_gpus(p["spec"]) for p in holding),
+            nodes=sorted({p["spec"]["nodeName"] for p in holding}),
+            age=age(parse_time(meta.get("creationTimestamp")), now),
+        ))
+    return sorted(out, key=lambda j: (j.namespace, j.experiment, j.name))
+
+
+SELECTOR = f"{MANAGED_BY}={MANAGER}"
+
+
+def list_kind(cluster: Cluster, gk: str, namespace: Optional[str], selector: Optional[str] = SELECTOR) -> list:
+    """A LIST of one kind; a kind the cluster does not serve has no objects."""
+    try:
+        return cluster.list(KINDS[gk], namespace, selector=selector)
+    except ClusterError as exc:
+        if exc.status == 404 and gk not in ("Pod", "ConfigMap", "PersistentVolumeClaim"):
+            return []
+        raise
+
+
+def read_jobs(cluster: Cluster, namespace: Optional[str], now: Optional[dt.datetime] = None) -> list:
+    """`top job`: arena-run's jobs of a namespace (None: all), three LISTs."""
+    jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace) + list_kind(cluster, "PyTorchJob.kubeflow.org", namespace)
+    pods = list_kind(cluster, "Pod", namespace)
+    return top_jobs(jobs, pods, now or dt.datetime.now(dt.timezone.utc))
