@@ -36,7 +36,7 @@ OPERATOR_WEBHOOKS = {"tfjobs": "/validate-kubeflow-org-v1-tfjob",
                      "pytorchjobs": "/validate-kubeflow-org-v1-pytorchjob"}
 # Bumped when `up` starts something new that tests rely on, so that a control
 # plane left running by an older `up` (ARENA_RUN_TEST_CLUSTER) is refused.
-FORMAT = 3
+FORMAT = 4  # 4: kwok serves pod logs (Logs CRD)
 # Everything `up` creates in DIR, which is all `down` removes.
 DATA = ["pki", "etcd-data", "certs", "logs", "kubeconfig", "kubeconfig-limited", "cluster.json"]
 
@@ -286,16 +286,21 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
         f"--cidr={POD_CIDR}",
         "--node-lease-duration-seconds=40",
         *[f"--config={p}" for p in gomodules.kwok_stage_files()],
+        # Pod logs: the API server asks the node's kubelet endpoint (kwok's
+        # server, above), which answers from the file a kwok Logs object
+        # names for that pod (tests write the file and create the object).
+        "--enable-crds=Logs",
     ])
 
     # While those start: CRDs (server-side: too big for the last-applied
     # annotation), the fake nodes and the limited user's RBAC.
     _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
-                    *[f"--filename={f}" for f in gomodules.crd_files()]])
+                    *[f"--filename={f}" for f in gomodules.crd_files()],
+                    f"--filename={gomodules.kwok_logs_crd()}"])
     _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
                     "--filename=-"], input=json.dumps(_seed_objects()))
     _run(kubectl + ["wait", "--for=condition=Established", "--timeout=60s",
-                    *[f"crd/{c}" for c in versions.CRD_NAMES]])
+                    *[f"crd/{c}" for c in versions.CRD_NAMES], "crd/logs.kwok.x-k8s.io"])
 
     # The controller manager only once the CRDs are served: its garbage
     # collector discovers the resources to watch at start and then only every

@@ -58,3 +58,9 @@ def crd_files() -> list[Path]:
 def kwok_stage_files() -> list[Path]:
     kwok = module_dir(versions.KWOK_MODULE, versions.pinned()[versions.KWOK_MODULE])
     return [kwok / rel for rel in versions.KWOK_STAGES] + versions.LOCAL_KWOK_STAGES
+
+
+def kwok_logs_crd() -> Path:
+    """kwok's Logs CRD: per pod, the file its kubelet log endpoint serves."""
+    kwok = module_dir(versions.KWOK_MODULE, versions.pinned()[versions.KWOK_MODULE])
+    return kwok / "kustomize/crd/bases/kwok.x-k8s.io_logs.yaml"
