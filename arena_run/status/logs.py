@@ -8,6 +8,7 @@ worker 0's when there is no chief; `role`/`index` pick another replica,
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -147,12 +148,27 @@ def _target(namespace: str, what: str, pod: dict) -> Target:
 
 
 def find_target(cluster: Cluster, experiment: str, namespace: str, **choice) -> Target:
-    """Three LISTs (both job kinds, the experiment's pods), then resolve."""
-    selector = f"{EXPERIMENT}={experiment}"
-    jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace, selector) + \
-        list_kind(cluster, "PyTorchJob.kubeflow.org", namespace, selector)
-    pods = list_kind(cluster, "Pod", namespace, selector)
+    """Three LISTs (both job kinds, the experiment's pods), then resolve.
+
+    A sweep point's job name (`<experiment>-<8 hex digits>`, as `apply --wait`
+    names a failed job) is taken for its experiment and --point.
+    """
+    def read(name: str) -> tuple:
+        selector = f"{EXPERIMENT}={name}"
+        jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace, selector) + \
+            list_kind(cluster, "PyTorchJob.kubeflow.org", namespace, selector)
+        return jobs, list_kind(cluster, "Pod", namespace, selector)
+
+    jobs, pods = read(experiment)
+    point = _POINT_JOB.fullmatch(experiment)
+    if not jobs and not pods and point and not choice.get("point") and choice.get("component", "job") == "job":
+        parent_jobs, parent_pods = read(point.group(1))
+        if any(j["metadata"]["name"] == experiment for j in parent_jobs):
+            return resolve(point.group(1), namespace, parent_jobs, parent_pods, **{**choice, "point": experiment})
     return resolve(experiment, namespace, jobs, pods, **choice)
+
+
+_POINT_JOB = re.compile(r"(.+)-[0-9a-f]{8}")
 
 
 def wait_started(cluster: Cluster, experiment: str, namespace: str, *, interval: float = 1.0,

@@ -384,3 +384,25 @@ def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, capsys):
     code, out, _ = until(lambda: (lambda r: r if r[0] == 0 else None)(
         cli(capsys, "logs", "-n", namespace, "exp", "--component", "tensorboard")), timeout=30, what="tb logs")
     assert out == "TensorBoard 2 at http://0.0.0.0:6006/\n"
+
+
+def test_logs_of_a_sweep_point_by_suffix_or_job_name(cluster, kube, namespace, tmp_path, capsys):
+    path = experiment(tmp_path, namespace, "sw", extra="""
+        [sweep]
+        lr = [0.1, 0.01]
+        """)
+    assert cli(capsys, "apply", "-y", path)[0] == 0
+    jobs = sorted(j["metadata"]["name"] for j in kubectl_json(cluster, "-n", namespace, "get", "tfjobs")["items"])
+    assert len(jobs) == 2
+    for job in jobs:
+        until(lambda: pod_phase(cluster, namespace, f"{job}-worker-0") == "Running", what=f"{job} running")
+        serve_logs(cluster, namespace, f"{job}-worker-0", tmp_path / f"{job}.log", _cri([f"I am {job}"]))
+    code, _, err = cli(capsys, "logs", "-n", namespace, "sw")
+    assert code == 1 and f"sw is a sweep of 2 jobs: choose one with --point ({', '.join(jobs)})" in err
+
+    def logs(*args):
+        return until(lambda: (lambda r: r if r[0] == 0 else None)(cli(capsys, "logs", "-n", namespace, *args)),
+                     timeout=30, what=f"logs {args}")[1]
+
+    assert logs("sw", "--point", jobs[0].rsplit("-", 1)[1]) == f"I am {jobs[0]}\n"
+    assert logs(jobs[1]) == f"I am {jobs[1]}\n"  # the job name `apply --wait` reports for a failed one
