@@ -28,7 +28,7 @@ from .plan import Plan, make_plan, members
 from .spec.errors import SpecError
 from .spec.load import Loaded, load_all, load_text
 from .spec.model import Experiment
-from .status import ExperimentStatus, collect
+from .status.experiments import ExperimentStatus, collect
 
 EXPERIMENTS_AT_ONCE = 4  # each also writes its own objects concurrently
 

@@ -1,0 +1,248 @@
+"""The state of experiments (`arena-run status`): returns data, never prints.
+
+One LIST per kind, whatever the number of experiments: parents, jobs,
+Deployments, Services, InferenceServices and pods are listed once (by the
+managed-by label) and grouped by experiment here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Optional
+
+from ..cluster import Cluster, ClusterError
+from ..cluster.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
+from ..cluster.kinds import KINDS
+from ..cluster.live import Live, key_of
+from ..plan import experiment_hash, make_plan
+from ..plan.phase import finished, job_phase
+from ..render.labels import COMPONENT, EXPERIMENT, MANAGED_BY, MANAGER, SWEEP_PARAMS
+from ..render.pod import GPU
+from ..spec.model import Experiment
+from .duration import age, parse_time
+
+JOB_NAME = "training.kubeflow.org/job-name"
+REPLICA_TYPE = "training.kubeflow.org/replica-type"
+SELECTOR = f"{MANAGED_BY}={MANAGER}"
+
+
+@dataclass
+class JobStatus:
+    name: str
+    kind: str
+    phase: str
+    replicas: dict  # role -> "ready/total"
+    gpus_requested: int
+    gpus_allocated: int
+    age: str
+    duration: Optional[str] = None
+    params: Optional[str] = None  # a sweep point's values
+    nodes: list = field(default_factory=list)
+
+
+@dataclass
+class Endpoint:
+    name: str
+    url: str
+    available: str  # e.g. "1/1", "ready"
+    hint: str = ""
+
+
+@dataclass
+class ExperimentStatus:
+    name: str
+    namespace: str
+    sync: str  # in sync, drifted, changed (not applied), not applied
+    source: str = ""
+    jobs: list = field(default_factory=list)
+    tensorboard: Optional[Endpoint] = None
+    serving: Optional[Endpoint] = None
+    sync_detail: list = field(default_factory=list)
+
+    @property
+    def phase(self) -> str:
+        phases = [j.phase for j in self.jobs]
+        for p in ("Failed", "Pending", "Restarting", "Running", "Succeeded"):
+            if p in phases:
+                return p
+        return "-"
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["phase"] = self.phase
+        return out
+
+
+def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] = None,
+            files: Optional[dict] = None, now: Optional[dt.datetime] = None) -> list[ExperimentStatus]:
+    """Status of every experiment in namespace (None: all namespaces), or of those named.
+
+    files maps experiment name -> Experiment read from a file; those are
+    compared with what was applied, the rest with what their parent recorded.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    files = files or {}
+    lists = {gk: _list(cluster, gk, namespace) for gk in
+             ("ConfigMap", "TFJob.kubeflow.org", "PyTorchJob.kubeflow.org", "Deployment.apps", "Service",
+              "InferenceService.serving.kserve.io", "Pod")}
+    parents = {(o["metadata"]["namespace"], o["metadata"]["labels"].get(EXPERIMENT)): o for o in lists["ConfigMap"]
+               if o["metadata"]["name"] == parent_name(o["metadata"]["labels"].get(EXPERIMENT, ""))}
+    wanted = set(parents)
+    for name, exp in files.items():
+        wanted.add((namespace or exp.namespace or cluster.namespace, name))
+    if names is not None:
+        wanted = {w for w in wanted if w[1] in names}
+    nodes = None
+    out = []
+    for ns, name in sorted(wanted):
+        parent = parents.get((ns, name))
+        set_id = applyset_id(parent_name(name), ns)
+        objs = {gk: [o for o in items if o["metadata"].get("namespace") == ns
+                     and (o["metadata"].get("labels") or {}).get(PART_OF) == set_id]
+                for gk, items in lists.items() if gk not in ("ConfigMap", "Pod")}
+        pods = [p for p in lists["Pod"] if p["metadata"].get("namespace") == ns
+                and (p["metadata"].get("labels") or {}).get(EXPERIMENT) == name]
+        st = ExperimentStatus(name, ns, "not applied")
+        if parent is not None:
+            st.source = (parent["metadata"].get("annotations") or {}).get(SOURCE, "")
+            st.sync, st.sync_detail = _sync(parent, objs, files.get(name), ns)
+        elif name in files:
+            st.sync = "not applied"
+        for job in objs["TFJob.kubeflow.org"] + objs["PyTorchJob.kubeflow.org"]:
+            st.jobs.append(_job_status(job, pods, now))
+        for svc in objs["Service"]:
+            component = svc["metadata"]["labels"].get(COMPONENT)
+            if component in ("tensorboard", "serving"):
+                if svc["spec"].get("type") == "NodePort" and nodes is None:
+                    nodes = _list(cluster, "Node", None)
+                endpoint = _endpoint(svc, objs["Deployment.apps"], nodes or [])
+                setattr(st, component, endpoint)
+        for isvc in objs["InferenceService.serving.kserve.io"]:
+            st.serving = _kserve(isvc)
+        out.append(st)
+    return out
+
+
+def _list(cluster: Cluster, gk: str, namespace: Optional[str]) -> list:
+    kind = KINDS[gk]
+    selector = None if gk == "Node" else SELECTOR
+    if gk == "ConfigMap":
+        selector += f",{EXPERIMENT}"
+    try:
+        return cluster.list(kind, namespace, selector=selector)
+    except ClusterError as exc:
+        if exc.status == 404 and gk != "ConfigMap":
+            return []  # KServe (or the training operator) is not installed: nothing of that kind
+        raise
+
+
+def _sync(parent: dict, objs: dict, from_file: Optional[Experiment], namespace: str) -> tuple:
+    recorded = (parent.get("data") or {}).get(EXPERIMENT_KEY)
+    exp = from_file
+    detail: list = []
+    if exp is not None:
+        applied = (parent["metadata"].get("annotations") or {}).get(SPEC_HASH)
+        if applied != experiment_hash(exp):
+            return "changed (not applied)", ["the file differs from what was applied"]
+    elif recorded:
+        try:
+            exp = Experiment.from_json(recorded)
+        except ValueError:
+            return "unknown", ["recorded by another arena-run version"]
+    if exp is None:
+        return "unknown", []
+    members = {key_of(o): o for items in objs.values() for o in items}
+    plan = make_plan(exp, namespace, Live(parent, members, {}))
+    for action in plan.changes:
+        what = f"{action.kind} {action.name}: {action.op}"
+        drift = sorted({m for c in action.changes for m in c.changed_by})
+        detail.append(what + (f" (changed by {', '.join(drift)})" if drift else ""))
+    return ("drifted" if detail else "in sync"), detail
+
+
+def _job_status(job: dict, pods: list, now: dt.datetime) -> JobStatus:
+    name = job["metadata"]["name"]
+    mine = [p for p in pods if (p["metadata"].get("labels") or {}).get(JOB_NAME) == name]
+    phase = job_phase(job)
+    if phase == "Running" and any(p.get("status", {}).get("phase") == "Pending" for p in mine):
+        phase = "Pending"  # Arena's rule: a job is not running while a replica waits
+    specs = job["spec"].get("tfReplicaSpecs") or job["spec"].get("pytorchReplicaSpecs") or {}
+    replicas, requested = {}, 0
+    for role, spec in specs.items():
+        total = spec.get("replicas", 1)
+        ready = sum(1 for p in mine if (p["metadata"].get("labels") or {}).get(REPLICA_TYPE, "").lower() == role.lower()
+                    and _pod_ready(p))
+        replicas[role] = f"{ready}/{total}"
+        requested += total * _gpus(spec.get("template", {}).get("spec", {}))
+    allocated = sum(_gpus(p.get("spec", {})) for p in mine if _holds_gpus(p))
+    status = job.get("status") or {}
+    created = parse_time(job["metadata"].get("creationTimestamp"))
+    start, end = parse_time(status.get("startTime")), parse_time(status.get("completionTime"))
+    params = (job["metadata"].get("annotations") or {}).get(SWEEP_PARAMS)
+    return JobStatus(
+        name, job["kind"], phase, replicas, requested, allocated,
+        age=age(created, now), duration=age(start, end) if finished(job) and start and end else None,
+        params=params, nodes=sorted({p["spec"]["nodeName"] for p in mine if p.get("spec", {}).get("nodeName")}),
+    )
+
+
+def _pod_ready(pod: dict) -> bool:
+    status = pod.get("status") or {}
+    if status.get("phase") == "Succeeded":
+        return True
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def _holds_gpus(pod: dict) -> bool:
+    # As `arena top`: a pod bound to a node holds its GPUs until it ends.
+    return bool(pod.get("spec", {}).get("nodeName")) and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def _gpus(pod_spec: dict) -> int:
+    total = 0
+    for c in pod_spec.get("containers") or []:
+        value = ((c.get("resources") or {}).get("limits") or {}).get(GPU)
+        if value is not None:
+            try:
+                total += int(str(value))
+            except ValueError:
+                pass
+    return total
+
+
+def _endpoint(svc: dict, deployments: list, nodes: list) -> Endpoint:
+    meta, spec = svc["metadata"], svc["spec"]
+    name, ns = meta["name"], meta["namespace"]
+    deploy = next((d for d in deployments if d["metadata"]["name"] == name), None)
+    available = "-"
+    if deploy is not None:
+        want = deploy["spec"].get("replicas", 1)
+        available = f"{(deploy.get('status') or {}).get('availableReplicas') or 0}/{want}"
+    ports = spec.get("ports") or []
+    if spec.get("type") == "NodePort":
+        address = _node_address(nodes)
+        urls = [f"http://{address}:{p['nodePort']}" if p.get("name") == "http" else f"{address}:{p['nodePort']}"
+                for p in ports if p.get("nodePort")]
+        return Endpoint(name, " ".join(urls) if address else "(no ready node)", available)
+    port = next((p["port"] for p in ports if p.get("name") == "http"), ports[0]["port"] if ports else 80)
+    others = [str(p["port"]) for p in ports if p["port"] != port]
+    url = f"http://{name}.{ns}.svc:{port}" + (f" (grpc :{','.join(others)})" if others else "")
+    return Endpoint(name, url, available, hint=f"kubectl port-forward -n {ns} svc/{name} {port}:{port}")
+
+
+def _node_address(nodes: list) -> Optional[str]:
+    for node in nodes:
+        status = node.get("status") or {}
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+        if ready:
+            for addr in status.get("addresses") or []:
+                if addr.get("type") == "InternalIP":
+                    return addr.get("address")
+    return None
+
+
+def _kserve(isvc: dict) -> Endpoint:
+    status = isvc.get("status") or {}
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+    return Endpoint(isvc["metadata"]["name"], status.get("url") or "(no URL yet)", "ready" if ready else "not ready")
