@@ -73,3 +73,12 @@ def namespace(cluster) -> str:
     cluster.run_kubectl("create", "namespace", name)
     yield name
     cluster.run_kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kube(cluster, monkeypatch):
+    """arena-run's own connection to the control plane; KUBECONFIG points there for the CLI too."""
+    from arena_run.cluster import connect
+
+    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig))
+    return connect(str(cluster.kubeconfig))

@@ -11,17 +11,16 @@ import json
 import os
 import subprocess
 import textwrap
-import time
 
 import pytest
 import yaml
 
 from arena_run import api
 from arena_run.apply import ApplyError, apply_plan
-from arena_run.cli import main
-from arena_run.cluster import Cluster, connect
+from arena_run.cluster import Cluster
 from arena_run.cluster.applyset import applyset_id
 from arena_run.plan.diff import diff
+from cluster_helpers import cli, kubectl_json, until
 
 BASE = """
 name = "exp"
@@ -52,22 +51,6 @@ def experiment(tmp_path, ns, *, command="sleep 3600", job_extra="", extra="", te
     path = tmp_path / name
     path.write_text(textwrap.dedent(text))
     return str(path)
-
-
-@pytest.fixture
-def kube(cluster, monkeypatch) -> Cluster:
-    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig))
-    return connect(str(cluster.kubeconfig))
-
-
-def cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def kubectl_json(cluster, *args):
-    return json.loads(cluster.run_kubectl(*args, "-o", "json").stdout)
 
 
 def live_objects(cluster, ns) -> dict:
@@ -252,13 +235,6 @@ def test_interrupted_apply_converges(cluster, kube, namespace, tmp_path, after, 
     assert all(o["metadata"]["labels"].get("applyset.kubernetes.io/part-of") == set_id
                for (kind, _), o in live.items() if kind != "ConfigMap")
     assert not api.plan(new, kube)[0].has_changes
-
-
-def until(check, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.3)
 
 
 def _job_names(path):

@@ -20,39 +20,11 @@ import datetime as dt
 
 import pytest
 
-from arena_run.cli import main
-from arena_run.cluster import Cluster, connect
 from arena_run.status.top import read_nodes
+from cluster_helpers import cli, kubectl_json, until
 
 TAINT = "arena-run.test/ops"
 EXIT = "arena-run.test/exit-code"
-
-
-@pytest.fixture
-def kube(cluster, monkeypatch) -> Cluster:
-    monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig))
-    return connect(str(cluster.kubeconfig))
-
-
-def cli(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def kubectl_json(cluster, *args):
-    return json.loads(cluster.run_kubectl(*args, "-o", "json").stdout)
-
-
-def until(check, timeout=90.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
 
 
 def experiment(tmp_path, ns, name, *, command="sleep 3600", job="", extra="", file=None):

@@ -1,0 +1,31 @@
+"""Helpers shared by the cluster tests that drive arena-run (test_apply, test_ops)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from arena_run.cli import main
+
+
+def cli(capsys, *args):
+    """arena-run in-process: (exit code, stdout, stderr)."""
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def kubectl_json(cluster, *args):
+    return json.loads(cluster.run_kubectl(*args, "-o", "json").stdout)
+
+
+def until(check, timeout=90.0, what="condition"):
+    """Poll check() until it returns something true (and return it), or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.3)
