@@ -76,3 +76,9 @@ def test_int32_limits():
 def test_a_boolean_where_a_string_belongs_says_quote_it():
     (p,) = problems("name: x\nnamespace: false\njob: {image: i, command: c}\n", "yaml")
     assert p[3] == "expected a string, got a boolean (false): quote it if you meant a string"
+
+
+def test_yaml_bad_character_is_located_in_characters_not_bytes():
+    # libyaml reports a byte offset; a multi-byte character before it must not shift the column.
+    (p,) = problems("name: \u0800x\njob:\n  \x1f\n", "yaml")
+    assert p[:2] == (3, 3) and "control characters" in p[3]

@@ -15,6 +15,8 @@ import re
 import yaml
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml counts positions in UTF-8 bytes; the pure-Python reader in characters.
+POSITIONS_IN_BYTES = _Base is not yaml.SafeLoader
 
 _BOOL = "tag:yaml.org,2002:bool"
 _DROP = {_BOOL, "tag:yaml.org,2002:timestamp"}

@@ -108,8 +108,12 @@ def _parse_yaml(doc: Document) -> dict:
     except yaml.MarkedYAMLError as exc:
         _marked(doc, exc)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
-        line = doc.text.count("\n", 0, exc.position) + 1
-        col = exc.position - (doc.text.rfind("\n", 0, exc.position) + 1) + 1
+        from ._yaml import POSITIONS_IN_BYTES
+
+        before = doc.text.encode()[: exc.position].decode("utf-8", "replace") if POSITIONS_IN_BYTES \
+            else doc.text[: exc.position]
+        line = before.count("\n") + 1
+        col = len(before) - (before.rfind("\n") + 1) + 1
         char = chr(exc.character) if isinstance(exc.character, int) else exc.character
         raise SpecError([_syntax_problem(doc, f"character {char!r}: {exc.reason}", (line, col))]) from None
     except yaml.YAMLError as exc:
