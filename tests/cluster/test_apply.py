@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 import textwrap
+import time
 
 import pytest
 import yaml
@@ -386,3 +389,21 @@ def test_missing_namespace_is_one_line_with_the_fix(cluster, kube, tmp_path, cap
         "(arena-run does not create namespaces: kubectl create namespace no-such-namespace)"
     )
     assert "Traceback" not in err
+
+
+def test_plan_json_and_status_watch(cluster, kube, namespace, tmp_path, capsys):
+    path = experiment(tmp_path, namespace, serve=False)
+    code, out, _ = cli(capsys, "plan", "-o", "json", path)
+    assert code == 0
+    (plan,) = json.loads(out)
+    assert plan["changes"] is True and {a["op"] for a in plan["actions"]} == {"create"}
+    api.apply(path, kube)
+    # --watch redraws until interrupted, then exits 0.
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
+    proc = subprocess.Popen([sys.executable, "-m", "arena_run", "status", "--watch", "-n", namespace],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "EXPERIMENT" in out and "exp" in out and "Traceback" not in err
