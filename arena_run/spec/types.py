@@ -7,7 +7,7 @@ JSON Schema pattern so editors flag the same mistakes while typing.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Union
+from typing import Annotated, Optional, Union
 
 from pydantic import BeforeValidator, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 # exponent suffix.  Negative quantities make no sense for anything we set.
 QUANTITY_RE = r"^(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$"
 # A duration in the spirit of Go's and kubectl's: 90s, 10m, 1h30m, 7d.
-DURATION_RE = r"^(\d+[smhd])+$"
+DURATION_RE = r"^(\d+[smhdw])+$"
 DNS1123_LABEL_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 DNS1035_LABEL_RE = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
 DNS1123_SUBDOMAIN_RE = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
@@ -27,7 +27,7 @@ ABS_PATH_RE = r"^/"
 LABEL_KEY_RE = r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
 LABEL_VALUE_RE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$"
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 # Kubernetes keeps counts and seconds in int32 fields.
 INT32_MAX = 2**31 - 1
 
@@ -50,15 +50,25 @@ def _quantity(value: object) -> str:
     )
 
 
+def duration_seconds(text: str) -> Optional[int]:
+    """`90s`, `10m`, `1h30m`, `7d`, `2w` in seconds; None if it is not such a duration.
+
+    One spelling for the file (`ttl_after_finished`) and the command line (`--since`).
+    """
+    if not _DURATION.match(text):
+        return None
+    return sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", text))
+
+
 def _duration(value: object) -> int:
     seconds = None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         seconds = value
-    elif isinstance(value, str) and _DURATION.match(value):
-        seconds = sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhd])", value))
+    elif isinstance(value, str):
+        seconds = duration_seconds(value)
     if seconds is None:
         raise PydanticCustomError(
-            "duration", "{value} is not a duration (seconds, or e.g. 90s, 30m, 12h, 7d, 1h30m)", {"value": show(value)}
+            "duration", "{value} is not a duration (seconds, or e.g. 90s, 30m, 12h, 7d, 2w, 1h30m)", {"value": show(value)}
         )
     if seconds > INT32_MAX:
         raise PydanticCustomError("duration", "{value} is longer than Kubernetes takes (68 years)", {"value": show(value)})

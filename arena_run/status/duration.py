@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Optional
 
 from ..spec.errors import UserError
+from ..spec.types import duration_seconds
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_PART = re.compile(r"(\d+)([smhdw])")
 
 
 class DurationError(UserError):
@@ -18,10 +16,10 @@ class DurationError(UserError):
 
 def parse_duration(text: str) -> dt.timedelta:
     """`90s`, `10m`, `1h30m`, `7d`, `2w` to a timedelta; anything else is a one-line error."""
-    t = text.strip().lower()
-    if not t or _PART.sub("", t) or not _PART.findall(t):
+    seconds = duration_seconds(text.strip().lower())
+    if seconds is None:
         raise DurationError(f"{text!r} is not a duration: use a number and a unit, e.g. 30s, 10m, 2h, 7d, 1h30m")
-    return dt.timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in _PART.findall(t)))
+    return dt.timedelta(seconds=seconds)
 
 
 def parse_time(text: Optional[str]) -> Optional[dt.datetime]:

@@ -19,13 +19,13 @@ def kubectl_json(cluster, *args):
     return json.loads(cluster.run_kubectl(*args, "-o", "json").stdout)
 
 
-def until(check, timeout=90.0, what="condition"):
-    """Poll check() until it returns something true (and return it), or fail after timeout seconds."""
+def until(check, timeout: float = 90, interval: float = 0.3, what: str = "condition"):
+    """Poll check() until it returns something true, and return that; fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = check()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.3)
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import copy
 import json
-import time
 
 import pytest
 from kubernetes import client, config, dynamic
 from kubernetes.client.rest import ApiException
+
+from cluster_helpers import until
 
 pytestmark = pytest.mark.cluster
 
@@ -33,18 +34,6 @@ def tfjob(name: str, namespace: str, workers: int = 2) -> dict:
             }]}},
         }}},
     }
-
-
-def eventually(check, timeout: float = 60, interval: float = 0.5, what: str = "condition"):
-    """Poll check() until it returns a truthy value; return that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")
@@ -217,11 +206,11 @@ def test_gpu_deployment_is_scheduled_and_runs(cluster, namespace, api):
         pods = core.list_namespaced_pod(namespace, label_selector="app=trainer").items
         return pods[0] if pods and pods[0].status.phase == "Running" else None
 
-    pod = eventually(running_pod, what="the Deployment's pod to run")
+    pod = until(running_pod, what="the Deployment's pod to run")
     assert pod.spec.node_name == big_node
     assert {c.type: c.status for c in pod.status.conditions}["Ready"] == "True"
     assert pod.metadata.owner_references[0].kind == "ReplicaSet"
-    eventually(lambda: apps.read_namespaced_deployment(
+    until(lambda: apps.read_namespaced_deployment(
         "trainer", namespace).status.available_replicas == 1, what="the Deployment to be available")
 
     # A second such pod fits nowhere and stays Pending, as on a real cluster.
@@ -234,7 +223,7 @@ def test_gpu_deployment_is_scheduled_and_runs(cluster, namespace, api):
                     return c
         return None
 
-    condition = eventually(unschedulable, what="a second 8-GPU pod to be unschedulable")
+    condition = until(unschedulable, what="a second 8-GPU pod to be unschedulable")
     assert "nvidia.com/gpu" in condition.message
 
 
@@ -258,7 +247,7 @@ def test_deleting_an_owner_garbage_collects_dependents(namespace, api, tfjobs):
             return e.status == 404
         return False
 
-    eventually(service_gone, what="the garbage collector to delete the dependent Service")
+    until(service_gone, what="the garbage collector to delete the dependent Service")
     assert core.read_namespaced_config_map("unowned", namespace).metadata.name == "unowned"
 
 
@@ -295,7 +284,7 @@ def test_training_operator_runs_a_tfjob(cluster, namespace, api, tfjobs):
         conditions = {c["type"]: c["status"] for c in job.get("status", {}).get("conditions", [])}
         return job if conditions.get("Running") == "True" else None
 
-    job = eventually(running, timeout=90, what="the operator to report the TFJob Running")
+    job = until(running, timeout=90, what="the operator to report the TFJob Running")
     assert job["status"]["replicaStatuses"]["Worker"]["active"] == 2
     pods = core.list_namespaced_pod(
         namespace, label_selector="training.kubeflow.org/job-name=mnist").items
@@ -312,7 +301,7 @@ def test_training_operator_runs_a_tfjob(cluster, namespace, api, tfjobs):
 
     # Deleting the job garbage-collects what the operator made for it.
     tfjobs.delete(name="mnist", namespace=namespace)
-    eventually(lambda: not core.list_namespaced_pod(
+    until(lambda: not core.list_namespaced_pod(
         namespace, label_selector="training.kubeflow.org/job-name=mnist").items,
         what="the TFJob's pods to be deleted")
 
@@ -349,7 +338,7 @@ def test_annotated_pods_exit_and_the_operator_finishes_the_tfjob(cluster, namesp
         pods = core.list_namespaced_pod(namespace, label_selector=selector).items
         return pods if len(pods) == 2 and all(p.status.phase == "Running" for p in pods) else None
 
-    eventually(running_pods, what="the TFJob's pods to run")
+    until(running_pods, what="the TFJob's pods to run")
     # TFJob's default success policy: the job is done when worker 0 is.
     core.patch_namespaced_pod("done-worker-0", namespace,
                               {"metadata": {"annotations": {annotation: "0"}}})
@@ -359,7 +348,7 @@ def test_annotated_pods_exit_and_the_operator_finishes_the_tfjob(cluster, namesp
         conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
         return status if conditions.get("Succeeded") == "True" else None
 
-    status = eventually(succeeded, timeout=90, what="the operator to mark the TFJob Succeeded")
+    status = until(succeeded, timeout=90, what="the operator to mark the TFJob Succeeded")
     assert status["completionTime"]
     assert status["replicaStatuses"]["Worker"]["succeeded"] >= 1
     pod = core.read_namespaced_pod("done-worker-0", namespace)
@@ -373,6 +362,6 @@ def test_a_nonzero_exit_code_fails_the_pod(cluster, namespace, api):
         "metadata": {"name": "crash", "annotations": {cluster.info["exit_code_annotation"]: "3"}},
         "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "busybox"}]},
     })
-    pod = eventually(lambda: (p := core.read_namespaced_pod("crash", namespace)).status.phase
+    pod = until(lambda: (p := core.read_namespaced_pod("crash", namespace)).status.phase
                      == "Failed" and p, what="the pod to fail")
     assert pod.status.container_statuses[0].state.terminated.exit_code == 3
