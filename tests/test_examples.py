@@ -28,7 +28,8 @@ SEED = ROOT / "tests" / "fixtures" / "seed.toml"
 
 def test_there_are_the_promised_examples():
     names = {p.parent.name for p in EXAMPLES}
-    assert {"tf-git", "tf-distributed", "tf-sweep", "mnist-serve", "pytorch-ddp", "kserve-yaml"} <= names
+    assert {"tf-git", "tf-distributed", "tf-sweep", "mnist-serve", "pytorch-ddp", "kserve-yaml",
+            "horovod-mpi", "pytorch-trainer", "custom-serving"} <= names
     assert any(p.suffix == ".yaml" for p in EXAMPLES)
 
 

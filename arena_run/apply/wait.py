@@ -7,6 +7,7 @@ from typing import Callable, Optional
 
 from ..cluster import Cluster
 from ..cluster.kinds import KINDS
+from ..plan.jobs import JOB_KIND_NAMES
 from ..plan.phase import job_phase, ready
 
 
@@ -30,7 +31,7 @@ def wait_ready(cluster: Cluster, plans: list, *, timeout: float = 600, interval:
         for key in keys:
             obj = cluster.get(KINDS[key[0]], key[1], key[2])
             states[key] = ready(obj)
-            if obj is not None and obj.get("kind") in ("TFJob", "PyTorchJob") and job_phase(obj) == "Failed":
+            if obj is not None and obj.get("kind") in JOB_KIND_NAMES and job_phase(obj) == "Failed":
                 failed.append(key)
         if progress:
             progress(states)

@@ -181,8 +181,11 @@ def _reason(exc: Exception) -> str:
 def _missing_kind(kind: Kind) -> str:
     hint = {
         "kubeflow.org": "is the Kubeflow training operator installed?",
+        "trainer.kubeflow.org": "is Kubeflow Trainer v2 installed?",
         "serving.kserve.io": "is KServe installed?",
     }.get(kind.group, "")
+    if kind.kind == "MPIJob":
+        hint = "is the mpi-operator (v0.8, kubeflow.org/v2beta1) installed?"
     return f"the cluster does not serve {kind.kind} ({kind.api_version}){': ' + hint if hint else ''}"
 
 

@@ -49,9 +49,15 @@ KINDS = {
         Kind("Deployment", "apps", "v1", "deployments"),
         Kind("TFJob", "kubeflow.org", "v1", "tfjobs"),
         Kind("PyTorchJob", "kubeflow.org", "v1", "pytorchjobs"),
+        Kind("MPIJob", "kubeflow.org", "v2beta1", "mpijobs"),
+        Kind("TrainJob", "trainer.kubeflow.org", "v1alpha1", "trainjobs"),
         Kind("InferenceService", "serving.kserve.io", "v1beta1", "inferenceservices"),
     )
 }
+
+# The training jobs arena-run renders, one per sweep point: their operators
+# never apply a changed spec to running pods, so a change is a replacement.
+JOB_KINDS = ("TFJob.kubeflow.org", "PyTorchJob.kubeflow.org", "MPIJob.kubeflow.org", "TrainJob.trainer.kubeflow.org")
 
 
 def kind_of(obj: dict) -> Kind:

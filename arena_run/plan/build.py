@@ -12,7 +12,7 @@ from ..cluster.applyset import (
     EXPERIMENT_KEY, JOBS, PART_OF, applyset_id, foreign_tooling, group_kinds_of, parent_manifest, parent_name,
     recorded_jobs,
 )
-from ..cluster.kinds import kind_of
+from ..cluster.kinds import JOB_KINDS, kind_of
 from ..cluster.live import Key, Live, key_of
 from ..render import render, sort_key
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
@@ -20,8 +20,6 @@ from ..spec.model import Experiment
 from .diff import MISSING, Change, Item, diff, format_path, removed
 from .owners import owners
 from .phase import finished
-
-JOB_KINDS = ("TFJob.kubeflow.org", "PyTorchJob.kubeflow.org")
 
 
 @dataclass
@@ -244,12 +242,18 @@ _JOB_KEYS = [
     (r"\.image$", "job.image"),
     (r"\.env\b", "job.env"),
     (r"nvidia\.com/gpu", "job.gpus"),
-    (r"resources\.(requests|limits)\.cpu", "job.cpu"),
-    (r"resources\.(requests|limits)\.memory", "job.memory"),
+    (r"resources(PerNode)?\.(requests|limits)\.cpu", "job.cpu"),
+    (r"resources(PerNode)?\.(requests|limits)\.memory", "job.memory"),
     (r"\.workingDir", "job.working_dir"),
     (r"\[name=dshm\]", "job.shm"),
     (r"volume", "data"),
     (r"\.replicas$", "job.workers/ps"),
+    (r"numNodes", "job.workers"),
+    (r"runtimeRef", "job.runtime"),
+    (r"slotsPerWorker", "job.slots_per_worker"),
+    (r"mpiImplementation", "job.mpi_implementation"),
+    (r"sshAuthMountPath", "job.ssh_auth_mount_path"),
+    (r"activeDeadlineSeconds", "job.active_deadline"),
     (r"nodeSelector", "job.node_selector"),
     (r"tolerations", "job.tolerations"),
     (r"priorityClassName", "job.priority_class"),

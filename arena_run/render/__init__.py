@@ -15,7 +15,7 @@ from .tensorboard import render_tensorboard
 
 # Apply order, as lightkube ranks kinds: what others refer to comes first.
 # Deletion runs it backwards.
-KIND_ORDER = ("Service", "Deployment", "TFJob", "PyTorchJob", "InferenceService")
+KIND_ORDER = ("Service", "Deployment", "TFJob", "PyTorchJob", "MPIJob", "TrainJob", "InferenceService")
 
 
 def render(exp: Experiment, namespace: Optional[str] = None) -> list[dict]:

@@ -1,4 +1,5 @@
-"""TFJob and PyTorchJob (kubeflow.org/v1), one per sweep point."""
+"""Training jobs, one per sweep point: TFJob and PyTorchJob (kubeflow.org/v1) here,
+MPIJob and TrainJob in engines.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from ..spec.model import Experiment, Job
 from ..spec.names import Replica, job_name, job_points, replicas
 from ..spec.sweep import Point, substitute
 from . import labels as L
+from .engines import mpi_job, run_policy, train_job
 from .pod import code_dir, data_mounts, data_volumes, env_list, resources, scheduling, sync_container
 
 API_VERSION = "kubeflow.org/v1"
@@ -25,12 +27,17 @@ def render_jobs(exp: Experiment, namespace: Optional[str]) -> list[dict]:
 
 
 def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[str]) -> dict:
-    kind, specs_key, _, _, _ = _KIND[job.type]
     suffix = point.suffix if point else None
     annotations = None
     if point:
         annotations = {L.SWEEP_PARAMS: json.dumps(dict(point.params), sort_keys=True, separators=(",", ":"))}
-    spec: dict = {"runPolicy": _run_policy(job)}
+    metadata = L.metadata(exp, job_name(exp, point), namespace, L.labels(exp, "job", suffix), annotations)
+    if job.type == "mpi":
+        return mpi_job(exp, job, point, metadata)
+    if job.engine == "trainer":
+        return train_job(exp, job, point, metadata)
+    kind, specs_key, _, _, _ = _KIND[job.type]
+    spec: dict = {"runPolicy": run_policy(job)}
     if job.success_policy:
         spec["successPolicy"] = job.success_policy
     spec[specs_key] = {
@@ -41,25 +48,7 @@ def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[
         }
         for r in replicas(job)
     }
-    return {
-        "apiVersion": API_VERSION,
-        "kind": kind,
-        "metadata": L.metadata(
-            exp, job_name(exp, point), namespace, L.labels(exp, "job", suffix), annotations
-        ),
-        "spec": spec,
-    }
-
-
-def _run_policy(job: Job) -> dict:
-    policy: dict = {"cleanPodPolicy": job.clean_pod_policy}
-    if job.ttl_after_finished is not None:
-        policy["ttlSecondsAfterFinished"] = job.ttl_after_finished
-    if job.active_deadline is not None:
-        policy["activeDeadlineSeconds"] = job.active_deadline
-    if job.backoff_limit is not None:
-        policy["backoffLimit"] = job.backoff_limit
-    return policy
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
 
 
 def _template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict:

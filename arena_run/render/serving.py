@@ -1,4 +1,4 @@
-"""Serving the model: TF Serving (Deployment + Service) or a KServe InferenceService."""
+"""Serving the model: TF Serving or a custom server (Deployment + Service), or a KServe InferenceService."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..spec.model import Experiment, Serve, TF_SERVING_IMAGE
 from ..spec.names import serving_name
 from ..spec.rules import mount_of
 from . import labels as L
-from .pod import data_mounts, resources
+from .pod import data_mounts, env_list, resources
 from . import workload
 
 GRPC_PORT = 8500
@@ -21,6 +21,8 @@ def render_serving(exp: Experiment, namespace: Optional[str]) -> list[dict]:
     assert serve is not None
     if serve.type == "kserve":
         return [_inference_service(exp, serve, namespace)]
+    if serve.type == "custom":
+        return _custom(exp, serve, namespace)
     return _tf_serving(exp, serve, namespace)
 
 
@@ -57,6 +59,27 @@ def _tf_serving(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list
         {"name": "grpc", "port": GRPC_PORT, "targetPort": "grpc", "protocol": "TCP"},
         {"name": "http", "port": REST_PORT, "targetPort": "http", "protocol": "TCP"},
     ]
+    return [deployment, workload.service(exp, name, namespace, "serving", serve.service, ports)]
+
+
+def _custom(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list[dict]:
+    """Arena's `serve custom`: your server's image on your port."""
+    name = serving_name(exp)
+    assert serve.image is not None and serve.port is not None
+    container: dict = {"name": "serving", "image": serve.image}
+    if serve.command:
+        container["command"] = ["sh", "-c", serve.command]
+    if serve.env:
+        container["env"] = env_list(serve.env)
+    container["ports"] = [{"name": "serving", "containerPort": serve.port}]
+    res = resources(serve.cpu, serve.memory, serve.gpus)
+    if res:
+        container["resources"] = res
+    # Available once it accepts connections: all that is known of any server.
+    container["readinessProbe"] = {"tcpSocket": {"port": "serving"}}
+    container["volumeMounts"] = data_mounts(exp, read_only=True)
+    deployment = workload.deployment(exp, name, namespace, "serving", serve.replicas, container)
+    ports = [{"name": "serving", "port": serve.port, "targetPort": "serving", "protocol": "TCP"}]
     return [deployment, workload.service(exp, name, namespace, "serving", serve.service, ports)]
 
 

@@ -32,6 +32,8 @@ GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2"
 RSYNC_IMAGE = "instrumentisto/rsync-ssh:alpine3.20"
 TENSORBOARD_IMAGE = "tensorflow/tensorflow:2.16.1"
 TF_SERVING_IMAGE = "tensorflow/serving:2.16.1"
+# Kubeflow Trainer's ClusterTrainingRuntime for PyTorch (manifests/base/runtimes).
+TRAINER_RUNTIME = "torch-distributed"
 
 GIT_URL_RE = r"^((https?|ssh|git|file)://\S+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:\S+)$"
 MODEL_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -138,18 +140,31 @@ class Role(Spec):
 class Roles(Spec):
     """Per-role overrides; a role may be overridden only if the job has it."""
 
-    worker: Optional[Role] = _d("Workers (tf and pytorch).", default=None)
+    worker: Optional[Role] = _d("Workers (tf, pytorch and mpi).", default=None)
     ps: Optional[Role] = _d("Parameter servers (tf; GPUs 0 unless set here).", default=None)
     chief: Optional[Role] = _d("The chief (tf).", default=None)
     evaluator: Optional[Role] = _d("The evaluator (tf).", default=None)
     master: Optional[Role] = _d("The master, replica 0 (pytorch).", default=None)
+    launcher: Optional[Role] = _d("The launcher, which runs `command` (mpi; GPUs 0 unless set here).", default=None)
 
 
 class Job(Spec):
-    """The training job (Arena submit tf / submit pytorch)."""
+    """The training job (Arena submit tf / submit pytorch / submit mpi)."""
 
-    type: Literal["tf", "pytorch"] = _d(
-        "`tf` renders a TFJob, `pytorch` a PyTorchJob (both kubeflow.org/v1).", default="tf"
+    type: Literal["tf", "pytorch", "mpi"] = _d(
+        "`tf` renders a TFJob, `pytorch` a PyTorchJob (both kubeflow.org/v1) or with `engine = \"trainer\"` "
+        "a TrainJob, `mpi` an MPIJob (kubeflow.org/v2beta1, mpi-operator: Horovod and other MPI programs).",
+        default="tf",
+    )
+    engine: Literal["operator", "trainer"] = _d(
+        "pytorch only: `operator` renders a PyTorchJob for the Kubeflow training operator v1; `trainer` a "
+        "TrainJob (trainer.kubeflow.org/v1alpha1) for Kubeflow Trainer v2, on the ClusterTrainingRuntime `runtime`.",
+        default="operator",
+    )
+    runtime: Optional[ResourceName] = _d(
+        f"engine trainer only: the ClusterTrainingRuntime the TrainJob runs on (default `{TRAINER_RUNTIME}`); it "
+        "must have a replicated job `node` with a container `node`, as Trainer's own runtimes do.",
+        default=None,
     )
     image: Annotated[str, Field(min_length=1)] = _d("Container image of the training code.")
     command: Annotated[str, Field(min_length=1)] = _d(
@@ -160,7 +175,8 @@ class Job(Spec):
         "GPUs (`nvidia.com/gpu`) per worker, chief, evaluator and master; parameter servers get none.", default=0
     )
     workers: Annotated[Count, Field(ge=1)] = _d(
-        "Worker replicas. For pytorch this counts the master too, as in Arena: 3 = 1 master + 2 workers.",
+        "Worker replicas. For pytorch this counts the master too, as in Arena: 3 = 1 master + 2 workers "
+        "(with engine trainer: the TrainJob's `numNodes`). For mpi, the workers besides the launcher.",
         default=1,
     )
     ps: Count = _d("Parameter-server replicas (tf only).", default=0)
@@ -194,6 +210,16 @@ class Job(Spec):
     backoff_limit: Optional[Count] = _d(
         "Retries before the job is marked failed.", default=None
     )
+    slots_per_worker: Optional[Annotated[Count, Field(ge=1)]] = _d(
+        "mpi only: MPI slots (processes) per worker (default: the worker's GPUs, at least 1).", default=None
+    )
+    mpi_implementation: Literal["OpenMPI", "Intel", "MPICH"] = _d(
+        "mpi only: the MPI implementation in the image; it decides the hostfile format and environment.",
+        default="OpenMPI",
+    )
+    ssh_auth_mount_path: AbsPath = _d(
+        "mpi only: where the SSH keys the launcher uses to reach the workers are mounted.", default="/root/.ssh"
+    )
     success_policy: Optional[Literal["AllWorkers"]] = _d(
         "tf only: `AllWorkers` succeeds when every worker does (default: when worker 0 or the chief does).",
         default=None,
@@ -214,11 +240,12 @@ class TensorBoard(Spec):
 
 
 class Serve(Spec):
-    """Serving the trained model (Arena serve tensorflow / serve kserve)."""
+    """Serving the trained model (Arena serve tensorflow / serve kserve / serve custom)."""
 
-    type: Literal["tf-serving", "kserve"] = _d(
+    type: Literal["tf-serving", "kserve", "custom"] = _d(
         "`tf-serving`: a Deployment and Service (gRPC 8500, REST 8501); "
-        "`kserve`: an InferenceService (serving.kserve.io/v1beta1).",
+        "`kserve`: an InferenceService (serving.kserve.io/v1beta1); "
+        "`custom`: your own server image, a Deployment and Service on `port`.",
         default="tf-serving",
     )
     model_name: Optional[Annotated[str, Field(pattern=MODEL_NAME_RE)]] = _d(
@@ -239,7 +266,14 @@ class Serve(Spec):
         "kserve only: version of the model format.", default=None
     )
     runtime: Optional[ResourceName] = _d("kserve only: a ServingRuntime to use.", default=None)
-    replicas: Count = _d("tf-serving only: server replicas.", default=1)
+    command: Optional[Annotated[str, Field(min_length=1)]] = _d(
+        "custom only: shell command that starts the server (default: the image's entrypoint).", default=None
+    )
+    port: Optional[Annotated[int, Field(ge=1, le=65535)]] = _d(
+        "custom only (required there): the port the server listens on; the Service exposes it.", default=None
+    )
+    env: dict[EnvName, str] = _d("custom only: environment of the server.", default_factory=dict)
+    replicas: Count = _d("tf-serving and custom: server replicas.", default=1)
     min_replicas: Optional[Count] = _d(
         "kserve only: fewest replicas (0 scales to zero; default 1).", default=None
     )
@@ -247,12 +281,15 @@ class Serve(Spec):
         "kserve only: most replicas (default: min_replicas).", default=None
     )
     image: Optional[Annotated[str, Field(min_length=1)]] = _d(
-        f"tf-serving only: server image (default `{TF_SERVING_IMAGE}`).", default=None
+        f"tf-serving: server image (default `{TF_SERVING_IMAGE}`); custom: the server's image (required).",
+        default=None,
     )
     gpus: Count = _d("GPUs per server replica.", default=0)
     cpu: Optional[Quantity] = _d("CPU per server replica.", default=None)
     memory: Optional[Quantity] = _d("Memory per server replica.", default=None)
-    service: Literal["ClusterIP", "NodePort"] = _d("tf-serving only: how the Service is exposed.", default="ClusterIP")
+    service: Literal["ClusterIP", "NodePort"] = _d(
+        "tf-serving and custom: how the Service is exposed.", default="ClusterIP"
+    )
 
 
 SweepParam = Annotated[str, Field(pattern=SWEEP_PARAM_RE)]

@@ -22,7 +22,7 @@ LABEL_PREFIX = "arena-run.io/"
 class Replica(NamedTuple):
     """One role of a training job as the training operator knows it."""
 
-    role: str  # the operator's replica type: Worker, PS, Chief, Evaluator, Master
+    role: str  # the operator's replica type: Worker, PS, Chief, Evaluator, Master, Launcher; Node (TrainJob)
     key: str  # its key under [job.roles]
     count: int
     override: Optional[Role]
@@ -31,6 +31,11 @@ class Replica(NamedTuple):
 def replicas(job: Job) -> list[Replica]:
     """The job's roles in the operator's order, with their replica counts."""
     r = job.roles
+    if job.type == "pytorch" and job.engine == "trainer":
+        # A TrainJob's nodes are all alike: no master, no per-role overrides.
+        return [Replica("Node", "node", job.workers, None)]
+    if job.type == "mpi":
+        return [Replica("Launcher", "launcher", 1, r.launcher), Replica("Worker", "worker", job.workers, r.worker)]
     if job.type == "pytorch":
         # Arena's rule: `workers` counts the master, so workers = 1 is a lone master.
         out = [Replica("Master", "master", 1, r.master)]
@@ -67,6 +72,20 @@ def job_points(exp: Experiment) -> list[Optional[Point]]:
     return list(points(exp.sweep)) or [None]
 
 
+def _pod_names(spec: Job, job: str) -> list[str]:
+    if spec.type == "pytorch" and spec.engine == "trainer":
+        # Trainer makes a JobSet <job> whose replicated job `node` is the Job
+        # <job>-node-0; its pods' hostnames are <job>-node-0-<index>.
+        return [f"{job}-node-0-{spec.workers - 1}"]
+    if spec.type == "mpi":
+        # The mpi-operator's launcher Job <job>-launcher, worker pods
+        # <job>-worker-<index>, ConfigMap <job>-config and Secret <job>-ssh.
+        return [f"{job}-launcher", f"{job}-worker-{spec.workers - 1}", f"{job}-config"]
+    # The training operator names each pod and its headless Service
+    # <job>-<role>-<index>; the longest index is the last one.
+    return [f"{job}-{r.role.lower()}-{r.count - 1}" for r in replicas(spec)]
+
+
 def derived_names(exp: Experiment) -> list[str]:
     """Every object and pod name the experiment leads to, longest first."""
     names: list[str] = []
@@ -74,13 +93,12 @@ def derived_names(exp: Experiment) -> list[str]:
         for point in job_points(exp):
             job = job_name(exp, point)
             names.append(job)
-            # The operator names each pod and its headless Service
-            # <job>-<role>-<index>; the longest index is the last one.
-            names += [f"{job}-{r.role.lower()}-{r.count - 1}" for r in replicas(exp.job)]
+            names += _pod_names(exp.job, job)
     if exp.tensorboard:
         names.append(tensorboard_name(exp))
     if exp.serve:
         name = serving_name(exp)
         # KServe derives <name>-predictor Deployments and Services.
+        # (tf-serving and custom: the Deployment and Service <name>-serving.)
         names.append(f"{name}-predictor" if exp.serve.type == "kserve" else name)
     return sorted(set(names), key=lambda n: (-len(n), n))

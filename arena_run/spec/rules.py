@@ -37,6 +37,10 @@ def _check(exp: Experiment) -> Iterator[Finding]:
     yield from _data(exp)
     if exp.job:
         yield from _job(exp.job)
+        if exp.code and is_trainjob(exp.job):
+            yield Finding(("code",), "code sync needs an init container, and Trainer v2.3's runtimePatches only "
+                          "patch the runtime's own containers: put the code in job.image, or use "
+                          "engine = \"operator\"")
         yield from _placeholders(exp)
     if exp.sweep:
         yield from _sweep(exp)
@@ -89,12 +93,46 @@ def _data(exp: Experiment) -> Iterator[Finding]:
         seen.setdefault(mount, i)
 
 
+TF_ONLY = ("ps", "chief", "evaluator", "success_policy")
+MPI_ONLY = ("slots_per_worker", "mpi_implementation", "ssh_auth_mount_path")
+# Job keys a TrainJob has no field for: Trainer v2.3 takes them from the runtime,
+# and its runtimePatches may set only volumes, env, volume mounts, scheduling and
+# pull secrets.
+NOT_FOR_TRAINER = {
+    "restart_policy": "a TrainJob has no restart policy: its runtime's JobSet decides",
+    "clean_pod_policy": "a TrainJob has no clean-pod policy",
+    "ttl_after_finished": "a TrainJob has no TTL",
+    "backoff_limit": "a TrainJob has no backoff limit: its runtime's failure policy decides",
+    "image_pull_policy": "Trainer v2.3's runtimePatches cannot set a container's imagePullPolicy",
+    "priority_class": "Trainer v2.3's runtimePatches cannot set a pod's priorityClassName",
+}
+
+
+def is_trainjob(job: Job) -> bool:
+    return job.type == "pytorch" and job.engine == "trainer"
+
+
 def _job(job: Job) -> Iterator[Finding]:
-    if job.type == "pytorch":
-        tf_only = ("ps", "chief", "evaluator", "success_policy")
-        for key in tf_only:
-            if key in job.model_fields_set:
-                yield Finding(("job", key), "only for tf jobs, not pytorch", at_key=True)
+    given = job.model_fields_set
+    if job.type != "tf":
+        for key in TF_ONLY:
+            if key in given:
+                yield Finding(("job", key), f"only for tf jobs, not {job.type}", at_key=True)
+    if job.type != "mpi":
+        for key in MPI_ONLY:
+            if key in given:
+                yield Finding(("job", key), f"only for mpi jobs, not {job.type}", at_key=True)
+    if job.engine == "trainer" and job.type != "pytorch":
+        yield Finding(("job", "engine"), f"engine = \"trainer\" runs PyTorch (Kubeflow Trainer's TrainJob), "
+                                         f"not {job.type}: set job.type = \"pytorch\" or leave engine out")
+    if "runtime" in given and job.engine != "trainer":
+        yield Finding(("job", "runtime"), "only with engine = \"trainer\"", at_key=True)
+    if is_trainjob(job):
+        for key, why in NOT_FOR_TRAINER.items():
+            if key in given:
+                yield Finding(("job", key), why + " (engine = \"trainer\")", at_key=True)
+    if job.type == "mpi" and job.restart_policy not in ("Never", "OnFailure"):
+        yield Finding(("job", "restart_policy"), "the mpi-operator restarts pods Never or OnFailure only")
     have = {r.key for r in replicas(job)}
     for key in job.roles.model_fields_set:
         if key not in have:
@@ -102,6 +140,12 @@ def _job(job: Job) -> Iterator[Finding]:
 
 
 def _missing_role(job: Job, key: str) -> str:
+    if is_trainjob(job):
+        return "a TrainJob's nodes are all alike: no per-role overrides with engine = \"trainer\""
+    if job.type == "mpi":
+        return f"mpi jobs have no {key} role (they have launcher and worker)"
+    if key == "launcher":
+        return f"only mpi jobs have a launcher, not {job.type}"
     if job.type == "pytorch" and key in ("ps", "chief", "evaluator"):
         return f"pytorch jobs have no {key} role"
     if job.type == "tf" and key == "master":
@@ -154,14 +198,27 @@ def _sweep(exp: Experiment) -> Iterator[Finding]:
         yield Finding(("sweep",), "two points hash to the same name; reorder or rename a parameter")
 
 
+# Serve keys and the serve types that have them.
+SERVE_KEYS = {
+    "storage_uri": ("kserve",), "model_format": ("kserve",), "model_format_version": ("kserve",),
+    "runtime": ("kserve",), "min_replicas": ("kserve",), "max_replicas": ("kserve",),
+    "image": ("tf-serving", "custom"), "replicas": ("tf-serving", "custom"), "service": ("tf-serving", "custom"),
+    "command": ("custom",), "port": ("custom",), "env": ("custom",),
+    "model_path": ("tf-serving", "kserve"), "model_name": ("tf-serving", "kserve"),
+}
+
+
 def _serve(serve: Serve, data: list[Data]) -> Iterator[Finding]:
-    kserve_only = ("storage_uri", "model_format", "model_format_version", "runtime", "min_replicas", "max_replicas")
-    tf_only = ("image", "replicas", "service")
-    wrong = tf_only if serve.type == "kserve" else kserve_only
-    for key in wrong:
-        if key in serve.model_fields_set:
-            other = "tf-serving" if serve.type == "kserve" else "kserve"
-            yield Finding(("serve", key), f"only for serve.type = {other!r}", at_key=True)
+    for key, types in SERVE_KEYS.items():
+        if key in serve.model_fields_set and serve.type not in types:
+            yield Finding(("serve", key), "only for serve.type = " + " or ".join(repr(t) for t in types),
+                          at_key=True)
+    if serve.type == "custom":
+        if serve.image is None:
+            yield Finding(("serve", "image"), "missing: the image of your server (serve.type = 'custom')")
+        if serve.port is None:
+            yield Finding(("serve", "port"), "missing: the port your server listens on (serve.type = 'custom')")
+        return
     if serve.type == "tf-serving":
         if serve.model_path is None:
             yield Finding(("serve", "model_path"), "missing: tf-serving loads the model from a [[data]] mount")

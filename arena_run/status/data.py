@@ -16,7 +16,9 @@ from typing import Optional
 from ..cluster import Cluster
 from ..cluster.applyset import EXPERIMENT_KEY
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
-from .top import list_kind, replica_specs
+from ..cluster.kinds import JOB_KINDS
+from ..plan.jobs import JOB_KIND_NAMES, replica_specs
+from .top import list_kind
 
 ACCESS = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
 
@@ -42,9 +44,9 @@ def _claims_in_pod_spec(spec: dict) -> set:
 
 
 def mounted_claims(obj: dict) -> set:
-    """Claims a live workload (TFJob, PyTorchJob, Deployment, InferenceService) mounts."""
+    """Claims a live workload (a training job, Deployment, InferenceService) mounts."""
     kind = obj.get("kind")
-    if kind in ("TFJob", "PyTorchJob"):
+    if kind in JOB_KIND_NAMES:
         return set().union(*[_claims_in_pod_spec((r.get("template") or {}).get("spec") or {})
                              for r in replica_specs(obj).values()])
     if kind == "Deployment":
@@ -103,7 +105,6 @@ def read_claims(cluster: Cluster, namespace: Optional[str]) -> list:
     pvcs = list_kind(cluster, "PersistentVolumeClaim", namespace, None)
     parents = list_kind(cluster, "ConfigMap", namespace, f"{selector},{EXPERIMENT}")
     workloads = []
-    for gk in ("TFJob.kubeflow.org", "PyTorchJob.kubeflow.org", "Deployment.apps",
-               "InferenceService.serving.kserve.io"):
+    for gk in (*JOB_KINDS, "Deployment.apps", "InferenceService.serving.kserve.io"):
         workloads += list_kind(cluster, gk, namespace)
     return claim_usage(pvcs, parents, workloads)

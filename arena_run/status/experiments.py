@@ -13,17 +13,16 @@ from typing import Optional
 
 from ..cluster import Cluster, ClusterError
 from ..cluster.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
-from ..cluster.kinds import KINDS
+from ..cluster.kinds import JOB_KINDS, KINDS
 from ..cluster.live import Live, key_of
 from ..plan import experiment_hash, make_plan
+from ..plan.jobs import pod_job, pod_role, replica_specs
 from ..plan.phase import finished, job_phase
 from ..render.labels import COMPONENT, EXPERIMENT, MANAGED_BY, MANAGER, SWEEP_PARAMS
 from ..render.pod import GPU
 from ..spec.model import Experiment
 from .duration import age, parse_time
 
-JOB_NAME = "training.kubeflow.org/job-name"
-REPLICA_TYPE = "training.kubeflow.org/replica-type"
 SELECTOR = f"{MANAGED_BY}={MANAGER}"
 
 
@@ -63,7 +62,7 @@ class ExperimentStatus:
     @property
     def phase(self) -> str:
         phases = [j.phase for j in self.jobs]
-        for p in ("Failed", "Pending", "Restarting", "Running", "Succeeded"):
+        for p in ("Failed", "Pending", "Restarting", "Running", "Suspended", "Succeeded"):
             if p in phases:
                 return p
         return "-"
@@ -84,8 +83,7 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
     now = now or dt.datetime.now(dt.timezone.utc)
     files = files or {}
     lists = {gk: _list(cluster, gk, namespace) for gk in
-             ("ConfigMap", "TFJob.kubeflow.org", "PyTorchJob.kubeflow.org", "Deployment.apps", "Service",
-              "InferenceService.serving.kserve.io", "Pod")}
+             ("ConfigMap", *JOB_KINDS, "Deployment.apps", "Service", "InferenceService.serving.kserve.io", "Pod")}
     parents = {(o["metadata"]["namespace"], o["metadata"]["labels"].get(EXPERIMENT)): o for o in lists["ConfigMap"]
                if o["metadata"]["name"] == parent_name(o["metadata"]["labels"].get(EXPERIMENT, ""))}
     wanted = set(parents)
@@ -109,7 +107,7 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
             st.sync, st.sync_detail = _sync(parent, objs, files.get(name), ns)
         elif name in files:
             st.sync = "not applied"
-        for job in objs["TFJob.kubeflow.org"] + objs["PyTorchJob.kubeflow.org"]:
+        for job in [j for gk in JOB_KINDS for j in objs[gk]]:
             st.jobs.append(_job_status(job, pods, now))
         for svc in objs["Service"]:
             component = svc["metadata"]["labels"].get(COMPONENT)
@@ -163,16 +161,15 @@ def _sync(parent: dict, objs: dict, from_file: Optional[Experiment], namespace: 
 
 def _job_status(job: dict, pods: list, now: dt.datetime) -> JobStatus:
     name = job["metadata"]["name"]
-    mine = [p for p in pods if (p["metadata"].get("labels") or {}).get(JOB_NAME) == name]
+    mine = [p for p in pods if pod_job(p) == name]
     phase = job_phase(job)
     if phase == "Running" and any(p.get("status", {}).get("phase") == "Pending" for p in mine):
         phase = "Pending"  # Arena's rule: a job is not running while a replica waits
-    specs = job["spec"].get("tfReplicaSpecs") or job["spec"].get("pytorchReplicaSpecs") or {}
+    specs = replica_specs(job)
     replicas, requested = {}, 0
     for role, spec in specs.items():
         total = spec.get("replicas", 1)
-        ready = sum(1 for p in mine if (p["metadata"].get("labels") or {}).get(REPLICA_TYPE, "").lower() == role.lower()
-                    and _pod_ready(p))
+        ready = sum(1 for p in mine if pod_role(p) == role.lower() and _pod_ready(p))
         replicas[role] = f"{ready}/{total}"
         requested += total * _gpus(spec.get("template", {}).get("spec", {}))
     allocated = sum(_gpus(p.get("spec", {})) for p in mine if _holds_gpus(p))

@@ -1,7 +1,7 @@
 """Which pod and container `arena-run logs` reads: pure, from the jobs and pods of an experiment.
 
-Arena's rule: a job's logs are its chief's (a PyTorchJob's master), or
-worker 0's when there is no chief; `role`/`index` pick another replica,
+Arena's rule: a job's logs are its chief's (a PyTorchJob's master, an
+MPIJob's launcher), or worker 0's when there is no chief (a TrainJob's node 0); `role`/`index` pick another replica,
 `point` one job of a sweep (its job name or its sweep-point label),
 `component` the TensorBoard or serving pod instead.
 """
@@ -16,12 +16,13 @@ from typing import Iterator, Optional
 from ..cluster import Cluster
 from ..render.labels import COMPONENT, EXPERIMENT, SWEEP_POINT
 from ..spec.errors import UserError
-from .top import JOB_NAME, list_kind, replica_specs
+from ..cluster.kinds import JOB_KINDS
+from ..plan.jobs import default_role, pod_index, pod_job, pod_role, replica_specs
+from .top import list_kind
 
-REPLICA_TYPE = "training.kubeflow.org/replica-type"
-REPLICA_INDEX = "training.kubeflow.org/replica-index"
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
-MAIN_CONTAINERS = ("tensorflow", "pytorch", "tensorboard", "serving", "kserve-container")
+MAIN_CONTAINERS = ("tensorflow", "pytorch", "mpi-launcher", "mpi-worker", "node", "tensorboard", "serving",
+                   "kserve-container")
 COMPONENTS = ("job", "tensorboard", "serving")
 
 
@@ -41,14 +42,6 @@ class Target:
 
 def _labels(obj: dict) -> dict:
     return obj["metadata"].get("labels") or {}
-
-
-def default_role(roles: list) -> str:
-    lower = {r.lower(): r for r in roles}
-    for role in ("chief", "master", "worker"):
-        if role in lower:
-            return role
-    return sorted(lower)[0] if lower else "worker"
 
 
 def resolve(experiment: str, namespace: str, jobs: list, pods: list, *, component: str = "job",
@@ -91,9 +84,8 @@ def resolve(experiment: str, namespace: str, jobs: list, pods: list, *, componen
         raise LogsError(f"{job.get('kind', 'job')} {name} has {total} {want} replica(s): --index 0..{total - 1}")
     what = f"{job.get('kind', 'job')} {name}, {want} {idx}"
     for pod in pods:
-        labels = _labels(pod)
-        if (labels.get(JOB_NAME) == name and labels.get(REPLICA_TYPE, "").lower() == want
-                and labels.get(REPLICA_INDEX) == str(idx) and not pod["metadata"].get("deletionTimestamp")):
+        if (pod_job(pod) == name and pod_role(pod) == want and pod_index(pod) == str(idx)
+                and not pod["metadata"].get("deletionTimestamp")):
             return _target(namespace, what, pod)
     from ..plan.phase import job_phase
 
@@ -148,15 +140,14 @@ def _target(namespace: str, what: str, pod: dict) -> Target:
 
 
 def find_target(cluster: Cluster, experiment: str, namespace: str, **choice) -> Target:
-    """Three LISTs (both job kinds, the experiment's pods), then resolve.
+    """A LIST per job kind and one of the experiment's pods, then resolve.
 
     A sweep point's job name (`<experiment>-<8 hex digits>`, as `apply --wait`
     names a failed job) is taken for its experiment and --point.
     """
     def read(name: str) -> tuple:
         selector = f"{EXPERIMENT}={name}"
-        jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace, selector) + \
-            list_kind(cluster, "PyTorchJob.kubeflow.org", namespace, selector)
+        jobs = [j for gk in JOB_KINDS for j in list_kind(cluster, gk, namespace, selector)]
         return jobs, list_kind(cluster, "Pod", namespace, selector)
 
     jobs, pods = read(experiment)

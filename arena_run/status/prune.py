@@ -14,6 +14,7 @@ from typing import Optional
 
 from ..cluster import Cluster
 from ..cluster.applyset import parent_name
+from ..cluster.kinds import JOB_KINDS
 from ..plan.phase import FINISHED, job_phase
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from .duration import age, parse_time
@@ -41,7 +42,7 @@ def job_finished_at(job: dict) -> Optional[dt.datetime]:
     if status.get("completionTime"):
         return parse_time(status["completionTime"])
     times = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
-             if c.get("type") in FINISHED and str(c.get("status")) == "True"]
+             if c.get("type") in (*FINISHED, "Complete") and str(c.get("status")) == "True"]
     times = [t for t in times if t]
     return max(times) if times else None
 
@@ -82,6 +83,6 @@ def read_prunable(cluster: Cluster, namespace: Optional[str], older_than: dt.tim
     """Four LISTs: parents, both job kinds, pods."""
     selector = f"{MANAGED_BY}={MANAGER}"
     parents = list_kind(cluster, "ConfigMap", namespace, f"{selector},{EXPERIMENT}")
-    jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace) + list_kind(cluster, "PyTorchJob.kubeflow.org", namespace)
+    jobs = [j for gk in JOB_KINDS for j in list_kind(cluster, gk, namespace)]
     pods = list_kind(cluster, "Pod", namespace)
     return prunable(parents, jobs, pods, now or dt.datetime.now(dt.timezone.utc), older_than)

@@ -18,13 +18,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 from ..cluster import Cluster, ClusterError
-from ..cluster.kinds import KINDS
+from ..cluster.kinds import JOB_KINDS, KINDS
+from ..plan.jobs import pod_job, replica_specs
 from ..plan.phase import job_phase
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..render.pod import GPU
 from .duration import age, parse_time
 
-JOB_NAME = "training.kubeflow.org/job-name"
 ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
 ENDED = ("Succeeded", "Failed")
 # Pods that still hold what they asked for: bound, not ended.  Filtering on the
@@ -162,17 +162,12 @@ class JobGPUs:
     age: str
 
 
-def replica_specs(job: dict) -> dict:
-    spec = job.get("spec") or {}
-    return spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs") or {}
-
-
 def top_jobs(jobs: list, pods: list, now: dt.datetime) -> list:
     """Per job: status (Pending while a replica waits, as Arena), GPUs requested and allocated, nodes, age."""
     by_job: dict = {}
     for pod in pods:
         meta = pod["metadata"]
-        label = (meta.get("labels") or {}).get(JOB_NAME)
+        label = pod_job(pod)
         if label:
             by_job.setdefault((meta.get("namespace"), label), []).append(pod)
     out = []
@@ -209,7 +204,7 @@ def list_kind(cluster: Cluster, gk: str, namespace: Optional[str], selector: Opt
 
 
 def read_jobs(cluster: Cluster, namespace: Optional[str], now: Optional[dt.datetime] = None) -> list:
-    """`top job`: arena-run's jobs of a namespace (None: all), three LISTs."""
-    jobs = list_kind(cluster, "TFJob.kubeflow.org", namespace) + list_kind(cluster, "PyTorchJob.kubeflow.org", namespace)
+    """`top job`: arena-run's jobs of a namespace (None: all), a LIST per job kind and one of pods."""
+    jobs = [j for gk in JOB_KINDS for j in list_kind(cluster, gk, namespace)]
     pods = list_kind(cluster, "Pod", namespace)
     return top_jobs(jobs, pods, now or dt.datetime.now(dt.timezone.utc))

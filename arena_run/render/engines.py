@@ -1,0 +1,139 @@
+"""MPIJob (kubeflow.org/v2beta1, mpi-operator) and TrainJob (trainer.kubeflow.org/v1alpha1,
+Kubeflow Trainer v2), one per sweep point, from the same [job] table as TFJobs."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Optional
+
+from ..spec.model import TRAINER_RUNTIME, Experiment, Job
+from ..spec.names import Replica, job_name, replicas
+from ..spec.sweep import Point, substitute
+from . import labels as L
+from .pod import code_dir, data_mounts, data_volumes, env_list, resources, scheduling, sync_container
+
+MPI_API_VERSION = "kubeflow.org/v2beta1"
+TRAINER_API_VERSION = "trainer.kubeflow.org/v1alpha1"
+TRAINER_GROUP = "trainer.kubeflow.org"
+# Trainer's runtimes run the training code in the container `node` of the
+# replicated job `node` (manifests/base/runtimes); runtimePatches are keyed by it.
+TRAINER_NODE = "node"
+# Who owns our entry of runtimePatches (a list keyed by manager).
+PATCH_MANAGER = L.PREFIX + "arena-run"
+
+
+def run_policy(job: Job) -> dict:
+    policy: dict = {"cleanPodPolicy": job.clean_pod_policy}
+    if job.ttl_after_finished is not None:
+        policy["ttlSecondsAfterFinished"] = job.ttl_after_finished
+    if job.active_deadline is not None:
+        policy["activeDeadlineSeconds"] = job.active_deadline
+    if job.backoff_limit is not None:
+        policy["backoffLimit"] = job.backoff_limit
+    return policy
+
+
+def _env(job: Job, point: Optional[Point], extra: Optional[dict] = None) -> dict:
+    params = point.params if point else {}
+    env = {**job.env, **(extra or {})}
+    env = {k: substitute(v, params) for k, v in env.items()}
+    if point:
+        env.update(point.env())
+    return env
+
+
+def mpi_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict) -> dict:
+    """The launcher runs `command` (mpirun/horovodrun); the workers run the
+    operator's default, an SSH server the launcher reaches them through."""
+    worker_gpus = job.roles.worker.gpus if job.roles.worker and job.roles.worker.gpus is not None else job.gpus
+    spec: dict = {
+        "slotsPerWorker": job.slots_per_worker or max(worker_gpus, 1),
+        "runPolicy": run_policy(job),
+        "mpiImplementation": job.mpi_implementation,
+        "sshAuthMountPath": job.ssh_auth_mount_path,
+        "mpiReplicaSpecs": {
+            r.role: {
+                "replicas": r.count,
+                "restartPolicy": job.restart_policy,
+                "template": _mpi_template(exp, job, r, point),
+            }
+            for r in replicas(job)
+        },
+    }
+    return {"apiVersion": MPI_API_VERSION, "kind": "MPIJob", "metadata": metadata, "spec": spec}
+
+
+def _mpi_template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict:
+    role = replica.override
+    launcher = replica.role == "Launcher"
+    gpus = role.gpus if role and role.gpus is not None else (0 if launcher else job.gpus)
+    env = _env(job, point, role.env if role else None)
+    container: dict = {"name": "mpi-launcher" if launcher else "mpi-worker", "image": (role and role.image) or job.image}
+    if job.image_pull_policy:
+        container["imagePullPolicy"] = job.image_pull_policy
+    if launcher:
+        container["command"] = ["sh", "-c", substitute(job.command, point.params if point else {})]
+    container["workingDir"] = job.working_dir
+    if env:
+        container["env"] = env_list(env)
+    res = resources((role and role.cpu) or job.cpu, (role and role.memory) or job.memory, gpus)
+    if res:
+        container["resources"] = res
+    mounts, volumes = _volumes(exp, job)
+    container["volumeMounts"] = mounts
+    node_selector = role.node_selector if role and role.node_selector is not None else job.node_selector
+    pod: dict = scheduling(job, node_selector)
+    if exp.code:
+        pod["initContainers"] = [sync_container(exp.code)]
+    pod["containers"] = [container]
+    pod["volumes"] = volumes
+    return {"metadata": {"labels": L.labels(exp, "job", point.suffix if point else None)}, "spec": pod}
+
+
+def _volumes(exp: Experiment, job: Job) -> tuple[list, list]:
+    mounts = data_mounts(exp) + [{"name": "dshm", "mountPath": "/dev/shm"}]
+    volumes = data_volumes(exp) + [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": job.shm}}]
+    if exp.code:
+        mounts.append({"name": "code", "mountPath": code_dir(job)})
+        volumes.append({"name": "code", "emptyDir": {}})
+    return mounts, volumes
+
+
+def train_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict) -> dict:
+    """A TrainJob on a ClusterTrainingRuntime: what the file says of the
+    trainer goes to `trainer`; volumes, scheduling and our pod labels go to
+    our entry of `runtimePatches` (Trainer v2.3's way to change a runtime)."""
+    params = point.params if point else {}
+    # A TrainJob's trainer has no working directory field: the shell changes to it.
+    command = f"cd {shlex.quote(job.working_dir)} && {substitute(job.command, params)}"
+    trainer: dict = {"image": job.image, "command": ["sh", "-c", command]}
+    env = _env(job, point)
+    if env:
+        trainer["env"] = env_list(env)
+    trainer["numNodes"] = job.workers
+    res = resources(job.cpu, job.memory, job.gpus)
+    if res:
+        trainer["resourcesPerNode"] = res
+    mounts, volumes = _volumes(exp, job)
+    pod: dict = scheduling(job, job.node_selector)
+    pod["containers"] = [{"name": TRAINER_NODE, "volumeMounts": mounts}]
+    pod["volumes"] = volumes
+    node_job = {
+        "name": TRAINER_NODE,
+        "template": {"spec": {"template": {
+            "metadata": {"labels": L.labels(exp, "job", point.suffix if point else None)},
+            "spec": pod,
+        }}},
+    }
+    spec: dict = {
+        "runtimeRef": {"name": job.runtime or TRAINER_RUNTIME, "apiGroup": TRAINER_GROUP,
+                       "kind": "ClusterTrainingRuntime"},
+        "trainer": trainer,
+        "runtimePatches": [{
+            "manager": PATCH_MANAGER,
+            "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [node_job]}}},
+        }],
+    }
+    if job.active_deadline is not None:
+        spec["activeDeadlineSeconds"] = job.active_deadline
+    return {"apiVersion": TRAINER_API_VERSION, "kind": "TrainJob", "metadata": metadata, "spec": spec}
