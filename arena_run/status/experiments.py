@@ -91,24 +91,39 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
         wanted.add((namespace or exp.namespace or cluster.namespace, name))
     if names is not None:
         wanted = {w for w in wanted if w[1] in names}
+    # Group once, by applyset id and by experiment: looking each experiment's
+    # objects up in every list would make status quadratic in experiments.
+    members: dict = {}
+    for gk, items in lists.items():
+        if gk in ("ConfigMap", "Pod"):
+            continue
+        for o in items:
+            meta = o["metadata"]
+            owner = (meta.get("namespace"), (meta.get("labels") or {}).get(PART_OF))
+            members.setdefault(owner, {}).setdefault(gk, []).append(o)
+    pods_of: dict = {}
+    for p in lists["Pod"]:
+        meta = p["metadata"]
+        pods_of.setdefault((meta.get("namespace"), (meta.get("labels") or {}).get(EXPERIMENT)), []).append(p)
     nodes = None
     out = []
     for ns, name in sorted(wanted):
         parent = parents.get((ns, name))
         set_id = applyset_id(parent_name(name), ns)
-        objs = {gk: [o for o in items if o["metadata"].get("namespace") == ns
-                     and (o["metadata"].get("labels") or {}).get(PART_OF) == set_id]
-                for gk, items in lists.items() if gk not in ("ConfigMap", "Pod")}
-        pods = [p for p in lists["Pod"] if p["metadata"].get("namespace") == ns
-                and (p["metadata"].get("labels") or {}).get(EXPERIMENT) == name]
+        mine = members.get((ns, set_id), {})
+        objs = {gk: mine.get(gk, []) for gk in lists if gk not in ("ConfigMap", "Pod")}
+        pods = pods_of.get((ns, name), [])
         st = ExperimentStatus(name, ns, "not applied")
         if parent is not None:
             st.source = (parent["metadata"].get("annotations") or {}).get(SOURCE, "")
             st.sync, st.sync_detail = _sync(parent, objs, files.get(name), ns)
         elif name in files:
             st.sync = "not applied"
+        by_job: dict = {}  # a sweep's points each have their pods
+        for p in pods:
+            by_job.setdefault(pod_job(p), []).append(p)
         for job in [j for gk in JOB_KINDS for j in objs[gk]]:
-            st.jobs.append(_job_status(job, pods, now))
+            st.jobs.append(_job_status(job, by_job.get(job["metadata"]["name"], []), now))
         for svc in objs["Service"]:
             component = svc["metadata"]["labels"].get(COMPONENT)
             if component in ("tensorboard", "serving"):
