@@ -71,10 +71,10 @@ def plan(target: Target, cluster: Optional[Cluster] = None, *, namespace: Option
         wanted.append((item, ns, members(item.experiment, ns)))
     lives = read_many(cluster, [(item.experiment.name, ns, desired) for item, ns, desired in wanted])
     plans = []
-    for item, ns, _ in wanted:
+    for item, ns, desired in wanted:
         source = os.path.abspath(item.file) if item.file != "<python>" else ""
         live = lives[(ns, item.experiment.name)]
-        plans.append(make_plan(item.experiment, ns, live, source=source, adopt=adopt, rerun=rerun))
+        plans.append(make_plan(item.experiment, ns, live, source=source, adopt=adopt, rerun=rerun, desired=desired))
     return plans
 
 

@@ -103,9 +103,12 @@ def experiment_hash(exp: Experiment) -> str:
 
 
 def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
-              adopt: bool = False, rerun: bool = False) -> Plan:
-    desired = members(exp, namespace)
-    previous = _previous_render(live.parent, namespace)
+              adopt: bool = False, rerun: bool = False, desired: Optional[list[dict]] = None) -> Plan:
+    """desired: members(exp, namespace) when the caller has already rendered them."""
+    if desired is None:
+        desired = members(exp, namespace)
+    spec_json = exp.to_json()
+    previous = _previous_render(live.parent, namespace, spec_json, desired)
     recorded = recorded_jobs(live.parent)
     problems: list[str] = []
     if live.parent is not None and foreign_tooling(live.parent):
@@ -127,8 +130,8 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     jobs = {o["metadata"]["name"]: spec_hash(o["spec"]) for o in desired if kind_of(o).group_kind in JOB_KINDS}
     final = parent_manifest(
         exp.name, namespace, {kind_of(o).group_kind for o in desired}, source=source,
-        spec_hash=experiment_hash(exp), jobs=jobs,
-        spec_json=exp.to_json(), labels={MANAGED_BY: MANAGER, EXPERIMENT: exp.name},
+        spec_hash=spec_hash(json.loads(spec_json)), jobs=jobs,
+        spec_json=spec_json, labels={MANAGED_BY: MANAGER, EXPERIMENT: exp.name},
     )
     old_kinds = set(group_kinds_of(live.parent))
     new_kinds = {kind_of(o).group_kind for o in desired}
@@ -179,7 +182,7 @@ def _action(obj: dict, key: Key, live: Live, before: Optional[dict], recorded: d
 
 def _changes(desired: dict, live: dict, before: Optional[dict]) -> list[FieldDiff]:
     raw: list[Change] = diff(_essence(desired), live)
-    if before is not None:
+    if before is not None and before is not desired:
         # What the last apply set and this one does not: server-side apply
         # removes it, so plan says so.
         raw += [c for c in removed(_essence(before), _essence(desired)) if _present(live, c.path)]
@@ -223,11 +226,15 @@ def _superset(final: dict, live_parent: Optional[dict], kinds: set) -> dict:
     return out
 
 
-def _previous_render(parent: Optional[dict], namespace: str) -> dict:
+def _previous_render(parent: Optional[dict], namespace: str, spec_json: str, desired: list[dict]) -> dict:
     """The objects the last apply rendered, from the experiment the parent recorded."""
     text = ((parent or {}).get("data") or {}).get(EXPERIMENT_KEY)
     if not text:
         return {}
+    if text == spec_json:
+        # Unchanged since the last apply (every re-apply, every status): the
+        # same objects, so neither a second parse nor a second render.
+        return {key_of(o): o for o in desired}
     try:
         exp = Experiment.from_json(text)
     except ValueError:
