@@ -11,6 +11,17 @@
         print(s.name, s.phase, s.sync)
     ar.delete("tf-git", cluster)
 
+Checking on work, as the CLI's logs, top, prune and data do:
+
+    print(b"".join(ar.logs("tf-git", cluster, tail=20)).decode())
+    print(ar.top_nodes(cluster).summary)        # GPUs allocated/total
+    for job in ar.top_jobs(cluster):
+        print(job.name, job.status, job.gpus_allocated, job.gpus_requested)
+    for c in ar.prunable("7d", cluster):        # ar.prune("7d", cluster) deletes them
+        print(c.name, c.ago)
+    for claim in ar.data(cluster):
+        print(claim.name, claim.capacity, claim.experiments)
+
 Every file is validated before anything is read from or written to the
 cluster; errors are raised as SpecError (bad files), ClusterError (the
 cluster said no), or ApplyError (the plan was refused or failed).
@@ -19,24 +30,36 @@ cluster said no), or ApplyError (the plan was refused or failed).
 from __future__ import annotations
 
 import os
-from typing import Iterable, Optional, Union
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Optional, TypeGuard, Union
 
-from .apply import ApplyError, Result, apply_plan, delete_experiment, find_experiment, wait_ready
+from .apply import ApplyError, Result, WaitTimeout, apply_plan, delete_experiment, find_experiment, wait_ready
 from .cluster import Cluster, ClusterError, connect
 from .cluster.live import read_many
 from .plan import Plan, make_plan, members
+from .plan.diff import MISSING
 from .spec.errors import SpecError
 from .spec.load import Loaded, load_all, load_text
 from .spec.model import Experiment
+from .cluster.kinds import Kind
+from .status.data import Claim, read_claims
+from .status.duration import parse_duration
 from .status.experiments import ExperimentStatus, collect
+from .status.logs import LogsError, Target as LogTarget, find_target, stream, wait_started
+from .status.prune import Candidate, read_prunable
+from .status.top import JobGPUs, NodeReport, read_jobs, read_nodes
 
 EXPERIMENTS_AT_ONCE = 4  # each also writes its own objects concurrently
 
 Target = Union[str, Experiment, Iterable[Union[str, Experiment]]]
 
 __all__ = [
-    "ApplyError", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Plan", "Result", "SpecError",
-    "apply", "connect", "delete", "load", "load_text", "plan", "status",
+    "ApplyError", "Candidate", "Claim", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Found",
+    "JobGPUs", "LogTarget", "LogsError", "MISSING", "NodeReport", "Plan", "Result", "SpecError", "WaitTimeout",
+    "apply", "connect", "data", "delete", "find", "load", "load_text", "log_target", "logs", "lookup", "parse_duration",
+    "plan", "prunable",
+    "prune", "status", "top_jobs", "top_nodes", "wait",
 ]
 
 
@@ -96,6 +119,16 @@ def apply(target: Union[Target, list[Plan]], cluster: Optional[Cluster] = None, 
     return results
 
 
+def wait(plans: list[Plan], cluster: Optional[Cluster] = None, *, timeout: float = 600,
+         progress: Optional[Callable[[dict], None]] = None) -> dict:
+    """Until every object of the plans is ready (jobs running or finished, serving available).
+
+    Returns {key: (ready, what)}; raises WaitTimeout (its args[0]: states, failed jobs)
+    when time runs out or a job fails.  progress hears the states after each look.
+    """
+    return wait_ready(cluster or connect(), plans, timeout=timeout, progress=progress)
+
+
 def apply_plans(cluster: Cluster, plans: list[Plan], progress=None) -> list[Result]:
     """Apply the plans that change something, experiments side by side.
 
@@ -143,15 +176,53 @@ def status(cluster: Optional[Cluster] = None, target: Optional[Target] = None, *
     return collect(cluster, ns, names=names, files=files)
 
 
-def delete(target: Target, cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
-           wait: bool = False, timeout: float = 300) -> list:
-    """Delete experiments (files, directories or names): every member, then the parent."""
+@dataclass
+class Found:
+    """An experiment on the cluster: its ApplySet parent and members (parent None: nothing there)."""
+
+    name: str
+    namespace: str
+    parent: Optional[dict] = None
+    members: list[tuple[Kind, dict]] = field(default_factory=list)
+
+    @property
+    def exists(self) -> bool:
+        return self.parent is not None
+
+    def objects(self) -> list[tuple[str, str]]:
+        """(kind, name) of what deleting it removes, the parent last."""
+        out = [(kind.kind, obj["metadata"]["name"]) for kind, obj in self.members]
+        if self.parent is not None:
+            out.append(("ConfigMap", self.parent["metadata"]["name"]))
+        return out
+
+
+def find(target: Target, cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None) -> list[Found]:
+    """Each experiment a file, directory or name means, with what of it is on the cluster."""
     cluster = cluster or connect()
+    return [lookup(name, ns, cluster) for name, ns in resolve_names(target, cluster, namespace)]
+
+
+def lookup(name: str, namespace: str, cluster: Optional[Cluster] = None) -> Found:
+    """The experiment of that name in that namespace: one GET of its parent, one LIST per member kind."""
+    found = find_experiment(cluster or connect(), name, namespace)
+    return Found(name, namespace, found[0], found[1]) if found else Found(name, namespace)
+
+
+def delete(target: Union[Target, list[Found]], cluster: Optional[Cluster] = None, *,
+           namespace: Optional[str] = None, wait: bool = False, timeout: float = 300,
+           progress: Optional[Callable[[object], None]] = None) -> list:
+    """Delete experiments (files, directories, names, or what find returned): every member, then the parent.
+
+    Returns the (group-kind, namespace, name) of every member deleted.
+    progress receives the apply layer's events (a wait for an object to go).
+    """
+    cluster = cluster or connect()
+    items = target if _are_found(target) else find(target, cluster, namespace=namespace)
     deleted = []
-    for name, ns in resolve_names(target, cluster, namespace):
-        found = find_experiment(cluster, name, ns)
-        if found:
-            deleted += delete_experiment(cluster, found, wait=wait, timeout=timeout)
+    for f in items:
+        if f.exists:
+            deleted += delete_experiment(cluster, (f.parent, f.members), wait=wait, timeout=timeout, progress=progress)
     return deleted
 
 
@@ -174,4 +245,109 @@ def _file_namespace(files: dict) -> Optional[str]:
 
 
 def _are_plans(target) -> bool:
-    return isinstance(target, list) and bool(target) and all(isinstance(p, Plan) for p in target)
+    return _are(target, Plan)
+
+
+def _are(target: object, cls: type) -> bool:
+    return isinstance(target, list) and bool(target) and all(isinstance(p, cls) for p in target)
+
+
+def _are_found(target: object) -> TypeGuard[list[Found]]:
+    return _are(target, Found)
+
+
+def _namespace(cluster: Cluster, namespace: Optional[str], all_namespaces: bool) -> Optional[str]:
+    return None if all_namespaces else (namespace or cluster.namespace)
+
+
+def _duration(value: Union[str, dt.timedelta]) -> dt.timedelta:
+    return value if isinstance(value, dt.timedelta) else parse_duration(value)
+
+
+# --- checking on work: logs, top, prune, data --------------------------------------
+
+
+def log_target(target: str, cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+               component: str = "job", role: Optional[str] = None, index: Optional[int] = None,
+               point: Optional[str] = None, wait: bool = False, timeout: Optional[float] = None,
+               on_wait: Optional[Callable[[LogTarget], None]] = None) -> LogTarget:
+    """Which pod and container logs reads (Arena's rule: the chief, else worker 0).
+
+    target: an experiment name or its file.  With wait, until that container
+    has started (on_wait hears each look that found it not started yet).
+    """
+    cluster = cluster or connect()
+    name, ns = _one_experiment(target, cluster, namespace)
+    choice = dict(component=component, role=role, index=index, point=point)
+    found = find_target(cluster, name, ns, **choice)
+    if not found.started and wait:
+        found = wait_started(cluster, name, ns, on_wait=on_wait, timeout=timeout, **choice)
+    return found
+
+
+def logs(target: Union[str, LogTarget], cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+         component: str = "job", role: Optional[str] = None, index: Optional[int] = None,
+         point: Optional[str] = None, follow: bool = False, tail: Optional[int] = None,
+         since: Union[str, dt.timedelta, None] = None, timestamps: bool = False, wait: bool = False,
+         on_wait: Optional[Callable[[LogTarget], None]] = None) -> Iterator[bytes]:
+    """A job's log as byte chunks; with follow, until the container ends.
+
+    Raises LogsError when the pod has not started (unless wait).
+    """
+    cluster = cluster or connect()
+    since_seconds = int(_duration(since).total_seconds()) if since is not None else None
+    found = target if isinstance(target, LogTarget) else log_target(
+        target, cluster, namespace=namespace, component=component, role=role, index=index, point=point,
+        wait=wait, on_wait=on_wait)
+    if not found.started:
+        raise LogsError(f"{found.what}: {found.reason}")
+    return stream(cluster, found, follow=follow, tail=tail, since_seconds=since_seconds, timestamps=timestamps)
+
+
+def _one_experiment(target: str, cluster: Cluster, namespace: Optional[str]) -> tuple[str, str]:
+    found = resolve_names([target], cluster, namespace)
+    if len(found) != 1:
+        raise LogsError(f"{target} holds {len(found)} experiments: name one of them "
+                        f"({', '.join(n for n, _ in found)})")
+    return found[0]
+
+
+def top_nodes(cluster: Optional[Cluster] = None) -> NodeReport:
+    """Each node's GPUs (total, allocated, unhealthy), as `arena top node` counts them."""
+    return read_nodes(cluster or connect())
+
+
+def top_jobs(cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+             all_namespaces: bool = False) -> list[JobGPUs]:
+    """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
+    cluster = cluster or connect()
+    return read_jobs(cluster, _namespace(cluster, namespace, all_namespaces))
+
+
+def prunable(since: Union[str, dt.timedelta], cluster: Optional[Cluster] = None, *,
+             namespace: Optional[str] = None, all_namespaces: bool = False) -> list[Candidate]:
+    """Experiments whose jobs all finished longer ago than since ("7d"), nothing running or pending."""
+    cluster = cluster or connect()
+    return read_prunable(cluster, _namespace(cluster, namespace, all_namespaces), _duration(since))
+
+
+def prune(since: Union[str, dt.timedelta, list[Candidate]], cluster: Optional[Cluster] = None, *,
+          namespace: Optional[str] = None, all_namespaces: bool = False) -> list[Candidate]:
+    """Delete what prunable finds (or the candidates given); returns those deleted."""
+    cluster = cluster or connect()
+    candidates = since if isinstance(since, list) else prunable(
+        since, cluster, namespace=namespace, all_namespaces=all_namespaces)
+    done = []
+    for c in candidates:
+        found = lookup(c.name, c.namespace, cluster)
+        if found.exists:
+            delete([found], cluster)
+            done.append(c)
+    return done
+
+
+def data(cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+         all_namespaces: bool = False) -> list[Claim]:
+    """The namespace's PVCs: capacity, access modes, status, and the experiments that mount them."""
+    cluster = cluster or connect()
+    return read_claims(cluster, _namespace(cluster, namespace, all_namespaces))

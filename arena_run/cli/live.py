@@ -71,7 +71,7 @@ def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, adopt
 def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeout) -> int:
     """Make the cluster match the files: create, update, replace, prune."""
     from ..api import load, plan as make_plans
-    from ..apply import ApplyError
+    from ..api import ApplyError
     from . import show
 
     loaded = load(paths)
@@ -108,7 +108,7 @@ def _wait(cluster, plans, timeout) -> int:
     from rich.live import Live
     from rich.table import Table
 
-    from ..apply import WaitTimeout, wait_ready
+    from ..api import WaitTimeout, wait as wait_ready
     from . import show
 
     def table(states):
@@ -121,7 +121,7 @@ def _wait(cluster, plans, timeout) -> int:
 
     with Live(console=show.out, transient=not show.out.is_terminal, auto_refresh=False) as live:
         try:
-            states = wait_ready(cluster, plans, timeout=timeout, progress=lambda s: live.update(table(s), refresh=True))
+            states = wait_ready(plans, cluster, timeout=timeout, progress=lambda s: live.update(table(s), refresh=True))
         except WaitTimeout as exc:
             info = exc.args[0]
             live.update(table(info["states"]), refresh=True)
@@ -195,28 +195,23 @@ def status(targets, namespace, kubeconfig, context, all_namespaces, output, watc
 @click.option("--timeout", type=float, default=300, show_default=True)
 def delete(targets, namespace, kubeconfig, context, yes, wait, timeout) -> int:
     """Delete experiments (files, directories or names): every object, then the parent."""
-    from ..api import resolve_names
-    from ..apply import delete_experiment, find_experiment
+    from .. import api
     from . import show
 
     cluster = _connect(kubeconfig, context)
     found = []
-    for name, ns in resolve_names(list(targets), cluster, namespace):
-        exp = find_experiment(cluster, name, ns)
-        if exp is None:
-            show.out.print(f"Experiment {name} in {ns}: nothing to delete.")
+    for exp in api.find(list(targets), cluster, namespace=namespace):
+        if not exp.exists:
+            show.out.print(f"Experiment {exp.name} in {exp.namespace}: nothing to delete.")
             continue
-        show.out.print(f"Experiment [bold cyan]{name}[/] in {ns}:")
-        for kind, obj in exp[1]:
-            show.out.print(f"  [red]-[/] {kind.kind} {obj['metadata']['name']}")
-        show.out.print(f"  [red]-[/] ConfigMap {exp[0]['metadata']['name']} (its ApplySet parent)")
+        show.out.print(f"Experiment [bold cyan]{exp.name}[/] in {exp.namespace}:")
+        show.objects(exp)
         found.append(exp)
     if not found:
         return 0
     if not _confirm("Delete these?", yes):
         show.err.print("Nothing was deleted.")
         return 1
-    for exp in found:
-        delete_experiment(cluster, exp, wait=wait, timeout=timeout)
+    api.delete(found, cluster, wait=wait, timeout=timeout)
     show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
     return 0

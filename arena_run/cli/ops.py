@@ -29,17 +29,6 @@ def _table(columns: list):
     return table
 
 
-def _experiment_ref(target: str, namespace, cluster) -> tuple:
-    """NAME or FILE to (experiment name, namespace), as delete does."""
-    from ..api import resolve_names
-
-    found = resolve_names([target], cluster, namespace)
-    if len(found) != 1:
-        raise click.ClickException(f"{target} holds {len(found)} experiments: name one of them "
-                                   f"({', '.join(n for n, _ in found)})")
-    return found[0]
-
-
 # --- logs -----------------------------------------------------------------------
 
 
@@ -59,19 +48,15 @@ def logs(target, namespace, kubeconfig, context, role, index, point, component, 
 
     TARGET is an experiment name or its file.
     """
-    from ..status.duration import parse_duration
-    from ..status.logs import find_target, stream, wait_started
+    from .. import api
     from . import show
 
     if os.path.exists(target):
-        from ..api import load
-
-        load(target)
-    since_seconds = int(parse_duration(since).total_seconds()) if since else None
+        api.load(target)  # a bad file is its located problems, before the cluster is asked
+    since_delta = api.parse_duration(since) if since else None
     cluster = _connect(kubeconfig, context)
-    name, ns = _experiment_ref(target, namespace, cluster)
-    choice = dict(component=component, role=role, index=index, point=point)
-    found = find_target(cluster, name, ns, **choice)
+    choice = dict(namespace=namespace, component=component, role=role, index=index, point=point)
+    found = api.log_target(target, cluster, **choice)
     if not found.started:
         if not follow:
             show.err.print(f"{found.what}: {found.reason}; -f waits for it")
@@ -83,11 +68,10 @@ def logs(target, namespace, kubeconfig, context, role, index, point, component, 
                 said.add(t.reason)
                 show.err.print(f"{t.what}: {t.reason}; waiting…")
 
-        found = wait_started(cluster, name, ns, on_wait=waiting, **choice)
+        found = api.log_target(target, cluster, **choice, wait=True, on_wait=waiting)
     out = sys.stdout.buffer
     try:
-        for chunk in stream(cluster, found, follow=follow, tail=tail, since_seconds=since_seconds,
-                            timestamps=timestamps):
+        for chunk in api.logs(found, cluster, follow=follow, tail=tail, since=since_delta, timestamps=timestamps):
             out.write(chunk)
             out.flush()
     except KeyboardInterrupt:
@@ -109,10 +93,10 @@ def top() -> None:
 @OUTPUT
 def top_node(kubeconfig, context, output) -> int:
     """Each node's GPUs: total, allocated, unhealthy; then the cluster's."""
-    from ..status.top import read_nodes
+    from ..api import top_nodes
     from . import show
 
-    report = read_nodes(_connect(kubeconfig, context))
+    report = top_nodes(_connect(kubeconfig, context))
     if output != "table":
         show.structured(report.to_dict(), output)
         return 0
@@ -134,11 +118,10 @@ def top_job(namespace, kubeconfig, context, all_namespaces, output) -> int:
     """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
     from dataclasses import asdict
 
-    from ..status.top import read_jobs
+    from ..api import top_jobs
     from . import show
 
-    cluster = _connect(kubeconfig, context)
-    jobs = read_jobs(cluster, None if all_namespaces else (namespace or cluster.namespace))
+    jobs = top_jobs(_connect(kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
     if output != "table":
         show.structured([asdict(j) for j in jobs], output)
         return 0
@@ -170,36 +153,31 @@ def prune(namespace, kubeconfig, context, all_namespaces, since, yes, dry_run) -
 
     Never one with anything running or pending.
     """
-    from ..apply import delete_experiment, find_experiment
-    from ..status.duration import parse_duration
-    from ..status.prune import read_prunable
+    from .. import api
     from . import show
 
-    older_than = parse_duration(since)
+    older_than = api.parse_duration(since)
     cluster = _connect(kubeconfig, context)
-    ns = None if all_namespaces else (namespace or cluster.namespace)
-    candidates = read_prunable(cluster, ns, older_than)
+    candidates = api.prunable(older_than, cluster, namespace=namespace, all_namespaces=all_namespaces)
     if not candidates:
+        ns = None if all_namespaces else (namespace or cluster.namespace)
         show.out.print(f"Nothing to prune: no experiment{' in ' + ns if ns else ''} finished more than {since} ago.")
         return 0
     found = []
     for c in candidates:
-        exp = find_experiment(cluster, c.name, c.namespace)
-        if exp is None:
+        exp = api.lookup(c.name, c.namespace, cluster)
+        if not exp.exists:
             continue
         jobs = ", ".join(f"{n} {p}" for n, p in c.jobs)
         show.out.print(f"Experiment [bold cyan]{c.name}[/] in {c.namespace}: finished {c.ago} ago ({jobs})")
-        for kind, obj in exp[1]:
-            show.out.print(f"  [red]-[/] {kind.kind} {obj['metadata']['name']}")
-        show.out.print(f"  [red]-[/] ConfigMap {exp[0]['metadata']['name']} (its ApplySet parent)")
+        show.objects(exp)
         found.append(exp)
     if dry_run or not found:
         return 0
     if not _confirm(f"Delete these {len(found)} experiment(s)?", yes):
         show.err.print("Nothing was deleted.")
         return 1
-    for exp in found:
-        delete_experiment(cluster, exp)
+    api.delete(found, cluster)
     show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
     return 0
 
@@ -218,11 +196,10 @@ def data() -> None:
 @OUTPUT
 def data_list(namespace, kubeconfig, context, all_namespaces, output) -> int:
     """PVCs with capacity, access modes, status, and the experiments that mount them."""
-    from ..status.data import read_claims
+    from ..api import data as read_claims
     from . import show
 
-    cluster = _connect(kubeconfig, context)
-    claims = read_claims(cluster, None if all_namespaces else (namespace or cluster.namespace))
+    claims = read_claims(_connect(kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
     if output != "table":
         show.structured([c.to_dict() for c in claims], output)
         return 0

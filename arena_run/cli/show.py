@@ -25,7 +25,7 @@ _WORD = {"create": "to create", "update": "to update", "replace": "to replace", 
 
 
 def _value(v: Any) -> str:
-    from ..plan.diff import MISSING
+    from ..api import MISSING
 
     if v is MISSING:
         return "(absent)"
@@ -64,6 +64,13 @@ def plans(items: list, verbose: bool = False) -> None:
             out.print(f"  Plan: {summary}.")
         for problem in plan.problems:
             err.print(Text(f"  error: {problem}", style="red"))
+
+
+def objects(found) -> None:
+    """What deleting an experiment removes, one line each, its ApplySet parent last."""
+    for kind, name in found.objects():
+        note = " (its ApplySet parent)" if kind == "ConfigMap" and found.parent["metadata"]["name"] == name else ""
+        out.print(f"  [red]-[/] {kind} {name}{note}")
 
 
 def plans_json(items: list) -> None:
