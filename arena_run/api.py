@@ -34,6 +34,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional, TypeGuard, Union
 
+from .apply.events import Applied, Deleted, Gone, Listener, Waiting, tell
 from .apply import ApplyError, Result, WaitTimeout, apply_plan, delete_experiment, find_experiment, wait_ready
 from .cluster import Cluster, ClusterError, connect
 from .cluster.live import read_many
@@ -55,6 +56,7 @@ EXPERIMENTS_AT_ONCE = 4  # each also writes its own objects concurrently
 Target = Union[str, Experiment, Iterable[Union[str, Experiment]]]
 
 __all__ = [
+    "Applied", "Deleted", "Gone", "Waiting",
     "ApplyError", "Candidate", "Claim", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Found",
     "JobGPUs", "LogTarget", "LogsError", "MISSING", "NodeReport", "Plan", "Result", "SpecError", "WaitTimeout",
     "apply", "connect", "data", "delete", "find", "load", "load_text", "log_target", "logs", "lookup", "parse_duration",
@@ -103,17 +105,19 @@ def plan(target: Target, cluster: Optional[Cluster] = None, *, namespace: Option
 
 def apply(target: Union[Target, list[Plan]], cluster: Optional[Cluster] = None, *,
           namespace: Optional[str] = None, adopt: bool = False, rerun: bool = False,
-          wait: bool = False, timeout: float = 600) -> list[Result]:
+          wait: bool = False, timeout: float = 600, progress: Listener = None) -> list[Result]:
     """Make the cluster match the files; a second call changes nothing.
 
     Refuses (ApplyError) before writing anything if any plan has a problem.
+    progress hears, as they happen: each object's Outcome, each wait for a
+    replaced job to go (Waiting, Gone), and each experiment's end (Applied).
     """
     cluster = cluster or connect()
     plans = target if _are_plans(target) else plan(target, cluster, namespace=namespace, adopt=adopt, rerun=rerun)
     problems = [p for pl in plans for p in pl.problems]
     if problems:
         raise ApplyError(problems)
-    results = apply_plans(cluster, plans)
+    results = apply_plans(cluster, plans, progress=progress)
     if wait:
         wait_ready(cluster, plans, timeout=timeout)
     return results
@@ -129,7 +133,7 @@ def wait(plans: list[Plan], cluster: Optional[Cluster] = None, *, timeout: float
     return wait_ready(cluster or connect(), plans, timeout=timeout, progress=progress)
 
 
-def apply_plans(cluster: Cluster, plans: list[Plan], progress=None) -> list[Result]:
+def apply_plans(cluster: Cluster, plans: list[Plan], progress: Listener = None) -> list[Result]:
     """Apply the plans that change something, experiments side by side.
 
     Each experiment keeps its own ApplySet order; a failure in one does not
@@ -141,13 +145,12 @@ def apply_plans(cluster: Cluster, plans: list[Plan], progress=None) -> list[Resu
 
     def one(p: Plan):
         try:
-            result: Union[Result, ApplyError] = apply_plan(cluster, p)
+            result: Union[Result, ApplyError] = apply_plan(cluster, p, progress=progress)
         except ApplyError as exc:
             result = exc
         except ClusterError as exc:  # the parent could not be written: nothing of it was applied
             result = ApplyError([f"{p.experiment}: {exc}"])
-        if progress:
-            progress(p, result)
+        tell(progress, Applied(p, error=result) if isinstance(result, ApplyError) else Applied(p, result=result))
         return result
 
     with ThreadPoolExecutor(max_workers=EXPERIMENTS_AT_ONCE) as pool:
@@ -211,18 +214,20 @@ def lookup(name: str, namespace: str, cluster: Optional[Cluster] = None) -> Foun
 
 def delete(target: Union[Target, list[Found]], cluster: Optional[Cluster] = None, *,
            namespace: Optional[str] = None, wait: bool = False, timeout: float = 300,
-           progress: Optional[Callable[[object], None]] = None) -> list:
+           progress: Listener = None) -> list:
     """Delete experiments (files, directories, names, or what find returned): every member, then the parent.
 
     Returns the (group-kind, namespace, name) of every member deleted.
-    progress receives the apply layer's events (a wait for an object to go).
+    progress hears each wait for an object to go (Waiting, Gone) and each experiment deleted (Deleted).
     """
     cluster = cluster or connect()
     items = target if _are_found(target) else find(target, cluster, namespace=namespace)
     deleted = []
     for f in items:
         if f.exists:
-            deleted += delete_experiment(cluster, (f.parent, f.members), wait=wait, timeout=timeout, progress=progress)
+            keys = delete_experiment(cluster, (f.parent, f.members), wait=wait, timeout=timeout, progress=progress)
+            tell(progress, Deleted(f.name, f.namespace, keys))
+            deleted += keys
     return deleted
 
 

@@ -11,6 +11,7 @@ from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of
 from ..cluster.kinds import KINDS
 from ..plan import Action, Plan
 from ..spec.errors import UserError
+from .events import Gone, Waiting, tell
 
 POOL = 8  # concurrent writes per experiment; the API server's fairness does the rest
 
@@ -43,7 +44,7 @@ class Result:
         return [o for o in self.outcomes if not o.ok]
 
 
-Progress = Optional[Callable[[Outcome], None]]
+Progress = Optional[Callable[[object], None]]  # hears each Outcome, and the waits (events.py)
 
 
 def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, replace_timeout: float = 300) -> Result:
@@ -58,7 +59,7 @@ def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, repla
     def run(action: Action) -> Outcome:
         try:
             if action.op == "replace":
-                _replace(cluster, action, replace_timeout)
+                _replace(cluster, action, replace_timeout, progress)
             elif action.op == "delete":
                 meta = action.live["metadata"]
                 cluster.delete(_kind(action), meta.get("namespace"), meta["name"], uid=meta.get("uid"))
@@ -88,13 +89,15 @@ def _kind(action: Action):
     return KINDS[action.key[0]]
 
 
-def _replace(cluster: Cluster, action: Action, timeout: float) -> None:
+def _replace(cluster: Cluster, action: Action, timeout: float, progress: Progress = None) -> None:
     # The training operator never updates a running job's pods: delete it
     # (foreground, so its pods go first) and create it afresh.
     meta = action.live["metadata"]
     kind = _kind(action)
     cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation="Foreground")
+    tell(progress, Waiting(action.key, f"replacing it, {action.reason or 'its spec changed'}; its pods go first"))
     cluster.wait_gone(kind, meta.get("namespace"), meta["name"], meta.get("uid"), timeout=timeout)
+    tell(progress, Gone(action.key))
     cluster.apply(action.desired)
 
 
@@ -121,9 +124,12 @@ def delete_experiment(cluster: Cluster, found: tuple, *, wait: bool = False, tim
         kind, obj = item
         meta = obj["metadata"]
         cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation=propagation)
+        key = (kind.group_kind, meta.get("namespace"), meta["name"])
         if wait:
+            tell(progress, Waiting(key, "foreground deletion: its dependents, such as pods, go first"))
             cluster.wait_gone(kind, meta.get("namespace"), meta["name"], meta.get("uid"), timeout=timeout)
-        return (kind.group_kind, meta.get("namespace"), meta["name"])
+            tell(progress, Gone(key))
+        return key
 
     with ThreadPoolExecutor(max_workers=POOL) as pool:
         deleted = list(pool.map(remove, members))

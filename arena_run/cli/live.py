@@ -86,16 +86,11 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
         show.err.print("Nothing was applied.")
         return 1
     from ..api import apply_plans
-
-    def done(p, result):
-        if isinstance(result, ApplyError):
-            for problem in result.problems:
-                show.err.print(f"error: {problem}", style="red")
-        else:
-            show.out.print(f"[green]Applied[/] {p.experiment}: {len(result.outcomes)} change(s).")
+    from .progress import Reporter
 
     try:
-        apply_plans(cluster, todo, progress=done)
+        with Reporter(show.out, show.err, len(todo), "Applying") as progress:
+            apply_plans(cluster, todo, progress=progress)
     except ApplyError:
         show.err.print("Fix the errors above and apply again: what was applied stays, nothing unfinished was pruned.")
         return 1
@@ -212,6 +207,9 @@ def delete(targets, namespace, kubeconfig, context, yes, wait, timeout) -> int:
     if not _confirm("Delete these?", yes):
         show.err.print("Nothing was deleted.")
         return 1
-    api.delete(found, cluster, wait=wait, timeout=timeout)
+    from .progress import Reporter
+
+    with Reporter(show.out, show.err, len(found), "Deleting") as progress:
+        api.delete(found, cluster, wait=wait, timeout=timeout, progress=progress)
     show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
     return 0

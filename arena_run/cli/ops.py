@@ -177,7 +177,10 @@ def prune(namespace, kubeconfig, context, all_namespaces, since, yes, dry_run) -
     if not _confirm(f"Delete these {len(found)} experiment(s)?", yes):
         show.err.print("Nothing was deleted.")
         return 1
-    api.delete(found, cluster)
+    from .progress import Reporter
+
+    with Reporter(show.out, show.err, len(found), "Deleting") as progress:
+        api.delete(found, cluster, progress=progress)
     show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
     return 0
 
