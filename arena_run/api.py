@@ -38,8 +38,9 @@ from .apply.events import Applied, Deleted, Gone, Listener, Waiting, tell
 from .apply import ApplyError, Result, WaitTimeout, apply_plan, delete_experiment, find_experiment, wait_ready
 from .cluster import Cluster, ClusterError, connect
 from .cluster.live import read_many
-from .plan import Plan, make_plan, members
+from .plan import Action, Plan, make_plan, members
 from .plan.diff import MISSING
+from .plan.unified import ObjectDiff, unified
 from .spec.errors import SpecError
 from .spec.load import Loaded, load_all, load_text
 from .spec.model import Experiment
@@ -58,8 +59,8 @@ Target = Union[str, Experiment, Iterable[Union[str, Experiment]]]
 __all__ = [
     "Applied", "Deleted", "Gone", "Waiting",
     "ApplyError", "Candidate", "Claim", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Found",
-    "JobGPUs", "LogTarget", "LogsError", "MISSING", "NodeReport", "Plan", "Result", "SpecError", "WaitTimeout",
-    "apply", "connect", "data", "delete", "find", "load", "load_text", "log_target", "logs", "lookup", "parse_duration",
+    "JobGPUs", "LogTarget", "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "Result", "SpecError", "WaitTimeout",
+    "apply", "connect", "data", "delete", "diff", "find", "load", "load_text", "log_target", "logs", "lookup", "parse_duration",
     "plan", "prunable",
     "prune", "status", "top_jobs", "top_nodes", "wait",
 ]
@@ -101,6 +102,26 @@ def plan(target: Target, cluster: Optional[Cluster] = None, *, namespace: Option
         live = lives[(ns, item.experiment.name)]
         plans.append(make_plan(item.experiment, ns, live, source=source, adopt=adopt, rerun=rerun, desired=desired))
     return plans
+
+
+def diff(plans: list[Plan], cluster: Optional[Cluster] = None) -> list[ObjectDiff]:
+    """Each object the plans change, as a unified YAML diff of live against merged (as kubectl diff).
+
+    The merged side is the server's answer to a dry-run apply: defaults and
+    all, exactly what apply would leave.  One request per changed object;
+    nothing is written.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    cluster = cluster or connect()
+    actions = [a for p in plans for a in p.changes if a.op in ("create", "update", "replace", "delete")]
+
+    def one(action: Action) -> ObjectDiff:
+        merged = None if action.op == "delete" else cluster.apply(action.desired, dry_run=True)
+        return unified(action.key, action.op, action.live, merged)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, actions))
 
 
 def apply(target: Union[Target, list[Plan]], cluster: Optional[Cluster] = None, *,

@@ -39,20 +39,32 @@ def _confirm(question: str, yes: bool) -> bool:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @cluster_options
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text")
+@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text",
+              help="markdown: a pull-request comment.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 1: error, 2: changes.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Each changed object as a unified YAML diff, live against merged (as kubectl diff).")
 @click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")
 @click.option("--rerun", is_flag=True, help="Plan to re-run finished jobs.")
 @click.option("-v", "--verbose", is_flag=True, help="List unchanged objects too.")
-def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, adopt, rerun, verbose) -> int:
+def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_diff, adopt, rerun, verbose) -> int:
     """Show what apply would change on the cluster; changes nothing."""
-    from ..api import load, plan as make_plans
+    from ..api import diff, load, plan as make_plans
     from . import show
 
     loaded = load(paths)  # every file valid before the cluster is asked anything
     cluster = _connect(kubeconfig, context)
     plans = make_plans(loaded, cluster, namespace=namespace, adopt=adopt, rerun=rerun)
-    show.plans_json(plans) if output == "json" else show.plans(plans, verbose)
+    diffs = diff(plans, cluster) if show_diff else None
+    if output == "json":
+        show.plans_json(plans, diffs)
+    elif output == "markdown":
+        from .markdown import markdown
+
+        click.echo(markdown(plans, diffs), nl=False)
+    else:
+        show.plans(plans, verbose)
+        show.diffs(diffs or [])
     if any(p.problems for p in plans):
         return 1
     if detailed_exitcode and any(p.has_changes for p in plans):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from typing import Any, Optional
 
 from rich.console import Console
 from rich.table import Table
@@ -73,8 +73,25 @@ def objects(found) -> None:
         out.print(f"  [red]-[/] {kind} {name}{note}")
 
 
-def plans_json(items: list) -> None:
-    out.print_json(json.dumps([p.to_dict() for p in items]))
+def plans_json(items: list, diffs: Optional[list] = None) -> None:
+    data = [p.to_dict() for p in items]
+    if diffs is not None:
+        # Each changed action gains its unified diff, in the plan's own order.
+        texts = {d.key: d.text for d in diffs}
+        for plan, entry in zip(items, data):
+            for action, d in zip(plan.actions, entry["actions"]):
+                if action.key in texts:
+                    d["diff"] = texts[action.key]
+    out.print_json(json.dumps(data))
+
+
+def diffs(items: list) -> None:
+    """Unified diffs, coloured as git colours them."""
+    for d in items:
+        for line in d.text.splitlines():
+            style = ("bold" if line.startswith(("---", "+++")) else "green" if line.startswith("+")
+                     else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else "")
+            out.print(Text(line, style=style))
 
 
 def structured(data: Any, fmt: str) -> None:
