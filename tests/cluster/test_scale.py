@@ -1,0 +1,74 @@
+"""Requests do not grow with the number of experiments (the time they take is measured in bench/scale.py).
+
+Reading a namespace is one LIST per kind however many experiments it holds:
+status, top job, plan of a directory (before and after it is applied), an
+unchanged re-apply, prune and data list each make the same requests for 2
+experiments as for 6.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from arena_run import api
+
+EXP = """
+name = "{name}"
+namespace = "{ns}"
+[[data]]
+host_path = "/tmp"
+mount = "/data"
+[job]
+image = "busybox:1.36"
+command = "{command}"
+[tensorboard]
+logdir = "/data/logs"
+"""
+
+
+def write(tmp_path, ns, name, command="sleep 3600"):
+    d = tmp_path / name
+    d.mkdir(exist_ok=True)
+    (d / "arena.toml").write_text(textwrap.dedent(EXP.format(ns=ns, name=name, command=command)))
+    return str(d / "arena.toml")
+
+
+def requests(kube, fn) -> dict:
+    kube.requests.clear()
+    fn()
+    return dict(kube.requests)
+
+
+def readings(kube, ns, directory) -> dict:
+    return {
+        "status": requests(kube, lambda: api.status(kube, namespace=ns)),
+        "top job": requests(kube, lambda: api.top_jobs(kube, namespace=ns)),
+        "plan": requests(kube, lambda: api.plan(directory, kube)),
+        "re-apply": requests(kube, lambda: api.apply(directory, kube)),
+        "prunable": requests(kube, lambda: api.prunable("1d", kube, namespace=ns)),
+        "data": requests(kube, lambda: api.data(kube, namespace=ns)),
+    }
+
+
+def grow(kube, ns, directory, n) -> dict:
+    """n experiments in directory, applied to ns; the requests of planning them before they were."""
+    directory.mkdir()
+    for i in range(n):
+        write(directory, ns, f"e{i}")
+    before = requests(kube, lambda: api.plan(str(directory), kube))
+    api.apply(str(directory), kube)
+    assert len(api.status(kube, namespace=ns)) == n
+    return before
+
+
+def test_requests_are_the_same_for_2_and_6_experiments(cluster, kube, namespace, tmp_path):
+    other = f"{namespace}-2"
+    cluster.run_kubectl("create", "namespace", other)
+    try:
+        fresh = {2: grow(kube, other, tmp_path / "two", 2), 6: grow(kube, namespace, tmp_path / "six", 6)}
+        counts = {2: readings(kube, other, str(tmp_path / "two")), 6: readings(kube, namespace, str(tmp_path / "six"))}
+    finally:
+        cluster.run_kubectl("delete", "namespace", other, "--wait=false", check=False)
+    assert fresh[2] == fresh[6]
+    assert counts[2] == counts[6]
+    assert counts[6]["re-apply"].keys() == {"GET"}  # unchanged: reads only, not a single write
