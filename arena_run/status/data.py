@@ -18,7 +18,7 @@ from ..cluster.applyset import EXPERIMENT_KEY
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..cluster.kinds import JOB_KINDS
 from ..plan.jobs import JOB_KIND_NAMES, replica_specs
-from .top import list_kind
+from .top import list_kinds
 
 ACCESS = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
 
@@ -102,9 +102,7 @@ def claim_usage(pvcs: list, parents: list, workloads: list) -> list:
 
 def read_claims(cluster: Cluster, namespace: Optional[str]) -> list:
     selector = f"{MANAGED_BY}={MANAGER}"
-    pvcs = list_kind(cluster, "PersistentVolumeClaim", namespace, None)
-    parents = list_kind(cluster, "ConfigMap", namespace, f"{selector},{EXPERIMENT}")
-    workloads = []
-    for gk in (*JOB_KINDS, "Deployment.apps", "InferenceService.serving.kserve.io"):
-        workloads += list_kind(cluster, gk, namespace)
-    return claim_usage(pvcs, parents, workloads)
+    pvcs, parents, *kinds = list_kinds(cluster, [
+        ("PersistentVolumeClaim", namespace, None), ("ConfigMap", namespace, f"{selector},{EXPERIMENT}"),
+        *((gk, namespace, selector) for gk in (*JOB_KINDS, "Deployment.apps", "InferenceService.serving.kserve.io"))])
+    return claim_usage(pvcs, parents, [w for items in kinds for w in items])

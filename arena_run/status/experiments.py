@@ -11,9 +11,9 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-from ..cluster import Cluster, ClusterError
+from ..cluster import Cluster
 from ..cluster.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
-from ..cluster.kinds import JOB_KINDS, KINDS
+from ..cluster.kinds import JOB_KINDS
 from ..cluster.live import Live, key_of
 from ..plan import experiment_hash, make_plan
 from ..plan.jobs import pod_job, pod_role, replica_specs
@@ -22,6 +22,7 @@ from ..render.labels import COMPONENT, EXPERIMENT, MANAGED_BY, MANAGER, SWEEP_PA
 from ..render.pod import GPU
 from ..spec.model import Experiment
 from .duration import age, parse_time
+from .top import list_kind, list_kinds
 
 SELECTOR = f"{MANAGED_BY}={MANAGER}"
 
@@ -82,8 +83,8 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
     """
     now = now or dt.datetime.now(dt.timezone.utc)
     files = files or {}
-    lists = {gk: _list(cluster, gk, namespace) for gk in
-             ("ConfigMap", *JOB_KINDS, "Deployment.apps", "Service", "InferenceService.serving.kserve.io", "Pod")}
+    kinds = ("ConfigMap", *JOB_KINDS, "Deployment.apps", "Service", "InferenceService.serving.kserve.io", "Pod")
+    lists = dict(zip(kinds, list_kinds(cluster, [(gk, namespace, _selector(gk)) for gk in kinds])))
     parents = {(o["metadata"]["namespace"], o["metadata"]["labels"].get(EXPERIMENT)): o for o in lists["ConfigMap"]
                if o["metadata"]["name"] == parent_name(o["metadata"]["labels"].get(EXPERIMENT, ""))}
     wanted = set(parents)
@@ -128,7 +129,7 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
             component = svc["metadata"]["labels"].get(COMPONENT)
             if component in ("tensorboard", "serving"):
                 if svc["spec"].get("type") == "NodePort" and nodes is None:
-                    nodes = _list(cluster, "Node", None)
+                    nodes = list_kind(cluster, "Node", None, None)
                 endpoint = _endpoint(svc, objs["Deployment.apps"], nodes or [])
                 setattr(st, component, endpoint)
         for isvc in objs["InferenceService.serving.kserve.io"]:
@@ -137,17 +138,10 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
     return out
 
 
-def _list(cluster: Cluster, gk: str, namespace: Optional[str]) -> list:
-    kind = KINDS[gk]
-    selector = None if gk == "Node" else SELECTOR
-    if gk == "ConfigMap":
-        selector += f",{EXPERIMENT}"
-    try:
-        return cluster.list(kind, namespace, selector=selector)
-    except ClusterError as exc:
-        if exc.status == 404 and gk != "ConfigMap":
-            return []  # KServe (or the training operator) is not installed: nothing of that kind
-        raise
+def _selector(gk: str) -> Optional[str]:
+    if gk == "Node":
+        return None
+    return f"{SELECTOR},{EXPERIMENT}" if gk == "ConfigMap" else SELECTOR
 
 
 def _sync(parent: dict, objs: dict, from_file: Optional[Experiment], namespace: str) -> tuple:

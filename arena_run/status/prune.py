@@ -18,7 +18,7 @@ from ..cluster.kinds import JOB_KINDS
 from ..plan.phase import FINISHED, job_phase
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from .duration import age, parse_time
-from .top import list_kind
+from .top import list_kinds
 
 ACTIVE_POD_PHASES = ("Pending", "Running")
 
@@ -80,9 +80,10 @@ def prunable(parents: list, jobs: list, pods: list, now: dt.datetime, older_than
 
 def read_prunable(cluster: Cluster, namespace: Optional[str], older_than: dt.timedelta,
                   now: Optional[dt.datetime] = None) -> list:
-    """Four LISTs: parents, both job kinds, pods."""
+    """LISTs side by side: parents, pods, and one per job kind."""
     selector = f"{MANAGED_BY}={MANAGER}"
-    parents = list_kind(cluster, "ConfigMap", namespace, f"{selector},{EXPERIMENT}")
-    jobs = [j for gk in JOB_KINDS for j in list_kind(cluster, gk, namespace)]
-    pods = list_kind(cluster, "Pod", namespace)
-    return prunable(parents, jobs, pods, now or dt.datetime.now(dt.timezone.utc), older_than)
+    parents, pods, *jobs = list_kinds(cluster, [
+        ("ConfigMap", namespace, f"{selector},{EXPERIMENT}"), ("Pod", namespace, selector),
+        *((gk, namespace, selector) for gk in JOB_KINDS)])
+    return prunable(parents, [j for items in jobs for j in items], pods, now or dt.datetime.now(dt.timezone.utc),
+                    older_than)

@@ -203,8 +203,21 @@ def list_kind(cluster: Cluster, gk: str, namespace: Optional[str], selector: Opt
         raise
 
 
+def list_kinds(cluster: Cluster, wanted: list) -> list:
+    """[(group-kind, namespace, selector)] -> their LISTs, side by side.
+
+    At a thousand experiments each LIST is megabytes: while the API server
+    encodes one, the client decodes another.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if len(wanted) == 1:
+        return [list_kind(cluster, *wanted[0])]
+    with ThreadPoolExecutor(max_workers=len(wanted)) as pool:
+        return list(pool.map(lambda w: list_kind(cluster, *w), wanted))
+
+
 def read_jobs(cluster: Cluster, namespace: Optional[str], now: Optional[dt.datetime] = None) -> list:
     """`top job`: arena-run's jobs of a namespace (None: all), a LIST per job kind and one of pods."""
-    jobs = [j for gk in JOB_KINDS for j in list_kind(cluster, gk, namespace)]
-    pods = list_kind(cluster, "Pod", namespace)
-    return top_jobs(jobs, pods, now or dt.datetime.now(dt.timezone.utc))
+    pods, *jobs = list_kinds(cluster, [(gk, namespace, SELECTOR) for gk in ("Pod", *JOB_KINDS)])
+    return top_jobs([j for items in jobs for j in items], pods, now or dt.datetime.now(dt.timezone.utc))
