@@ -62,7 +62,7 @@ def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_p
     assert code == 2
     assert changed_objects(out) == changed_objects(theirs) == {
         "kubeflow.org.v1.TFJob." + namespace + ".exp", "apps.v1.Deployment." + namespace + ".exp-tensorboard"}
-    assert {"-        - sleep 3600", "+        - sleep 7200", "-    ttlSecondsAfterFinished: 600",
+    assert {"-            - sleep 3600", "+            - sleep 7200", "-    ttlSecondsAfterFinished: 600",
             "+    ttlSecondsAfterFinished: 900", "-  replicas: 3", "+  replicas: 1"} <= changed_lines(out)
     # Every line kubectl diff marks changed, arena-run marks too (its YAML quotes alike for these objects).
     assert changed_lines(theirs) <= changed_lines(out), changed_lines(theirs) - changed_lines(out)
@@ -74,9 +74,9 @@ def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_p
     assert code == 0
     assert md.startswith("### arena-run plan: 1 experiment(s), 1 with changes, 1 drifted\n")
     assert f"| exp | {namespace} | 0 | 1 | 1 | 0 | yes | changes |" in md
-    assert "- `-/+` **TFJob exp**: forces replacement: job.command, job.ttl_after_finished" in md
-    assert "(drift: changed by `kubectl`)" in md or "(drift: changed by `kubectl-scale`)" in md
-    assert "  ```diff" in md and "  +        - sleep 7200" in md
+    assert "- `-/+` **TFJob exp**: forces replacement: job.ttl_after_finished, job.command" in md
+    assert "  - `spec.replicas`: `3` → `1` (drift: changed by `kubectl`)" in md.splitlines()
+    assert "  ```diff" in md.splitlines() and "  +            - sleep 7200" in md.splitlines()
 
 
 def test_replacement_and_deletion_waits_are_shown(cluster, kube, namespace, tmp_path, capsys):
