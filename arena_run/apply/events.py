@@ -9,7 +9,7 @@ apply_plan reports each action's Outcome as it completes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ..cluster.live import Key
 
