@@ -23,12 +23,16 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, "-V", "--version", prog_name="arena-run", message="%(prog)s %(version)s")
-def cli() -> None:
+@click.option("-v", "--verbose", is_flag=True,
+              help="Print every request sent to the cluster on stderr: method, path, status, milliseconds, retries.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
     """Declarative training experiments on Kubernetes.
 
     Describe data, code, the job, TensorBoard, serving and sweeps in an
     arena.toml beside your code; arena-run turns it into Kubeflow jobs.
     """
+    ctx.obj = {"verbose": verbose}
 
 
 def _load(paths: Sequence[str]):

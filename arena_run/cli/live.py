@@ -25,7 +25,26 @@ def cluster_options(f):
 def _connect(kubeconfig, context):
     from ..api import connect
 
-    return connect(kubeconfig, context)
+    cluster = connect(kubeconfig, context)
+    ctx = click.get_current_context(silent=True)
+    verbose = bool(ctx and (ctx.find_object(dict) or {}).get("verbose"))
+    cluster.observe(_request_printer(verbose))
+    return cluster
+
+
+# A request that failed twice in a row is said even without -v: one retry is
+# routine (a 429 under load), a run of them is worth knowing about.
+KEEPS_FAILING = 2
+
+
+def _request_printer(verbose: bool):
+    def printed(attempt) -> None:
+        if verbose:
+            click.echo(f"arena-run: {attempt.line()}", err=True)
+        elif attempt.retry_in is not None and attempt.retries + 1 >= KEEPS_FAILING:
+            click.echo(f"arena-run: warning: {attempt.method} {attempt.path}: {attempt.error}; "
+                       f"sending it again in {attempt.retry_in:.1f} s (retry {attempt.retries + 1})", err=True)
+    return printed
 
 
 def _confirm(question: str, yes: bool) -> bool:

@@ -3,25 +3,32 @@
 Built on the official client's configuration loading and its HTTP layer, but
 sending raw JSON: the generated model classes would cost a deserialisation
 per object, and arena-run works on plain dicts throughout.  Every request goes
-through `_call`, which counts it (tests assert how many writes an apply made)
-and turns every failure into a one-line ClusterError.
+through `_call`, which counts it (tests assert how many writes an apply made),
+sends it again when that is safe (retry.py), tells the observers about every
+attempt (`-v` prints them) and turns every failure into a one-line ClusterError.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import threading
 import time
 from collections import Counter
-from typing import Any, Iterable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Optional
+from urllib.parse import urlencode
 
 from ..spec.errors import UserError
 from .kinds import Kind, kind_of
+from .retry import BROKEN, NOT_SENT, RESET, TIMEOUT, RetryPolicy, parse_retry_after
 
 FIELD_MANAGER = "arena-run"
-_CONNECT_TIMEOUT = 5
-_READ_TIMEOUT = 60
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 60
+PAGE_SIZE = 500  # kubectl's --chunk-size
+APPLY_PATCH = "application/apply-patch+yaml"
 
 
 class ClusterError(UserError):
@@ -33,27 +40,139 @@ class ClusterError(UserError):
         self.reason = reason
 
 
-class Cluster:
-    """A connection: where it goes, its default namespace, and counted requests."""
+@dataclass(frozen=True)
+class Attempt:
+    """One request sent (or tried), as observers see it."""
 
-    def __init__(self, api_client: Any, namespace: str, server: str, source: str):
+    method: str
+    path: str  # with its query string
+    status: Optional[int]  # None: no answer (see error)
+    ms: float  # this attempt's duration
+    retries: int  # how many times it was sent before this attempt
+    error: str = ""  # why there is no usable answer: "connection reset", "429 Too Many Requests"...
+    retry_in: Optional[float] = None  # seconds until it is sent again; None: this was the last attempt
+
+    def line(self) -> str:
+        """kubectl -v=6 style: METHOD PATH STATUS in MS ms, and what happens next."""
+        text = f"{self.method} {self.path} {self.status if self.status is not None else '-'} in {self.ms:.0f} ms"
+        if self.retries:
+            text += f" (retry {self.retries})"
+        if self.error and self.status is None:
+            text += f": {self.error}"
+        if self.retry_in is not None:
+            text += f"; again in {self.retry_in:.2f} s"
+        return text
+
+
+Observer = Callable[[Attempt], None]
+
+
+class _Failed(Exception):
+    """An attempt without a usable answer: its kind (retry.py) and a one-line reason."""
+
+    def __init__(self, kind: str, text: str):
+        super().__init__(text)
+        self.kind = kind
+        self.text = text
+
+
+class Cluster:
+    """A connection: where it goes, its default namespace, and counted requests.
+
+    requests counts requests by method (a retried one once), retries the
+    extra attempts by method.  observe(fn) calls fn(Attempt) after every
+    attempt, from whichever thread made it; retry is the RetryPolicy;
+    read_timeout bounds each read of an answer (never a followed log);
+    cancel() stops retry waits and refuses new requests (for Ctrl-C).
+    """
+
+    def __init__(self, api_client: Any, namespace: str, server: str, source: str,
+                 retry: Optional[RetryPolicy] = None):
         self._api = api_client
         self.namespace = namespace
         self.server = server
-        self.source = source  # what was loaded: a kubeconfig path and context, or in-cluster
+        self.source = source  # what was loaded: kubeconfig paths and context, or in-cluster
         self.requests: Counter = Counter()
+        self.retries: Counter = Counter()
+        self.retry = retry or RetryPolicy()
+        self.read_timeout: float = READ_TIMEOUT
+        self.page_size: int = PAGE_SIZE
+        self.observers: list[Observer] = []
         self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._reached = False  # the server has answered once: refusals from now on are transient
+        self._random = random.Random()
+
+    def observe(self, observer: Observer) -> Observer:
+        self.observers.append(observer)
+        return observer
+
+    def cancel(self) -> None:
+        """Interrupt: waits between retries end now, and no request is sent from here on."""
+        self._cancelled.set()
 
     # --- requests ---------------------------------------------------------
 
     def _call(self, method: str, path: str, *, query: Optional[list] = None, body: Any = None,
               content_type: str = "application/json", accept: str = "application/json",
-              stream: bool = False, timeout: Optional[float] = None) -> Any:
-        from kubernetes.client.exceptions import ApiException
-        from urllib3.exceptions import HTTPError
+              stream: bool = False, read_timeout: Optional[float] = -1.0,
+              idempotent: Optional[bool] = None) -> Any:
+        """Send a request until it succeeds or fails for good; the decoded JSON (or the open stream).
 
+        read_timeout None: wait for an answer as long as it takes (a followed log).
+        idempotent None: decided from the request (retry.py says what is safe).
+        """
+        if idempotent is None:
+            idempotent = _idempotent(method, content_type, body)
+        shown = path + ("?" + urlencode(query) if query else "")
         with self._lock:
             self.requests[method] += 1
+        first = time.monotonic()
+        retries = 0
+        while True:
+            if self._cancelled.is_set():
+                raise ClusterError(f"interrupted: {method} {shown} was not sent")
+            t0 = time.monotonic()
+            status, retry_after, payload, failure = None, None, None, None
+            try:
+                status, reason, retry_after, payload = self._attempt(
+                    method, path, query, body, content_type, accept, stream,
+                    self.read_timeout if read_timeout == -1.0 else read_timeout)
+            except _Failed as exc:
+                failure = exc
+            ms = (time.monotonic() - t0) * 1000
+            if status is not None:
+                self._reached = True
+            if failure is None and status is not None and 200 <= status < 300:
+                self._tell(Attempt(method, shown, status, ms, retries))
+                return payload if stream else _decode(payload, method, shown)
+            with self._lock:
+                rand = self._random.random()
+            delay = self.retry.next_wait(
+                retries=retries, elapsed=time.monotonic() - first, status=status,
+                failure=failure.kind if failure else None, retry_after=retry_after,
+                idempotent=idempotent, reached=self._reached, rand=rand)
+            error = failure.text if failure else f"{status} {reason}".strip()
+            self._tell(Attempt(method, shown, status, ms, retries, error, delay))
+            if delay is None:
+                after = f" (after {retries + 1} attempts in {time.monotonic() - first:.1f} s)" if retries else ""
+                if failure is not None:
+                    raise ClusterError(f"cannot reach the cluster at {self.server} ({self.source}): "
+                                       f"{failure.text}{after}") from None
+                err = _api_error(status, reason, payload)
+                raise ClusterError(str(err) + after, err.status, err.reason) from None
+            with self._lock:
+                self.retries[method] += 1
+            if self._cancelled.wait(delay):
+                raise ClusterError(f"interrupted: {method} {shown} was not sent again")
+            retries += 1
+
+    def _attempt(self, method, path, query, body, content_type, accept, stream, read_timeout):
+        """(status, reason, Retry-After seconds, body bytes or the open response); _Failed without an answer."""
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.config.config_exception import ConfigException
+        from urllib3.exceptions import HTTPError
+
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type  # JSON and apply-patch+yaml: the client dumps the dict
@@ -64,21 +183,34 @@ class Cluster:
                 method, path, query_params=query or [], header_params=headers, body=body,
                 auth_settings=["BearerToken"],
             )
+        except (ApiException, ConfigException, OSError, ValueError) as exc:
+            raise ClusterError(f"cannot prepare a request for {self.server} ({self.source}): "
+                               f"{_one_line(exc)}") from None
+        try:
             resp = self._api.call_api(method, url, header_params=headers, body=body,
-                                      _request_timeout=(_CONNECT_TIMEOUT, timeout or _READ_TIMEOUT))
-        except ApiException as exc:
-            raise ClusterError(f"cannot reach the cluster at {self.server} ({self.source}): {_reason(exc)}") from None
-        except HTTPError as exc:
-            raise ClusterError(f"cannot reach the cluster at {self.server} ({self.source}): {_reason(exc)}") from None
-        if not 200 <= resp.status < 300:
-            raise _api_error(resp.status, resp.reason, resp.read())
-        if stream:
-            return resp.response
-        data = resp.read()
-        return json.loads(data) if data else None
+                                      _request_timeout=(CONNECT_TIMEOUT, read_timeout))
+        except ApiException as exc:  # the client turns TLS failures into these
+            raise _Failed(*_transport_failure(exc)) from None
+        except (HTTPError, OSError) as exc:
+            raise _Failed(*_transport_failure(exc)) from None
+        status = resp.status
+        retry_after = parse_retry_after(resp.getheader("Retry-After"))
+        if stream and 200 <= status < 300:
+            return status, resp.reason, retry_after, resp.response
+        try:
+            data = resp.read()
+        except (HTTPError, OSError) as exc:
+            kind, text = _transport_failure(exc)
+            raise _Failed(kind if kind != NOT_SENT else BROKEN, f"the answer ({status}) broke off: {text}") from None
+        return status, resp.reason, retry_after, data
+
+    def _tell(self, attempt: Attempt) -> None:
+        for observer in self.observers:
+            observer(attempt)
 
     def list(self, kind: Kind, namespace: Optional[str], selector: Optional[str] = None,
              metadata_only: bool = False, field_selector: Optional[str] = None) -> list[dict]:
+        """Every object of a kind, in pages of page_size (`limit`/`continue`), as kubectl lists."""
         query = [("labelSelector", selector)] if selector else []
         if field_selector:
             query.append(("fieldSelector", field_selector))
@@ -86,13 +218,30 @@ class Cluster:
         if metadata_only:
             # Names and labels only: enough to see what exists without its bulk.
             accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-        try:
-            result = self._call("GET", kind.path(namespace), query=query, accept=accept)
-        except ClusterError as exc:
-            if exc.status == 404 and exc.reason != "NotFound-namespace":
-                raise ClusterError(_missing_kind(kind), 404) from None
-            raise
-        items = result.get("items") or []
+        items: list = []
+        token = ""
+        while True:
+            page = query + ([("limit", str(self.page_size))] if self.page_size else [])
+            if token:
+                page.append(("continue", token))
+            try:
+                result = self._call("GET", kind.path(namespace), query=page, accept=accept)
+            except ClusterError as exc:
+                if exc.status == 404 and exc.reason != "NotFound-namespace":
+                    raise ClusterError(_missing_kind(kind), 404) from None
+                if exc.status == 410 and token:
+                    # The continue token outlived etcd's compaction: as client-go's
+                    # pager does, list everything again in one consistent response.
+                    items, token = [], ""
+                    result = self._call("GET", kind.path(namespace), query=query, accept=accept)
+                else:
+                    raise
+            if not isinstance(result, dict):
+                raise ClusterError(f"the answer to listing {kind.kind} at {self.server} is not a list")
+            items += result.get("items") or []
+            token = (result.get("metadata") or {}).get("continue") or ""
+            if not token:
+                break
         for item in items:  # a LIST leaves apiVersion and kind out of its items
             item.setdefault("apiVersion", kind.api_version)
             item.setdefault("kind", kind.kind)
@@ -162,20 +311,79 @@ class Cluster:
         if timestamps:
             query.append(("timestamps", "true"))
         path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
-        resp = self._call("GET", path, query=query, accept="*/*", stream=True, timeout=None if follow else _READ_TIMEOUT)
-        return resp.stream(4096, decode_content=True)
+        # A followed log may be silent for hours: no read timeout (TCP keepalive,
+        # set in connect, still notices a dead peer; Ctrl-C still interrupts the read).
+        resp = self._call("GET", path, query=query, accept="*/*", stream=True,
+                          read_timeout=None if follow else self.read_timeout)
+        return self._chunks(resp, pod)
+
+    def _chunks(self, resp, pod: str) -> Iterator[bytes]:
+        from urllib3.exceptions import HTTPError
+
+        try:
+            yield from resp.stream(4096, decode_content=True)
+        except (HTTPError, OSError) as exc:
+            raise ClusterError(f"the log of {pod} broke off: {_transport_failure(exc)[1]}") from None
+        finally:
+            resp.close()  # a log read to its end or abandoned: never back into the pool half-read
+            resp.release_conn()
 
     def close(self) -> None:
         self._api.close()
 
 
-def _reason(exc: Exception) -> str:
-    reason = getattr(exc, "reason", None) or exc
-    text = str(reason)
-    for marker in ("Connection refused", "timed out", "Name or service not known", "certificate verify failed"):
-        if marker in text:
-            return marker.lower()
-    return text.split(": ", 1)[-1][:200]
+def _idempotent(method: str, content_type: str, body: Any) -> bool:
+    """Whether sending the request twice does what sending it once does (retry.py)."""
+    if method in ("GET", "HEAD"):
+        return True
+    if method == "PATCH" and content_type == APPLY_PATCH:
+        return True  # server-side apply: the same patch gives the same object
+    if method == "DELETE" and isinstance(body, dict):
+        return bool((body.get("preconditions") or {}).get("uid"))  # never a namesake made since
+    return False
+
+
+def _decode(data: bytes, method: str, path: str) -> Any:
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        head = data[:80].decode("utf-8", "replace")
+        raise ClusterError(f"the answer to {method} {path} is not JSON: {' '.join(head.split())!r}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(getattr(exc, "reason", None) or exc).split())[:300]
+
+
+def _transport_failure(exc: BaseException) -> tuple:
+    """(retry kind, reason) of a request that got no usable answer."""
+    from urllib3.exceptions import (ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError,
+                                    SSLError)
+
+    text = _one_line(exc)
+    lower = text.lower()
+    if isinstance(exc, NewConnectionError):  # refused, unreachable, no such host: nothing was sent
+        for marker in ("Connection refused", "Name or service not known", "No route to host",
+                       "Temporary failure in name resolution", "Network is unreachable"):
+            if marker.lower() in lower:
+                return NOT_SENT, marker.lower()
+        return NOT_SENT, text
+    if isinstance(exc, ConnectTimeoutError):
+        return NOT_SENT, "connection timed out"
+    if isinstance(exc, ReadTimeoutError) or "timed out" in lower:
+        return TIMEOUT, "read timed out"
+    if "certificate verify failed" in lower or "wrong version number" in lower:
+        return "fatal", ("certificate verify failed" if "certificate" in lower else text)
+    if isinstance(exc, (ConnectionResetError, BrokenPipeError)) or "reset" in lower or "eof" in lower \
+            or "aborted" in lower or "remote end closed" in lower or "broken pipe" in lower:
+        return RESET, "connection reset"
+    if isinstance(exc, (ProtocolError, SSLError)) or "incompleteread" in lower or "connection broken" in lower:
+        return BROKEN, text
+    if getattr(exc, "status", None) == 0:  # an ApiException wrapping a TLS failure
+        return "fatal", text
+    return BROKEN, text
 
 
 def _missing_kind(kind: Kind) -> str:
@@ -209,53 +417,55 @@ def _api_error(status: int, reason: str, data: bytes) -> ClusterError:
 # --- connecting ---------------------------------------------------------------
 
 
-def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, pool: int = 16) -> Cluster:
-    """Connect as kubectl would: --kubeconfig, $KUBECONFIG, ~/.kube/config, then in-cluster.
+def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, pool: int = 16,
+            retry: Optional[RetryPolicy] = None) -> Cluster:
+    """Connect as kubectl would: --kubeconfig, $KUBECONFIG (merged), ~/.kube/config, then in-cluster.
 
     Nothing is sent yet; the first request finds out whether the server answers.
     """
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
+    from . import kubeconfig as kc
+
     cfg = client.Configuration()
-    tried = []
-    path = kubeconfig or _first_kubeconfig(os.environ.get("KUBECONFIG"))
-    namespace = "default"
-    if path:
-        tried.append(path)
+    env = os.environ.get("KUBECONFIG")
+    paths = [kubeconfig] if kubeconfig else kc.candidates(env)
+    try:
+        merged, found = kc.load(paths)
+    except (kc.KubeconfigError, OSError) as exc:
+        raise ClusterError(f"cannot use kubeconfig: {_one_line(exc)}") from None
+    if kubeconfig and not found:
+        raise ClusterError(f"cannot use kubeconfig {kubeconfig}: no such file")
+    if found:
+        where = os.pathsep.join(found)
         try:
-            config.load_kube_config(config_file=path, context=context, client_configuration=cfg, persist_config=False)
-            contexts, active = config.list_kube_config_contexts(config_file=path)
-            chosen = next((c for c in contexts if c["name"] == context), active) if context else active
-            namespace = (chosen or {}).get("context", {}).get("namespace") or "default"
-            source = f"kubeconfig {path}, context {chosen['name'] if chosen else '?'}"
-        except (ConfigException, OSError, KeyError, TypeError, ValueError) as exc:
-            raise ClusterError(f"cannot use kubeconfig {path}: {' '.join(str(exc).split())}") from None
+            config.load_kube_config_from_dict(merged, context=context, client_configuration=cfg,
+                                              persist_config=False)
+        except (ConfigException, OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ClusterError(f"cannot use kubeconfig {where}: {_one_line(exc)}") from None
+        chosen, namespace = kc.context_namespace(merged, context)
+        source = f"kubeconfig {where}, context {chosen or '?'}"
     else:
-        tried.append("~/.kube/config (missing)")
         try:
             config.load_incluster_config(client_configuration=cfg)
         except ConfigException:
+            if env:
+                raise ClusterError(f"$KUBECONFIG names no existing file: {env}") from None
             raise ClusterError(
                 "no cluster configured: tried --kubeconfig, $KUBECONFIG, ~/.kube/config and in-cluster config"
             ) from None
         source = "in-cluster service account"
+        namespace = "default"
         try:
             with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as fh:
                 namespace = fh.read().strip() or "default"
         except OSError:
             pass
-    # Fail fast when nothing answers, rather than retrying for half a minute.
+    # Retries are arena-run's own (Cluster._call, retry.py), not urllib3's.
     cfg.retries = False
     cfg.connection_pool_maxsize = pool
-    return Cluster(client.ApiClient(cfg), namespace, cfg.host, source)
-
-
-def _first_kubeconfig(env: Optional[str]) -> Optional[str]:
-    candidates: Iterable[str] = (env.split(os.pathsep) if env else []) or [os.path.expanduser("~/.kube/config")]
-    for candidate in candidates:
-        if candidate and os.path.exists(candidate):
-            return candidate
-    if env:
-        raise ClusterError(f"$KUBECONFIG names no existing file: {env}")
-    return None
+    # TCP keepalive as client-go sets it: a followed log has no read timeout,
+    # so a peer that vanished is noticed by the kernel's probes instead.
+    cfg.keep_alive = True
+    return Cluster(client.ApiClient(cfg), namespace, cfg.host, source, retry)
