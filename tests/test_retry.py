@@ -105,3 +105,18 @@ def test_retry_after_header_forms():
     later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=30)
     assert 25 <= parse_retry_after(format_datetime(later, usegmt=True)) <= 30
     assert parse_retry_after(format_datetime(later - dt.timedelta(hours=1), usegmt=True)) == 0.0
+
+
+def test_what_counts_as_idempotent():
+    from arena_run.cluster.client import APPLY_PATCH, _idempotent
+
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
+    assert _idempotent("GET", "application/json", None)
+    assert _idempotent("PATCH", APPLY_PATCH, obj)
+    locked = {**obj, "metadata": {"name": "x", "resourceVersion": "12"}}
+    assert not _idempotent("PATCH", APPLY_PATCH, locked)  # its own first copy would make the retry a 409
+    assert not _idempotent("PATCH", "application/merge-patch+json", obj)
+    assert _idempotent("DELETE", "application/json", {"preconditions": {"uid": "u-1"}})
+    assert not _idempotent("DELETE", "application/json", {"propagationPolicy": "Background"})
+    assert not _idempotent("POST", "application/json", obj)
+    assert not _idempotent("PUT", "application/json", obj)

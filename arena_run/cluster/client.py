@@ -115,11 +115,12 @@ class Cluster:
 
     def _call(self, method: str, path: str, *, query: Optional[list] = None, body: Any = None,
               content_type: str = "application/json", accept: str = "application/json",
-              stream: bool = False, read_timeout: Optional[float] = -1.0,
+              stream: bool = False, read_timeout: Any = "default",
               idempotent: Optional[bool] = None) -> Any:
         """Send a request until it succeeds or fails for good; the decoded JSON (or the open stream).
 
-        read_timeout None: wait for an answer as long as it takes (a followed log).
+        read_timeout: seconds, None to wait for an answer as long as it takes (a
+        followed log), or "default" for self.read_timeout.
         idempotent None: decided from the request (retry.py says what is safe).
         """
         if idempotent is None:
@@ -137,7 +138,7 @@ class Cluster:
             try:
                 status, reason, retry_after, payload = self._attempt(
                     method, path, query, body, content_type, accept, stream,
-                    self.read_timeout if read_timeout == -1.0 else read_timeout)
+                    self.read_timeout if read_timeout == "default" else read_timeout)
             except _Failed as exc:
                 failure = exc
             ms = (time.monotonic() - t0) * 1000
@@ -337,7 +338,11 @@ def _idempotent(method: str, content_type: str, body: Any) -> bool:
     if method in ("GET", "HEAD"):
         return True
     if method == "PATCH" and content_type == APPLY_PATCH:
-        return True  # server-side apply: the same patch gives the same object
+        # Server-side apply: the same patch gives the same object, unless it is
+        # conditional on a resourceVersion (an optimistic lock), which our own
+        # first copy would already have moved on: then a 409 would lie.
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        return not (isinstance(meta, dict) and meta.get("resourceVersion"))
     if method == "DELETE" and isinstance(body, dict):
         return bool((body.get("preconditions") or {}).get("uid"))  # never a namesake made since
     return False

@@ -9,8 +9,10 @@ everything it writes is idempotent too:
 - what may be repeated: reads, server-side apply PATCHes (the same patch
   twice is the same object) and deletes preconditioned on a uid (the second
   one finds the object gone: 404, or a namesake: 409).  Anything else — a
-  create, an update without a resourceVersion — only when the request surely
-  did not run: a 429 (APF rejects before the handler), or no connection made.
+  create, an update, an apply conditional on a resourceVersion (its own
+  first copy would turn the second into a 409 that looks like someone
+  else's write) — only when the request surely did not run: a 429 (APF
+  rejects before the handler), or no connection made.
   A caller that knows better passes `idempotent=True` (see Cluster._call);
   a create sent again after a reset may then be answered 409 AlreadyExists
   for its own first copy, which that caller must take as success (for
