@@ -319,10 +319,13 @@ def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake
     proc = subprocess.Popen([sys.executable, "-m", "arena_run", "logs", "-f", "-n", namespace, "exp"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     got: list = []
+    said: list = []
     reader = threading.Thread(target=lambda: [got.append(l) for l in proc.stdout], daemon=True)
     reader.start()
+    threading.Thread(target=lambda: [said.append(l) for l in proc.stderr], daemon=True).start()
     try:
-        time.sleep(2)
+        # The event, not a guess at how long start-up takes: it says it waits.
+        until(lambda: any("has not started yet" in l for l in said), timeout=60, what="the waiting message")
         assert proc.poll() is None and not got  # waiting, nothing streamed yet
         fake_nodes("gpu", 1, labels={label: "yes"})  # now it schedules, and kwok starts it
         until(lambda: got == ["started\n"], timeout=60, what="first line")
@@ -333,7 +336,6 @@ def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake
     finally:
         proc.terminate()
         proc.wait(10)
-    assert "has not started yet" in proc.stderr.read()
 
 
 def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, capsys):
