@@ -98,9 +98,11 @@ def structured(data: Any, fmt: str) -> None:
     if fmt == "json":
         print(json.dumps(data, indent=2, default=str))
     else:
-        import yaml
+        from ..render.output import to_yaml
 
-        print(yaml.safe_dump(data, sort_keys=False, default_flow_style=False), end="")
+        # Through JSON first, so that YAML holds exactly what -o json does
+        # (dates as strings), quoted as every YAML renderer of arena-run is.
+        print(to_yaml([json.loads(json.dumps(data, default=str))], explicit_start=False), end="")
 
 
 def status_table(items: list, all_namespaces: bool) -> Table:
