@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import click
 
 from .. import __version__
-from ..spec.errors import SpecError, UserError
+from ..spec.errors import SpecError, UserError, escape
 from .problems import report
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -42,7 +42,7 @@ def _load(paths: Sequence[str]):
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: a list of {file, line, column, path, message}.")
 def validate(paths: tuple[str, ...], output: str) -> int:
@@ -60,12 +60,12 @@ def validate(paths: tuple[str, ...], output: str) -> int:
         click.echo("[]")
     else:
         for item in loaded:
-            click.echo(f"{item.file}: {click.style('ok', fg='green')}")
+            click.echo(f"{escape(item.file)}: {click.style('ok', fg='green')}")
     return 0
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("-n", "--namespace", help="Namespace for every object (default: the file's, else none).")
 def render(paths: tuple[str, ...], output: str, namespace: Optional[str]) -> int:

@@ -56,7 +56,7 @@ def _confirm(question: str, yes: bool) -> bool:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @cluster_options
 @click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text",
               help="markdown: a pull-request comment.")
@@ -92,7 +92,7 @@ def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @cluster_options
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")

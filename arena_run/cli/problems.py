@@ -7,7 +7,7 @@ from typing import Sequence
 
 import click
 
-from ..spec.errors import Problem
+from ..spec.errors import Problem, escape
 
 
 def report(problems: Sequence[Problem], output: str = "text") -> None:
@@ -16,6 +16,7 @@ def report(problems: Sequence[Problem], output: str = "text") -> None:
         return
     for p in problems:
         # Plain when piped, so editors and CI annotators can parse it.
-        where = f"{p.file}:{p.line}:{p.column}:" if p.line else f"{p.file}:"
-        path = f" {click.style(p.path, bold=True)}:" if p.path else ""
-        click.echo(f"{click.style(where, fg='red')}{path} {p.message}", err=True, color=None)
+        # Control characters escaped (one problem, one line; no terminal escapes from the file).
+        where = escape(f"{p.file}:{p.line}:{p.column}:" if p.line else f"{p.file}:")
+        path = f" {click.style(escape(p.path), bold=True)}:" if p.path else ""
+        click.echo(f"{click.style(where, fg='red')}{path} {escape(p.message)}", err=True, color=None)

@@ -15,6 +15,42 @@ PathItem = Union[str, int]
 KeyPath = tuple[PathItem, ...]
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+# What a message may quote of a value or key the user wrote: a 52 MB name must
+# not become a 52 MB error line.
+QUOTE_MAX = 80
+# C0, DEL, C1 and the Unicode line and paragraph separators: printed raw they
+# break one problem into two lines or drive the terminal (ESC, OSC).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape(text: str) -> str:
+    """Control characters spelled as escapes: one problem stays one line."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def shown(value: object) -> str:
+    """A value for a message: its repr, cut to QUOTE_MAX characters with its length said."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else None
+        return f"an integer of {digits} digits" if digits else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    if len(text) <= QUOTE_MAX:
+        return text
+    size = f"{len(value)} characters" if isinstance(value, str) else f"{len(text)} characters written out"
+    return f"{text[:QUOTE_MAX - 20]}... ({size})"
+
+
+def clip(text: str) -> str:
+    """Text the user wrote, unquoted, cut to QUOTE_MAX characters with its length said."""
+    if len(text) <= QUOTE_MAX:
+        return text
+    return f"{text[:QUOTE_MAX - 20]}... ({len(text)} characters)"
+
+
+def _key(item: str) -> str:
+    if len(item) > QUOTE_MAX:
+        item = f"{item[:QUOTE_MAX - 20]}...({len(item)} characters)"
+    return item if _BARE.match(item) else '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def format_path(path: Sequence[PathItem]) -> str:
@@ -24,8 +60,7 @@ def format_path(path: Sequence[PathItem]) -> str:
         if isinstance(item, int):
             out += f"[{item}]"
         else:
-            key = item if _BARE.match(item) else '"' + item.replace('"', '\\"') + '"'
-            out += ("." if out else "") + key
+            out += ("." if out else "") + _key(item)
     return out
 
 
@@ -39,7 +74,7 @@ class Problem(NamedTuple):
     def __str__(self) -> str:
         # Line 0: the file itself (unreadable, missing) rather than a place in it.
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        return escape(f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}")
 
     def to_dict(self) -> dict:
         return self._asdict()

@@ -1,54 +1,33 @@
 """Reading experiment files: parse, validate, and report every problem located.
 
 The fast path is tomllib (or PyYAML) plus the pydantic models.  Only when a
-file has problems are source positions computed (locate.py), so `validate`
-on a good file costs little more than importing its libraries.
+file has problems are source positions computed (locate.py), and only for the
+paths that have problems, so `validate` on a good file costs little more than
+importing its libraries, and a bad one costs time linear in its size.
 """
 
 from __future__ import annotations
 
-import os
+import re
 from typing import Iterable, NamedTuple, Optional, Sequence
 
 from .errors import KeyPath, Problem, SpecError, format_path
+from .files import FILE_NAMES, Document, discover, format_of, read
 from .model import Experiment
 
-FILE_NAMES = ("arena.toml", "arena.yaml", "arena.yml")
-_SKIP_DIRS = {"node_modules", "__pycache__", "venv"}
+__all__ = ["FILE_NAMES", "Document", "Loaded", "discover", "format_of", "load", "load_all", "load_text", "parse",
+           "read", "validate"]
 
+# Past this many, a file's problems are one mistake repeated: the rest are counted, not listed.
+MAX_PROBLEMS = 100
+_TOO_DEEP = "nested more than {} levels deep; an experiment file needs at most 5"
 
-class Document(NamedTuple):
-    file: str
-    text: str
-    fmt: str  # "toml" or "yaml"
+Found = tuple[KeyPath, str, bool]  # path, message, about the key (not its value)
 
 
 class Loaded(NamedTuple):
     file: str
     experiment: Experiment
-
-
-def format_of(file: str) -> Optional[str]:
-    suffix = os.path.splitext(file)[1].lower()
-    return {".toml": "toml", ".yaml": "yaml", ".yml": "yaml"}.get(suffix)
-
-
-def read(file: str) -> Document:
-    fmt = format_of(file)
-    if fmt is None:
-        raise SpecError([Problem(file, 0, 0, "", "not an experiment file: expected .toml, .yaml or .yml")])
-    try:
-        with open(file, encoding="utf-8") as fh:
-            text = fh.read()
-    except FileNotFoundError:
-        raise SpecError([Problem(file, 0, 0, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise SpecError([Problem(file, 0, 0, "", "is a directory")]) from None
-    except UnicodeDecodeError as exc:
-        raise SpecError([Problem(file, 0, 0, "", f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except OSError as exc:
-        raise SpecError([Problem(file, 0, 0, "", f"cannot read: {exc.strerror}")]) from None
-    return Document(file, text, fmt)
 
 
 def load(file: str) -> Experiment:
@@ -57,27 +36,41 @@ def load(file: str) -> Experiment:
 
 
 def load_text(text: str, fmt: str = "toml", file: str = "<string>") -> Experiment:
-    return validate(Document(file, text, fmt))
+    return validate(Document(file, text[1:] if text.startswith("\ufeff") else text, fmt))
 
 
 def validate(doc: Document) -> Experiment:
     from .rules import check  # after parsing: a syntax error needs no rules
+    from .shape import problems as shape_problems
 
     data = parse(doc)
-    nulls = list(_nulls(data, ()))
-    if nulls:
-        # A key is set or left out, as in TOML; YAML's `key:` with nothing is neither.
-        located = _Locator(doc)
-        raise SpecError(located.problem(p, "null is not a value: leave the key out instead") for p in nulls)
+    # Limits and values no model takes (null, nan), before any recursive consumer sees the data.
+    bad = [(path, message, False) for path, message in shape_problems(data)]
+    if bad:
+        raise SpecError(_located(doc, bad))
     try:
         exp = Experiment.model_validate(data)
     except _validation_error() as exc:
         raise SpecError(_from_pydantic(doc, data, exc)) from None
     findings = check(exp)
     if findings:
-        located = _Locator(doc)
-        raise SpecError(located.problem(f.path, f.message, key=f.at_key) for f in findings)
+        raise SpecError(_located(doc, [(f.path, f.message, f.at_key) for f in findings]))
     return exp
+
+
+def _located(doc: Document, found: Sequence[Found], total: Optional[int] = None) -> list[Problem]:
+    """Problems at their places, positions computed for their paths only; at most MAX_PROBLEMS listed."""
+    from .locate import positions
+
+    total = len(found) if total is None else total
+    where = positions(doc.text, doc.fmt, [path for path, _, _ in found[: MAX_PROBLEMS + 1]])
+    out = [Problem(doc.file, *where.find(path, key=key), format_path(path), message)
+           for path, message, key in found[:MAX_PROBLEMS]]
+    if total > MAX_PROBLEMS:
+        path = found[MAX_PROBLEMS][0]
+        out.append(Problem(doc.file, *where.find(path), format_path(path),
+                           f"and {total - MAX_PROBLEMS:,} more problems from here on, not listed"))
+    return out
 
 
 def parse(doc: Document) -> dict:
@@ -85,26 +78,50 @@ def parse(doc: Document) -> dict:
         return _parse_yaml(doc)
     from ._toml import TOMLDecodeError, loads
 
+    lone_cr = _lone_cr(doc.text)
+    if lone_cr is not None:
+        # TOML's line breaks are LF and CRLF; read as one, a lone CR (old Mac) would hide lines.
+        raise SpecError([Problem(doc.file, *_offset_pos(doc.text, lone_cr), "",
+                                 "syntax error: a carriage return without a line feed: TOML lines end in LF or CRLF")])
     try:
         return loads(doc.text)
     except TOMLDecodeError as exc:
         raise SpecError([_syntax_problem(doc, str(exc))]) from None
+    except RecursionError:  # tomllib recurses per nested array or inline table
+        from .locate import too_deep
+        from .shape import MAX_DEPTH
+
+        raise SpecError([Problem(doc.file, *too_deep(doc.text, MAX_DEPTH), "", _TOO_DEEP.format(MAX_DEPTH))]) from None
+    except ValueError:  # Python's limit on the digits of an int, which tomllib lets through
+        match = re.search(r"[0-9][0-9_]{4300,}", doc.text)
+        if not match:
+            raise
+        raise SpecError([Problem(doc.file, *_offset_pos(doc.text, match.start()), "",
+                                 f"an integer of {len(match[0]):,} digits is longer than any count")]) from None
+
+
+def _lone_cr(text: str) -> Optional[int]:
+    at = text.find("\r")
+    while at >= 0 and text.startswith("\r\n", at):
+        at = text.find("\r", at + 2)
+    return at if at >= 0 else None
+
+
+def _offset_pos(text: str, offset: int) -> tuple[int, int]:
+    start = text.rfind("\n", 0, offset) + 1
+    return text.count("\n", 0, offset) + 1, offset - start + 1
 
 
 def _parse_yaml(doc: Document) -> dict:
     import yaml
 
-    from ._yaml import Recursive, load as yaml_load
+    from ._yaml import Refused, load as yaml_load
 
     try:
         data = yaml_load(doc.text)
-    except (Recursive, yaml.constructor.ConstructorError) as exc:
-        if isinstance(exc, yaml.MarkedYAMLError) and "recursive" not in str(exc):
-            _marked(doc, exc)
-        from .locate import positions
-
-        line, col = positions(doc.text, "yaml").recursion or (1, 1)
-        raise SpecError([Problem(doc.file, line, col, "", "syntax error: an alias refers to its own ancestor")]) from None
+    except Refused as exc:  # an alias, or nesting past what construction may recurse
+        pos = (exc.mark.line + 1, exc.mark.column + 1) if exc.mark else (1, 1)
+        raise SpecError([Problem(doc.file, *pos, "", exc.message)]) from None
     except yaml.MarkedYAMLError as exc:
         _marked(doc, exc)
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow
@@ -128,17 +145,6 @@ def _parse_yaml(doc: Document) -> dict:
     return data
 
 
-def _nulls(node: object, path: tuple):
-    if node is None:
-        yield path
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield from _nulls(value, path + (key,))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from _nulls(value, path + (i,))
-
-
 def _marked(doc: Document, exc) -> None:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -147,8 +153,6 @@ def _marked(doc: Document, exc) -> None:
 
 
 def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] = None) -> Problem:
-    import re
-
     # tomllib ends its messages with "(at line L, column C)".
     match = re.search(r"\s*\(at line (\d+), column (\d+)\)$|\s*\(at end of document\)$", message)
     if match:
@@ -159,9 +163,9 @@ def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] 
             pos = (max(1, doc.text.count("\n") + (0 if doc.text.endswith("\n") else 1)), 1)
     pos = pos or (1, 1)
     # A duplicate key is a syntax error to the parser; say which key it is.
-    from .locate import duplicate_at, positions
+    from .locate import positions
 
-    dup = duplicate_at(pos, positions(doc.text, doc.fmt))
+    dup = positions(doc.text, doc.fmt).duplicate_on(pos[0])
     if dup:
         # Where the repeated key starts, not where the parser gave up.
         path, again, first = dup
@@ -176,30 +180,16 @@ def _validation_error() -> type:
     return ValidationError
 
 
-class _Locator:
-    def __init__(self, doc: Document):
-        from .locate import positions
-
-        self.doc = doc
-        self.found = positions(doc.text, doc.fmt)
-
-    def problem(self, path: KeyPath, message: str, *, key: bool = False) -> Problem:
-        line, col = self.found.find(path, key=key)
-        return Problem(self.doc.file, line, col, format_path(path), message)
-
-
 def _from_pydantic(doc: Document, data: dict, exc) -> list[Problem]:
     from .messages import describe
 
-    located = _Locator(doc)
-    problems = {}
+    found: dict[KeyPath, Found] = {}
     for err in exc.errors(include_url=False):
         about_key = err["type"] in ("extra_forbidden", "missing")
         path, at_key = _data_path(data, err["loc"], about_key)
-        at_key = at_key or about_key
-        message = describe(err, path, doc.fmt)
-        problems.setdefault(path, located.problem(path, message, key=at_key))
-    return list(problems.values())
+        if path not in found:
+            found[path] = (path, describe(err, path, doc.fmt), at_key or about_key)
+    return _located(doc, list(found.values()))
 
 
 def _data_path(data: object, loc: Sequence, about_key: bool) -> tuple[KeyPath, bool]:
@@ -225,29 +215,6 @@ def _data_path(data: object, loc: Sequence, about_key: bool) -> tuple[KeyPath, b
     return tuple(path), False
 
 
-def discover(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
-    """Files named, and every arena.toml/arena.yaml/arena.yml below directories named."""
-    files: list[str] = []
-    problems: list[Problem] = []
-    for p in paths:
-        if os.path.isdir(p):
-            found = sorted(_walk(p))
-            if not found:
-                problems.append(Problem(p, 0, 0, "", f"no {' or '.join(FILE_NAMES)} below this directory"))
-            files += found
-        else:
-            files.append(p)
-    return list(dict.fromkeys(files)), problems
-
-
-def _walk(root: str) -> Iterable[str]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in _SKIP_DIRS]
-        for name in filenames:
-            if name in FILE_NAMES:
-                yield os.path.join(dirpath, name)
-
-
 def load_all(paths: Iterable[str]) -> list[Loaded]:
     """Every file validated before any is used: all problems, or all experiments."""
     files, problems = discover(paths)
@@ -266,13 +233,16 @@ def load_all(paths: Iterable[str]) -> list[Loaded]:
 def _clashes(loaded: list[Loaded]) -> list[Problem]:
     # Two files naming the same experiment in one namespace would fight over
     # the same objects at apply time.
+    from .locate import positions
+
     seen: dict[tuple, str] = {}
     out = []
     for item in loaded:
         exp = item.experiment
         key = (exp.name, exp.namespace)
         if key in seen:
-            line, col = _Locator(read(item.file)).found.find(("name",))
+            doc = read(item.file)
+            line, col = positions(doc.text, doc.fmt, [("name",)]).find(("name",))
             out.append(Problem(item.file, line, col, "name", f"experiment {exp.name!r} is also defined in {seen[key]}"))
         else:
             seen[key] = item.file

@@ -4,26 +4,31 @@ Loaded only when a file has problems: the fast path (a valid file) never pays
 for a position-keeping parse.  TOML goes through tree-sitter-toml, YAML
 through PyYAML's node marks; both give a map from key paths such as
 ``('data', 1, 'mount')`` to 1-based (line, column) of the key and the value.
+
+Cost is linear in the file: only the paths asked for (and their ancestors)
+are recorded, nodes are visited once without recursion, and a position is
+turned into a character column only when it is looked up (a column counted
+by slicing a megabyte-long line for each of its items was quadratic).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 from .errors import KeyPath
 
 Pos = tuple[int, int]
+Raw = tuple[int, int]  # 0-based row and column in the parser's own unit
 
 
 @dataclass
 class Positions:
-    keys: dict[KeyPath, Pos] = field(default_factory=dict)
-    values: dict[KeyPath, Pos] = field(default_factory=dict)
+    to_pos: Callable[[Raw], Pos] = lambda raw: (raw[0] + 1, raw[1] + 1)
+    keys: dict[KeyPath, Raw] = field(default_factory=dict)
+    values: dict[KeyPath, Raw] = field(default_factory=dict)
     # Keys written twice: path -> (where again, where first).
-    duplicates: dict[KeyPath, tuple[Pos, Pos]] = field(default_factory=dict)
-    # YAML: where an alias first refers back to its own ancestor.
-    recursion: Optional[Pos] = None
+    duplicates: dict[KeyPath, tuple[Raw, Raw]] = field(default_factory=dict)
     # YAML: where the document's top node starts.
     root: Optional[Pos] = None
 
@@ -34,14 +39,31 @@ class Positions:
         """
         table = self.keys if key else self.values
         for n in range(len(path), 0, -1):
-            pos = table.get(path[:n]) or self.keys.get(path[:n])
-            if pos:
-                return pos
+            raw = table.get(path[:n]) or self.keys.get(path[:n])
+            if raw:
+                return self.to_pos(raw)
         return (1, 1)
 
+    def duplicate_on(self, line: int) -> Optional[tuple[KeyPath, Pos, Pos]]:
+        """The duplicate key on a parser's error line: its path, where again, where first."""
+        for path, (again, first) in self.duplicates.items():
+            if again[0] + 1 == line:
+                return path, self.to_pos(again), self.to_pos(first)
+        return None
 
-def positions(text: str, fmt: str) -> Positions:
-    return _yaml_positions(text) if fmt == "yaml" else _toml_positions(text)
+
+def _prefixes(wanted: Optional[Iterable[KeyPath]]) -> Optional[set]:
+    if wanted is None:
+        return None
+    out = set()
+    for path in wanted:
+        out.update(tuple(path[:n]) for n in range(len(path) + 1))
+    return out
+
+
+def positions(text: str, fmt: str, wanted: Optional[Iterable[KeyPath]] = ()) -> Positions:
+    """Positions of the paths in wanted (None: every path) and every duplicate key."""
+    return _yaml_positions(text, _prefixes(wanted)) if fmt == "yaml" else _toml_positions(text, _prefixes(wanted))
 
 
 # --- TOML -------------------------------------------------------------------
@@ -49,35 +71,62 @@ def positions(text: str, fmt: str) -> Positions:
 _KEY_TYPES = ("bare_key", "quoted_key", "dotted_key")
 
 
+class _Columns:
+    """tree-sitter counts bytes; people count characters.  Converted on lookup only."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.starts = [0]
+        pos = data.find(b"\n")
+        while pos >= 0:
+            self.starts.append(pos + 1)
+            pos = data.find(b"\n", pos + 1)
+
+    def __call__(self, raw: Raw) -> Pos:
+        row, col = raw
+        start = self.starts[row] if row < len(self.starts) else len(self.data)
+        return row + 1, len(self.data[start : start + col].decode("utf-8", "replace")) + 1
+
+
 class _TomlWalker:
-    def __init__(self, text: str):
-        self.data = text.encode()
-        self.lines = self.data.split(b"\n")
-        self.out = Positions()
+    def __init__(self, data: bytes, prefixes: Optional[set]):
+        self.data = data
+        self.prefixes = prefixes
+        self.out = Positions(to_pos=_Columns(data))
         # Arrays of tables ([[data]]) seen so far: concrete path -> count.
         self.arrays: dict[KeyPath, int] = {}
         # Paths that hold a value (not an implicit table), for duplicates.
-        self.defined: dict[KeyPath, Pos] = {}
+        self.defined: dict[KeyPath, Raw] = {}
 
-    def pos(self, node) -> Pos:
-        row, col = node.start_point
-        # tree-sitter counts bytes; people count characters.
-        line = self.lines[row] if row < len(self.lines) else b""
-        return row + 1, len(line[:col].decode("utf-8", "replace")) + 1
+    def wants(self, path: KeyPath) -> bool:
+        return self.prefixes is None or path in self.prefixes
 
-    def key_parts(self, node) -> list:
-        if node.type == "dotted_key":
-            return [p for c in node.named_children for p in self.key_parts(c)]
-        return [node]
+    @staticmethod
+    def raw(node) -> Raw:
+        return node.start_point[0], node.start_point[1]
+
+    @staticmethod
+    def key_parts(node) -> list:
+        # A dotted key nests to the left (((a.b).c).d): unwound without recursion.
+        parts = []
+        while node.type == "dotted_key":
+            children = node.named_children
+            parts.append(children[-1])
+            node = children[0]
+        parts.append(node)
+        return parts[::-1]
 
     def key_text(self, node) -> str:
-        raw = self.data[node.start_byte : node.end_byte].decode()
+        raw = self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
         if node.type == "quoted_key":
             if raw.startswith("'"):
                 return raw[1:-1]
-            from ._toml import loads  # a basic string: let a TOML parser unescape it
+            from ._toml import TOMLDecodeError, loads  # a basic string: let a TOML parser unescape it
 
-            return loads(f"k = {raw}")["k"]
+            try:
+                return loads(f"k = {raw}")["k"]
+            except TOMLDecodeError:
+                return raw
         return raw
 
     def resolve(self, base: KeyPath, parts: list, header_array: bool = False) -> KeyPath:
@@ -85,12 +134,14 @@ class _TomlWalker:
         for i, part in enumerate(parts):
             path += (self.key_text(part),)
             last = i == len(parts) - 1
-            self.out.keys.setdefault(path, self.pos(part))
+            if self.wants(path):
+                self.out.keys.setdefault(path, self.raw(part))
             if last and header_array:
                 index = self.arrays.get(path, 0)
                 self.arrays[path] = index + 1
                 path += (index,)
-                self.out.keys[path] = self.out.values[path] = self.pos(part)
+                if self.wants(path):
+                    self.out.keys[path] = self.out.values[path] = self.raw(part)
             elif path in self.arrays:
                 # [a.b] after [[a]] refers to the latest element of a.
                 path += (self.arrays[path] - 1,)
@@ -107,106 +158,142 @@ class _TomlWalker:
                 array = node.type == "table_array_element"
                 path = self.resolve((), self.key_parts(keys[0]), header_array=array)
                 if not array:
-                    self.define(path, self.pos(node))
+                    self.define(path, self.raw(node))
                 # Point at the header's bracket, where the table starts.
-                self.out.keys[path] = self.out.values[path] = self.pos(node)
+                if self.wants(path):
+                    self.out.keys[path] = self.out.values[path] = self.raw(node)
                 for child in node.named_children:
                     if child.type == "pair":
                         self.pair(path, child)
         return self.out
 
-    def define(self, path: KeyPath, pos: Pos) -> None:
+    def define(self, path: KeyPath, raw: Raw) -> None:
         if path in self.defined:
-            self.out.duplicates.setdefault(path, (pos, self.defined[path]))
+            self.out.duplicates.setdefault(path, (raw, self.defined[path]))
         else:
-            self.defined[path] = pos
+            self.defined[path] = raw
 
     def pair(self, base: KeyPath, node) -> None:
-        children = node.named_children
-        keys = [c for c in children if c.type in _KEY_TYPES]
-        values = [c for c in children if c.type not in _KEY_TYPES and c.type != "comment"]
-        if not keys:
-            return
-        parts = self.key_parts(keys[0])
-        path = self.resolve(base, parts)
-        self.define(path, self.pos(parts[-1]))
-        self.out.keys[path] = self.pos(parts[-1])
-        if values:
-            self.value(path, values[0])
+        # Pairs of inline tables nest in values: a stack, not recursion.
+        stack = [(base, node)]
+        while stack:
+            base, node = stack.pop()
+            children = node.named_children
+            keys = [c for c in children if c.type in _KEY_TYPES]
+            values = [c for c in children if c.type not in _KEY_TYPES and c.type != "comment"]
+            if not keys:
+                continue
+            parts = self.key_parts(keys[0])
+            path = self.resolve(base, parts)
+            self.define(path, self.raw(parts[-1]))
+            if self.wants(path):
+                self.out.keys[path] = self.raw(parts[-1])
+            if values:
+                stack += self.value(path, values[0])
 
-    def value(self, path: KeyPath, node) -> None:
-        self.out.values[path] = self.pos(node)
-        if node.type == "array":
-            items = [c for c in node.named_children if c.type != "comment"]
-            for i, item in enumerate(items):
-                self.out.keys[path + (i,)] = self.pos(item)
-                self.value(path + (i,), item)
-        elif node.type == "inline_table":
-            for child in node.named_children:
-                if child.type == "pair":
-                    self.pair(path, child)
+    def value(self, path: KeyPath, node) -> list:
+        """Records the value's position; returns the pairs of inline tables in it, to be walked."""
+        pairs = []
+        todo = [(path, node)]
+        while todo:
+            path, node = todo.pop()
+            if not self.wants(path):
+                continue
+            self.out.values[path] = self.raw(node)
+            if node.type == "array":
+                items = [c for c in node.named_children if c.type != "comment"]
+                for i, item in enumerate(items):
+                    if self.wants(path + (i,)):
+                        self.out.keys[path + (i,)] = self.raw(item)
+                        todo.append((path + (i,), item))
+            elif node.type == "inline_table":
+                pairs += [(path, c) for c in node.named_children if c.type == "pair"]
+        return pairs
 
 
-def _toml_positions(text: str) -> Positions:
+def _toml_parse(data: bytes):
     import tree_sitter
     import tree_sitter_toml
 
     parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_toml.language()))
-    walker = _TomlWalker(text)
-    return walker.walk(parser.parse(walker.data).root_node)
+    return parser.parse(data)
+
+
+def _toml_positions(text: str, prefixes: Optional[set]) -> Positions:
+    data = text.encode()
+    walker = _TomlWalker(data, prefixes)
+    return walker.walk(_toml_parse(data).root_node)
+
+
+def too_deep(text: str, limit: int) -> Pos:
+    """TOML: where arrays and inline tables first nest past limit (for a parser that ran out of stack)."""
+    data = text.encode()
+    cursor = _toml_parse(data).walk()
+    nesting = ("array", "inline_table")
+    depth = 0
+    while True:
+        node = cursor.node
+        if node.type in nesting:  # entering it
+            depth += 1
+            if depth > limit:
+                return _Columns(data)((node.start_point[0], node.start_point[1]))
+        if cursor.goto_first_child():
+            continue
+        while True:  # leaving nodes until one has a next sibling
+            if cursor.node.type in nesting:
+                depth -= 1
+            if cursor.goto_next_sibling():
+                break
+            if not cursor.goto_parent():
+                return (1, 1)
 
 
 # --- YAML -------------------------------------------------------------------
 
 
-def _yaml_positions(text: str) -> Positions:
+def _yaml_positions(text: str, prefixes: Optional[set]) -> Positions:
     import yaml
 
     from ._yaml import Loader
 
+    # libyaml's marks are already in characters and 0-based.
     out = Positions()
     try:
         root = yaml.compose(text, Loader=Loader)
     except yaml.YAMLError:
         return out
+    if root is None:
+        return out
+    out.root = (root.start_mark.line + 1, root.start_mark.column + 1)
 
-    def mark(node) -> Pos:
-        return node.start_mark.line + 1, node.start_mark.column + 1
+    def raw(node) -> Raw:
+        return node.start_mark.line, node.start_mark.column
 
-    ancestors: set = set()
-
-    def walk(path: KeyPath, node) -> None:
-        out.values[path] = mark(node)
-        if id(node) in ancestors:  # an alias to its own ancestor
-            out.recursion = out.recursion or mark(node)
-            return
-        ancestors.add(id(node))
+    seen: set[int] = set()  # each node once, whatever aliases say
+    stack: list = [((), root)]
+    while stack:
+        path, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        wanted = prefixes is None or path in prefixes
+        if wanted:
+            out.values[path] = raw(node)
         if isinstance(node, yaml.MappingNode):
-            seen: dict[object, Pos] = {}
+            first: dict[object, Raw] = {}
             for k, v in node.value:
                 name = k.value if isinstance(k, yaml.ScalarNode) else None
                 child = path + (name,)
-                if name in seen:
-                    out.duplicates.setdefault(child, (mark(k), seen[name]))
+                if name in first:
+                    out.duplicates.setdefault(child, (raw(k), first[name]))
                     continue
-                seen[name] = mark(k)
-                out.keys[child] = mark(k)
-                walk(child, v)
-        elif isinstance(node, yaml.SequenceNode):
+                first[name] = raw(k)
+                if prefixes is None or child in prefixes:
+                    out.keys[child] = raw(k)
+                stack.append((child, v))
+        elif isinstance(node, yaml.SequenceNode) and wanted:
             for i, item in enumerate(node.value):
-                out.keys[path + (i,)] = mark(item)
-                walk(path + (i,), item)
-        ancestors.discard(id(node))
-
-    if root is not None:
-        out.root = mark(root)
-        walk((), root)
+                if prefixes is None or path + (i,) in prefixes:
+                    out.keys[path + (i,)] = raw(item)
+                    stack.append((path + (i,), item))
     return out
-
-
-def duplicate_at(pos: Pos, found: Positions) -> Optional[tuple[KeyPath, Pos, Pos]]:
-    """The duplicate key on the line of a parser's error: its path, where again, where first."""
-    for path, (again, first) in found.duplicates.items():
-        if again[0] == pos[0]:
-            return path, again, first
-    return None

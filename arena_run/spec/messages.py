@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from . import types as t
-from .errors import KeyPath
+from .errors import KeyPath, shown
 from .model import Experiment, GIT_URL_RE, MODEL_NAME_RE
 
 _PATTERNS = {
@@ -73,26 +73,26 @@ def describe(err: dict, path: KeyPath, fmt: str) -> str:
         got = f"expected {want}, got {kind(value, fmt)}"
         if isinstance(value, bool):
             return got + f" ({'true' if value else 'false'})" + (": quote it if you meant a string" if want == "a string" else "")
-        return got + (f" {value!r}" if _scalar(value) else "")
+        return got + (f" {shown(value)}" if _scalar(value) else "")
     if typ == "string_pattern_mismatch":
-        return f"{value!r} {_PATTERNS.get(ctx.get('pattern'), 'is not valid here')}"
+        return f"{shown(value)} {_PATTERNS.get(ctx.get('pattern'), 'is not valid here')}"
     if typ == "literal_error":
         expected = str(ctx.get("expected"))
         same = [w.strip("'") for w in expected.replace(" or ", ", ").split(", ")
                 if isinstance(value, str) and w.strip("'").lower() == value.lower()]
         hint = f"; did you mean {same[0]!r}?" if same else ""
-        return f"{value!r} is not one of {expected}{hint}"
+        return f"{shown(value)} is not one of {expected}{hint}"
     if typ in ("less_than_equal", "less_than"):
-        return f"must be at most {ctx.get('le', ctx.get('lt'))}, got {value!r}"
+        return f"must be at most {ctx.get('le', ctx.get('lt'))}, got {shown(value)}"
     if typ in ("greater_than_equal", "greater_than"):
         word = "at least" if typ == "greater_than_equal" else "more than"
-        return f"must be {word} {ctx.get('ge', ctx.get('gt'))}, got {value!r}"
+        return f"must be {word} {ctx.get('ge', ctx.get('gt'))}, got {shown(value)}"
     if typ == "string_too_short":
         return "must not be empty"
     if typ == "too_short":
         return "must not be empty"
     if typ == "string_too_long":
-        return f"{value!r} is {len(value)} characters; at most {ctx.get('max_length')}"
+        return f"{shown(value)} is {len(value)} characters; at most {ctx.get('max_length')}"
     msg = err["msg"]
     return msg.removeprefix("Value error, ")
 
@@ -106,10 +106,10 @@ def _unknown_key(path: KeyPath) -> str:
     allowed = allowed_keys(path[:-1])
     hint = suggest(str(key), allowed)
     if hint:
-        return f"unknown key {key!r}; did you mean {hint!r}?"
+        return f"unknown key {shown(key)}; did you mean {hint!r}?"
     if allowed:
-        return f"unknown key {key!r}; expected one of: {', '.join(allowed)}"
-    return f"unknown key {key!r}"
+        return f"unknown key {shown(key)}; expected one of: {', '.join(allowed)}"
+    return f"unknown key {shown(key)}"
 
 
 # Words people use for the same thing: model_dir means model_path.

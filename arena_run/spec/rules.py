@@ -10,10 +10,16 @@ from __future__ import annotations
 import posixpath
 from typing import Iterator, NamedTuple, Optional
 
-from .errors import KeyPath
+from .errors import KeyPath, clip, shown
 from .model import Data, Experiment, Job, Serve
 from .names import LABEL_PREFIX, MANAGED_BY, MAX_NAME, derived_names, replicas
-from .sweep import MAX_POINTS, count, placeholders, point_id, points
+from .sweep import MAX_POINTS, PLACEHOLDER, canonical, count, placeholders, points
+
+# Where `{{param}}` is replaced by a sweep value; anywhere else it would reach
+# Kubernetes literally.  (Path patterns: "*" is any one key.)
+SUBSTITUTED = [("job", "command"), ("job", "env", "*"), ("job", "roles", "*", "env", "*")]
+# Kubernetes: a label key's prefix is a DNS subdomain of at most 253 characters.
+MAX_LABEL_PREFIX = 253
 
 
 class Finding(NamedTuple):
@@ -31,7 +37,10 @@ def _check(exp: Experiment) -> Iterator[Finding]:
         yield Finding(("job",), "nothing to run: add a [job], [serve] or [tensorboard] table")
     for key in exp.labels:
         if key == MANAGED_BY or key.startswith(LABEL_PREFIX):
-            yield Finding(("labels", key), f"{key} is set by arena-run itself", at_key=True)
+            yield Finding(("labels", key), f"{clip(key)} is set by arena-run itself", at_key=True)
+    yield from _label_keys(exp)
+    yield from _paths(exp)
+    yield from _literal_placeholders(exp)
     if exp.code:
         yield from _code(exp)
     yield from _data(exp)
@@ -79,17 +88,17 @@ def _data(exp: Experiment) -> Iterator[Finding]:
     seen: dict[str, int] = {}
     reserved = {"/dev/shm": "the shared-memory volume"}
     if exp.job and exp.code:
-        reserved[posixpath.join(exp.job.working_dir, "code")] = "the code checkout"
+        reserved[clean_path(posixpath.join(exp.job.working_dir, "code"))] = "the code checkout"
     for i, d in enumerate(exp.data):
         if d.pvc is None and d.host_path is None:
             yield Finding(("data", i, "pvc"), "missing: set one of pvc or host_path")
         elif d.pvc is not None and d.host_path is not None:
             yield Finding(("data", i, "host_path"), "pvc and host_path are exclusive: keep one")
-        mount = posixpath.normpath(d.mount)
+        mount = clean_path(d.mount)
         if mount in seen:
-            yield Finding(("data", i, "mount"), f"{mount} is already mounted by data[{seen[mount]}]")
+            yield Finding(("data", i, "mount"), f"{clip(mount)} is already mounted by data[{seen[mount]}]")
         elif mount in reserved:
-            yield Finding(("data", i, "mount"), f"{mount} is taken by {reserved[mount]}")
+            yield Finding(("data", i, "mount"), f"{clip(mount)} is taken by {reserved[mount]}")
         seen.setdefault(mount, i)
 
 
@@ -172,11 +181,14 @@ def _placeholders(exp: Experiment) -> Iterator[Finding]:
 
                 hint = difflib.get_close_matches(name, list(exp.sweep), n=1)
                 more = f"; did you mean {{{{{hint[0]}}}}}?" if hint else " (there is no [sweep])" if not exp.sweep else ""
-                yield Finding(path, f"{{{{{name}}}}} names no [sweep] parameter{more}")
+                yield Finding(path, f"{{{{{clip(name)}}}}} names no [sweep] parameter{more}")
     if exp.sweep:
-        for k in job.env:
-            if k.startswith("ARENA_PARAM_") and k[len("ARENA_PARAM_"):].lower() in exp.sweep:
-                yield Finding(("job", "env", k), f"{k} is set by the sweep for each point", at_key=True)
+        envs: list[tuple[KeyPath, dict]] = [(("job", "env"), job.env)]
+        envs += [(("job", "roles", key, "env"), getattr(job.roles, key).env) for key in job.roles.model_fields_set]
+        for base, env in envs:
+            for k in env:
+                if k.startswith("ARENA_PARAM_") and k[len("ARENA_PARAM_"):].lower() in exp.sweep:
+                    yield Finding(base + (k,), f"{k} is set by the sweep for each point", at_key=True)
 
 
 def _sweep(exp: Experiment) -> Iterator[Finding]:
@@ -186,16 +198,16 @@ def _sweep(exp: Experiment) -> Iterator[Finding]:
     for key, values in exp.sweep.items():
         seen: dict[str, int] = {}
         for i, v in enumerate(values):
-            ident = point_id({key: v})
+            ident = canonical({key: v})  # the value itself, not a hash of it that two values may share
             if ident in seen:
                 repeated = True
-                yield Finding(("sweep", key, i), f"{v!r} repeats sweep.{key}[{seen[ident]}]")
+                yield Finding(("sweep", key, i), f"{shown(v)} repeats sweep.{key}[{seen[ident]}]")
             seen.setdefault(ident, i)
     n = count(exp.sweep)
     if n > MAX_POINTS:
         yield Finding(("sweep",), f"the grid has {n} points; at most {MAX_POINTS} jobs per experiment")
-    elif not repeated and len({p.suffix for p in points(exp.sweep)}) != n:  # pragma: no cover - 32-bit collision
-        yield Finding(("sweep",), "two points hash to the same name; reorder or rename a parameter")
+    elif not repeated and len({p.suffix for p in points(exp.sweep)}) != n:  # pragma: no cover - a 64-bit collision
+        yield Finding(("sweep",), "two points hash to the same name; rename a parameter")
 
 
 # Serve keys and the serve types that have them.
@@ -244,18 +256,79 @@ def _serve(serve: Serve, data: list[Data]) -> Iterator[Finding]:
 
 def mount_of(path: str, data: list[Data]) -> Optional[Data]:
     """The [[data]] entry whose mount holds path (the deepest one)."""
-    path = posixpath.normpath(path)
+    path = clean_path(path)
     best: Optional[Data] = None
     for d in data:
-        mount = posixpath.normpath(d.mount)
+        mount = clean_path(d.mount)
         if (path == mount or path.startswith(mount.rstrip("/") + "/")) and (
-            best is None or len(mount) > len(posixpath.normpath(best.mount))
+            best is None or len(mount) > len(clean_path(best.mount))
         ):
             best = d
     return best
 
 
+def clean_path(path: str) -> str:
+    """One spelling of an absolute path: `//data/` and `/./data` are `/data`.
+
+    posixpath.normpath keeps a leading `//` (POSIX leaves its meaning open),
+    so `//dev/shm` passed the reserved-path check; `..` is refused elsewhere.
+    """
+    return "/" + "/".join(part for part in path.split("/") if part not in ("", "."))
+
+
 def _under_mount(path: KeyPath, value: str, data: list[Data], why: str) -> Iterator[Finding]:
     if mount_of(value, data) is None:
-        have = ", ".join(d.mount for d in data) or "none"
-        yield Finding(path, f"{value} must lie under a [[data]] mount so {why} (mounts: {have})")
+        have = ", ".join(clip(d.mount) for d in data[:10]) or "none"
+        yield Finding(path, f"{clip(value)} must lie under a [[data]] mount so {why} (mounts: {have})")
+
+
+def _paths(exp: Experiment) -> Iterator[Finding]:
+    """`..` in a path: Kubernetes refuses it in mounts, sub-paths and host paths, and
+    in a model or log path it would leave the mount it was checked to lie under."""
+    paths: list[tuple[KeyPath, Optional[str]]] = []
+    for i, d in enumerate(exp.data):
+        paths += [(("data", i, "mount"), d.mount), (("data", i, "host_path"), d.host_path),
+                  (("data", i, "sub_path"), d.sub_path)]
+    if exp.serve:
+        paths.append((("serve", "model_path"), exp.serve.model_path))
+    if exp.tensorboard:
+        paths.append((("tensorboard", "logdir"), exp.tensorboard.logdir))
+    for path, value in paths:
+        if value is not None and ".." in value.split("/"):
+            yield Finding(path, "'..' is not allowed in this path: name the directory itself")
+
+
+def _label_keys(exp: Experiment) -> Iterator[Finding]:
+    maps: list[tuple[KeyPath, dict]] = [(("labels",), exp.labels)]
+    if exp.job:
+        maps.append((("job", "node_selector"), exp.job.node_selector))
+        for key in exp.job.roles.model_fields_set:
+            selector = getattr(exp.job.roles, key).node_selector
+            if selector:
+                maps.append((("job", "roles", key, "node_selector"), selector))
+    for base, labels in maps:
+        for key in labels:
+            prefix = key.rpartition("/")[0]
+            if len(prefix) > MAX_LABEL_PREFIX:
+                yield Finding(base + (key,), f"the prefix before '/' is {len(prefix)} characters; "
+                              f"Kubernetes takes at most {MAX_LABEL_PREFIX}", at_key=True)
+
+
+def _literal_placeholders(exp: Experiment) -> Iterator[Finding]:
+    """`{{x}}` where nothing replaces it: it would reach Kubernetes as written."""
+    stack: list[tuple[KeyPath, object]] = [((), exp.model_dump(exclude_defaults=True))]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack += [(path + (k,), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(path + (i,), v) for i, v in enumerate(node)]
+        elif isinstance(node, str) and not _substituted(path):
+            match = PLACEHOLDER.search(node)
+            if match:
+                yield Finding(path, f"{clip(match[0])} is not replaced here: only job.command and env values "
+                              "take sweep parameters")
+
+
+def _substituted(path: KeyPath) -> bool:
+    return any(len(p) == len(path) and all(a in ("*", b) for a, b in zip(p, path)) for p in SUBSTITUTED)

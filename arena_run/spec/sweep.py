@@ -8,6 +8,11 @@ from typing import Mapping, NamedTuple, Sequence
 # `{{ lr }}` in a command or an env value; names as in [sweep].
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 MAX_POINTS = 500
+# Hex digits of a point's name suffix.  32 bits collide now and then (p = 74071
+# and p = 79346 do); the points of a grid that share their short id take the
+# long one instead, so every other name stays as it always was.
+SHORT_ID = 8
+LONG_ID = 16
 
 
 class Point(NamedTuple):
@@ -27,15 +32,20 @@ def format_value(value: object) -> str:
     return str(value)
 
 
-def point_id(params: Mapping[str, object]) -> str:
-    # A hash of the point's own values, not of its position in the grid, so
-    # adding a value to a sweep never renames (and so never re-runs) the
-    # points that already exist.  json keeps 1, 1.0, "1" and true apart.
-    import hashlib
+def canonical(params: Mapping[str, object]) -> str:
+    """A point's identity: json keeps 1, 1.0, "1" and true apart."""
     import json
 
-    canonical = json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:8]
+    return json.dumps(dict(params), sort_keys=True, separators=(",", ":"))
+
+
+def point_id(params: Mapping[str, object], digits: int = SHORT_ID) -> str:
+    # A hash of the point's own values, not of its position in the grid, so
+    # adding a value to a sweep never renames (and so never re-runs) the
+    # points that already exist.
+    import hashlib
+
+    return hashlib.sha256(canonical(params).encode()).hexdigest()[:digits]
 
 
 def count(sweep: Mapping[str, Sequence[object]]) -> int:
@@ -52,9 +62,14 @@ def points(sweep: Mapping[str, Sequence[object]]) -> list[Point]:
     import itertools
 
     keys = list(sweep)
+    grid = [dict(zip(keys, combo)) for combo in itertools.product(*(sweep[k] for k in keys))]
+    short = [point_id(params) for params in grid]
+    taken: dict[str, int] = {}
+    for ident in short:
+        taken[ident] = taken.get(ident, 0) + 1
     return [
-        Point(params=dict(zip(keys, combo)), suffix=point_id(dict(zip(keys, combo))))
-        for combo in itertools.product(*(sweep[k] for k in keys))
+        Point(params=params, suffix=ident if taken[ident] == 1 else point_id(params, LONG_ID))
+        for params, ident in zip(grid, short)
     ]
 
 

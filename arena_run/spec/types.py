@@ -34,9 +34,11 @@ INT32_MAX = 2**31 - 1
 
 def show(value: object) -> str:
     """A value as the user wrote it: TOML dates as dates, not Python reprs."""
+    from .errors import shown
+
     if hasattr(value, "isoformat"):
         return value.isoformat()  # type: ignore[union-attr]
-    return repr(value)
+    return shown(value)
 
 
 def _quantity(value: object) -> str:
