@@ -41,13 +41,8 @@ def load_text(text: str, fmt: str = "toml", file: str = "<string>") -> Experimen
 
 def validate(doc: Document) -> Experiment:
     from .rules import check  # after parsing: a syntax error needs no rules
-    from .shape import problems as shape_problems
 
     data = parse(doc)
-    # Limits and values no model takes (null, nan), before any recursive consumer sees the data.
-    bad = [(path, message, False) for path, message in shape_problems(data)]
-    if bad:
-        raise SpecError(_located(doc, bad))
     try:
         exp = Experiment.model_validate(data)
     except _validation_error() as exc:
@@ -74,8 +69,22 @@ def _located(doc: Document, found: Sequence[Found], total: Optional[int] = None)
 
 
 def parse(doc: Document) -> dict:
-    if doc.fmt == "yaml":
-        return _parse_yaml(doc)
+    """The document as JSON's data model, within the limits of shape.py, or SpecError.
+
+    Null, nan and inf have no place in that model (nor in the JSON Schema's):
+    they are refused here, so the schema and the models judge the same data.
+    """
+    from .shape import problems as shape_problems
+
+    data = _parse_yaml(doc) if doc.fmt == "yaml" else _parse_toml(doc)
+    # Before any recursive consumer (the models, the rules) sees the data.
+    bad = [(path, message, False) for path, message in shape_problems(data)]
+    if bad:
+        raise SpecError(_located(doc, bad))
+    return data
+
+
+def _parse_toml(doc: Document) -> dict:
     from ._toml import TOMLDecodeError, loads
 
     lone_cr = _lone_cr(doc.text)

@@ -39,7 +39,35 @@ class _NoNull(GenerateJsonSchema):
 
 def json_schema() -> dict:
     schema = Experiment.model_json_schema(mode="validation", schema_generator=_NoNull)
-    return {"$schema": DIALECT, **schema}
+    return _end_anchored({"$schema": DIALECT, **schema})
+
+
+def _end_anchored(node: object) -> object:
+    """`$` as the models mean it: the end of the text.
+
+    The models' regex engine (Rust) and ECMA-262 read a final `$` so, but
+    Python's `re` (the jsonschema package) also matches it before a final
+    newline, so `name = "ab\n"` passed the schema.  `(?!\n)$` means the same
+    in every engine.
+    """
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "pattern" and isinstance(value, str):
+                value = _anchor(value)
+            elif key == "patternProperties" and isinstance(value, dict):
+                value = {_anchor(k): _end_anchored(v) for k, v in value.items()}
+            else:
+                value = _end_anchored(value)
+            out[key] = value
+        return out
+    if isinstance(node, list):
+        return [_end_anchored(v) for v in node]
+    return node
+
+
+def _anchor(pattern: str) -> str:
+    return pattern[:-1] + "(?!\\n)$" if pattern.endswith("$") and not pattern.endswith("\\$") else pattern
 
 
 def json_schema_text() -> str:

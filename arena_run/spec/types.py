@@ -62,7 +62,16 @@ def duration_seconds(text: str) -> Optional[int]:
     return sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", text))
 
 
+def _integral(value: object) -> object:
+    # JSON, and so the JSON Schema, cannot tell 2.0 from 2: a count written
+    # `2.0` (or YAML `!!float 2`) is the count 2 to both, never an error to one.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _duration(value: object) -> int:
+    value = _integral(value)
     seconds = None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         seconds = value
@@ -98,7 +107,7 @@ Duration = Annotated[
 
 AbsPath = Annotated[str, Field(pattern=ABS_PATH_RE, min_length=1)]
 # A count Kubernetes stores in an int32 (replicas, GPUs, retries).
-Count = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Count = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(_integral)]
 ResourceName = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_RE, max_length=253)]
 Label = Annotated[str, Field(pattern=DNS1123_LABEL_RE, max_length=63)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME_RE)]
