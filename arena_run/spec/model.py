@@ -17,6 +17,7 @@ from .types import (
     SWEEP_PARAM_RE,
     AbsPath,
     Count,
+    PositiveCount,
     Duration,
     EnvName,
     Label,
@@ -174,7 +175,7 @@ class Job(Spec):
     gpus: Count = _d(
         "GPUs (`nvidia.com/gpu`) per worker, chief, evaluator and master; parameter servers get none.", default=0
     )
-    workers: Annotated[Count, Field(ge=1)] = _d(
+    workers: PositiveCount = _d(
         "Worker replicas. For pytorch this counts the master too, as in Arena: 3 = 1 master + 2 workers "
         "(with engine trainer: the TrainJob's `numNodes`). For mpi, the workers besides the launcher.",
         default=1,
@@ -210,7 +211,7 @@ class Job(Spec):
     backoff_limit: Optional[Count] = _d(
         "Retries before the job is marked failed.", default=None
     )
-    slots_per_worker: Optional[Annotated[Count, Field(ge=1)]] = _d(
+    slots_per_worker: Optional[PositiveCount] = _d(
         "mpi only: MPI slots (processes) per worker (default: the worker's GPUs, at least 1).", default=None
     )
     mpi_implementation: Literal["OpenMPI", "Intel", "MPICH"] = _d(
@@ -277,7 +278,7 @@ class Serve(Spec):
     min_replicas: Optional[Count] = _d(
         "kserve only: fewest replicas (0 scales to zero; default 1).", default=None
     )
-    max_replicas: Optional[Annotated[Count, Field(ge=1)]] = _d(
+    max_replicas: Optional[PositiveCount] = _d(
         "kserve only: most replicas (default: min_replicas).", default=None
     )
     image: Optional[Annotated[str, Field(min_length=1)]] = _d(
