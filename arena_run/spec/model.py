@@ -18,6 +18,7 @@ from .types import (
     AbsPath,
     Count,
     PositiveCount,
+    Port,
     Duration,
     EnvName,
     Label,
@@ -270,7 +271,7 @@ class Serve(Spec):
     command: Optional[Annotated[str, Field(min_length=1)]] = _d(
         "custom only: shell command that starts the server (default: the image's entrypoint).", default=None
     )
-    port: Optional[Annotated[int, Field(ge=1, le=65535)]] = _d(
+    port: Optional[Port] = _d(
         "custom only (required there): the port the server listens on; the Service exposes it.", default=None
     )
     env: dict[EnvName, str] = _d("custom only: environment of the server.", default_factory=dict)

@@ -110,6 +110,7 @@ AbsPath = Annotated[str, Field(pattern=ABS_PATH_RE, min_length=1)]
 # The bounds come before the validator: after it, pydantic cannot put them in the schema.
 Count = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(_integral)]
 PositiveCount = Annotated[int, Field(ge=1, le=INT32_MAX), BeforeValidator(_integral)]
+Port = Annotated[int, Field(ge=1, le=65535), BeforeValidator(_integral)]
 ResourceName = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_RE, max_length=253)]
 Label = Annotated[str, Field(pattern=DNS1123_LABEL_RE, max_length=63)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME_RE)]
@@ -131,6 +132,6 @@ SweepValue = Annotated[
 ]
 
 __all__ = [
-    "AbsPath", "Count", "PositiveCount", "Duration", "EnvName", "Label", "LabelKey", "LabelValue", "Quantity",
+    "AbsPath", "Count", "PositiveCount", "Port", "Duration", "EnvName", "Label", "LabelKey", "LabelValue", "Quantity",
     "ResourceName", "SweepValue", "DNS1035_LABEL_RE", "SWEEP_PARAM_RE",
 ]
