@@ -2,8 +2,10 @@
 
 The worker (`python -m tests.bounded`) reads one JSON request per line,
 `{"paths": [...]}`, runs `load_all` on them and answers one JSON line: the
-outcome ("ok", "problems" or "internal" with the traceback), the seconds it
-took and the process's peak resident memory (ru_maxrss) so far.  The peak only
+outcome ("ok", "problems" or "internal" with the traceback), the CPU seconds
+and wall seconds it took, and the process's peak resident memory (ru_maxrss)
+so far.  The bound is on CPU time: it is the work the input costs, where wall
+time on a shared machine (eight test runs on two cores) measures the machine.  The peak only
 grows, so "peak after this input minus the peak before the first one" bounds
 the memory of every input answered so far, C allocations (libyaml,
 tree-sitter) included, which tracemalloc would not see.
@@ -53,7 +55,7 @@ def _serve() -> None:
     print(json.dumps({"ready": True, "baseline_mb": baseline}), flush=True)
     for line in sys.stdin:
         request = json.loads(line)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         answer: dict = {}
         try:
             loaded = load_all(request["paths"])
@@ -62,7 +64,8 @@ def _serve() -> None:
             answer = {"outcome": "problems", "problems": [p.to_dict() for p in exc.problems]}
         except BaseException:  # noqa: BLE001 - the very thing being looked for
             answer = {"outcome": "internal", "traceback": traceback.format_exc()[-3000:]}
-        answer["seconds"] = time.perf_counter() - start
+        answer["seconds"] = time.process_time() - cpu
+        answer["wall"] = time.perf_counter() - start
         answer["mb"] = _peak_mb() - baseline
         print(json.dumps(answer), flush=True)
 
@@ -116,7 +119,7 @@ class Worker:
 
 def within_bounds(answer: dict, what: str = "") -> None:
     assert answer["outcome"] != "internal", f"{what}: internal error\n{answer['traceback']}"
-    assert answer["seconds"] <= MAX_SECONDS, f"{what}: answered in {answer['seconds']:.2f} s"
+    assert answer["seconds"] <= MAX_SECONDS, f"{what}: answered in {answer['seconds']:.2f} s of CPU"
     assert answer["mb"] <= MAX_MB, f"{what}: peak memory {answer['mb']:.0f} MB over the baseline"
 
 

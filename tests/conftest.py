@@ -17,3 +17,14 @@ def run_cli(capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture(scope="session")
+def bounded_worker():
+    """A process that loads files and says how long each took and how much memory (tests/bounded.py)."""
+    from .bounded import Worker
+
+    worker = Worker()
+    worker.ready()
+    yield worker
+    worker.close()

@@ -151,3 +151,25 @@ def test_an_internal_error_is_one_line(monkeypatch, run_cli):
     assert err.strip().splitlines() == [
         "arena-run: internal error: RuntimeError: boom (set ARENA_RUN_DEBUG=1 for a traceback, and please report it)"
     ]
+
+
+def test_a_problem_is_one_line_whatever_the_file_holds(tmp_path):
+    """Issue 9 item 11: a newline in a key printed a second, fake problem line; ESC and OSC reached the terminal."""
+    path = tmp_path / "arena.toml"
+    path.write_text('name = "x"\n[job]\nimage = "i"\ncommand = "c"\n"gpu\\nother.toml:1:1:" = 1\n'
+                    'image_pull_policy = "\\u001b]0;owned\\u0007\\u009b\\u2028"\n')
+    result = cli("validate", str(path))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith(f"{path}:") for line in lines), lines
+    assert not any(ch in result.stderr for ch in "\x1b\x07\x9b\u2028")
+    assert lines[0].startswith(f'{path}:5:1: job."gpu\\nother.toml:1:1:": unknown key')
+
+
+def test_control_characters_in_file_names_are_escaped(tmp_path):
+    odd = tmp_path / "a\nb\x1b"
+    odd.mkdir()
+    (odd / "arena.toml").write_text('name = 1\n')
+    result = cli("validate", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr == f"{tmp_path}/a\\x0ab\\x1b/arena.toml:1:8: name: expected a string, got an integer 1\n"

@@ -19,6 +19,7 @@ import pytest
 from arena_run.spec.errors import SpecError
 from arena_run.spec.load import load, parse, read
 
+from .bounded import within_bounds
 from .conftest import ROOT
 
 CORPUS = sorted((ROOT / "tests" / "invalid").glob("*.*"))
@@ -28,7 +29,8 @@ SCHEMA = re.compile(r"^# schema: (reject|accept|n/a)$")
 
 def header(path: Path):
     expects, schema = [], None
-    for line in path.read_text().splitlines():
+    # Bytes: a corpus file may be wrong in its very encoding.
+    for line in path.read_bytes().decode("utf-8", "replace").splitlines():
         if m := EXPECT.match(line):
             expects.append((int(m[1]), int(m[2]) if m[2] else None, m[3], m[4]))
         elif m := SCHEMA.match(line):
@@ -69,6 +71,14 @@ def test_schema_verdict(path, schema_validator):
         return
     errors = list(schema_validator.iter_errors(parse(read(str(path)))))
     assert bool(errors) == (schema == "reject"), [e.message for e in errors]
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_answered_within_time_and_memory(path, bounded_worker):
+    """Each file is answered in 2 s and 200 MB (issue 9), measured in a separate process."""
+    answer = bounded_worker.load(str(path))
+    within_bounds(answer, path.name)
+    assert answer["outcome"] == "problems"
 
 
 @pytest.fixture(scope="module")

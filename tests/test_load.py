@@ -82,3 +82,40 @@ def test_yaml_bad_character_is_located_in_characters_not_bytes():
     # libyaml reports a byte offset; a multi-byte character before it must not shift the column.
     (p,) = problems("name: \u0800x\njob:\n  \x1f\n", "yaml")
     assert p[:2] == (3, 3) and "control characters" in p[3]
+
+
+def test_yaml_1_2_integers():
+    """Issue 9 item 4: YAML 1.1 read 010 as 8; 1.2 reads ten, and 0o10 as eight."""
+    exp = load_text("name: x\njob: {image: i, command: c, gpus: 010, workers: 0o10, ps: 0x3}\n", "yaml")
+    assert (exp.job.gpus, exp.job.workers, exp.job.ps) == (10, 8, 3)
+
+
+def test_a_byte_order_mark_is_ignored_in_toml_as_in_yaml(tmp_path):
+    from arena_run.spec.load import load
+
+    for name, text in (("arena.toml", f'name = "x"\n{JOB}'), ("arena.yaml", "name: x\njob: {image: i, command: c}\n")):
+        (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+        assert load(str(tmp_path / name)).name == "x"
+    (tmp_path / "arena.toml").write_bytes(b"\xef\xbb\xbfname = 1\n")
+    with pytest.raises(SpecError) as exc:
+        load(str(tmp_path / "arena.toml"))
+    assert [(p.line, p.column) for p in exc.value.problems] == [(1, 8)]
+
+
+def test_sweep_values_whose_short_ids_collide_are_distinct_points():
+    """Issue 9 item 13: 74071 and 79346 share 32 bits of id for the key p; they were called repeats."""
+    from arena_run.spec.names import derived_names
+    from arena_run.spec.sweep import point_id, points
+
+    assert point_id({"p": 74071}) == point_id({"p": 79346})
+    exp = load_text(f'name = "x"\n{JOB}[sweep]\np = [74071, 79346, 1]\n')
+    suffixes = [pt.suffix for pt in points(exp.sweep)]
+    assert len(set(suffixes)) == 3 and [len(s) for s in suffixes] == [16, 16, 8]
+    assert suffixes[2] == point_id({"p": 1})  # the others keep their names
+    assert len(set(derived_names(exp))) == len(derived_names(exp))
+
+
+def test_problems_past_the_hundredth_are_counted():
+    text = f'name = "x"\n{JOB}image_pull_secrets = [' + ", ".join(['"A"'] * 250) + "]\n"
+    ps = problems(text)
+    assert len(ps) == 101 and ps[-1][3] == "and 150 more problems from here on, not listed"

@@ -167,6 +167,8 @@ JOB = '[job]\nimage = "i"\ncommand = "c"\n'
     ("yaml", "name: x\njob: {image: i, command: c, gpus: !!float 1}\n", True),
     ("toml", f'name = "x"\n{JOB}workers = 2.5\n', False),
     ("toml", f'name = "ab\\n"\n{JOB}', False),
+    ("toml", f'name = "x"\n{JOB}cpu = "4\\n"\n', False),
+    ("toml", f'name = "x"\n{JOB}ttl_after_finished = "1h\\n"\n', False),
     ("toml", f'name = "x"\n[job.env]\n"A\\n" = "1"\n{JOB}'.replace("[job]", "[job]"), False),
 ])
 def test_the_cases_that_disagreed(fmt, text, valid):

@@ -96,7 +96,7 @@ def _check_namespace(namespace: str) -> Optional[str]:
 
     from ..spec.types import DNS1123_LABEL_RE
 
-    if len(namespace) > 63 or not re.match(DNS1123_LABEL_RE, namespace):
+    if len(namespace) > 63 or not re.fullmatch(DNS1123_LABEL_RE, namespace):
         return f"{namespace!r} must be a lowercase DNS label: a-z, 0-9 and '-'"
     return None
 

@@ -23,7 +23,7 @@ from typing import Optional
 import yaml
 
 from .errors import shown
-from .shape import MAX_DEPTH
+from .shape import MAX_DEPTH, MAX_ITEMS
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # libyaml counts positions in UTF-8 bytes; the pure-Python reader in characters.
@@ -61,9 +61,7 @@ def _int(loader: Loader, node: yaml.ScalarNode) -> int:
     if text.startswith("0x"):
         return int(text[2:], 16)
     if len(text.lstrip("+-")) > MAX_DIGITS:
-        raise yaml.constructor.ConstructorError(
-            None, None, f"an integer of {len(text.lstrip('+-'))} digits is longer than any count", node.start_mark
-        )
+        raise Refused(f"an integer of {len(text.lstrip('+-')):,} digits is longer than any count", node.start_mark)
     return int(text, 10)  # 010 is ten in YAML 1.2
 
 
@@ -126,6 +124,10 @@ def _check(root: yaml.Node, text: str) -> None:
         seen.add(id(node))
         if depth > MAX_DEPTH + 1:  # shape.py says where, with the key path; this guards construction
             raise Refused(f"nested more than {MAX_DEPTH} levels deep", node.start_mark)
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and len(node.value) > MAX_ITEMS:
+            # Refused before construction builds them (shape.py says the same of TOML's).
+            what = "keys" if isinstance(node, yaml.MappingNode) else "items"
+            raise Refused(f"has {len(node.value):,} {what}; at most {MAX_ITEMS:,} are allowed", node.start_mark)
         if isinstance(node, yaml.MappingNode):
             for k, v in reversed(node.value):
                 stack.append((v, depth + 1))

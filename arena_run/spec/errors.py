@@ -47,10 +47,19 @@ def clip(text: str) -> str:
     return f"{text[:QUOTE_MAX - 20]}... ({len(text)} characters)"
 
 
+# Keys in a path are shown whole up to this length (a label key may have 316 characters).
+KEY_MAX = 320
+
+
 def _key(item: str) -> str:
-    if len(item) > QUOTE_MAX:
-        item = f"{item[:QUOTE_MAX - 20]}...({len(item)} characters)"
-    return item if _BARE.match(item) else '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if _BARE.fullmatch(item) and len(item) <= KEY_MAX:
+        return item
+    # Quoted as TOML would write the key: a newline in it is `\n`, never a line break.
+    quoted = item.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    quoted = escape(quoted)
+    if len(quoted) > KEY_MAX:
+        return f'"{quoted[:KEY_MAX - 40]}..." ({len(item)} characters)'
+    return f'"{quoted}"'
 
 
 def format_path(path: Sequence[PathItem]) -> str:

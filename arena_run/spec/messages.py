@@ -92,7 +92,10 @@ def describe(err: dict, path: KeyPath, fmt: str) -> str:
     if typ == "too_short":
         return "must not be empty"
     if typ == "string_too_long":
-        return f"{shown(value)} is {len(value)} characters; at most {ctx.get('max_length')}"
+        said = shown(value)
+        if said.endswith(" characters)"):  # cut short, and already says how long
+            return f"{said}; at most {ctx.get('max_length')}"
+        return f"{said} is {len(value)} characters; at most {ctx.get('max_length')}"
     msg = err["msg"]
     return msg.removeprefix("Value error, ")
 

@@ -45,7 +45,7 @@ def _quantity(value: object) -> str:
     # TOML users write `cpu = 4`; Kubernetes wants the string "4".
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf"):
         value = str(int(value)) if value == int(value) else repr(value)
-    if isinstance(value, str) and _QUANTITY.match(value):
+    if isinstance(value, str) and _QUANTITY.fullmatch(value):  # not .match: its $ allows a final newline
         return value
     raise PydanticCustomError(
         "quantity", "{value} is not a Kubernetes quantity (e.g. 4, 0.5, 500m, 16Gi)", {"value": show(value)}
@@ -57,7 +57,7 @@ def duration_seconds(text: str) -> Optional[int]:
 
     One spelling for the file (`ttl_after_finished`) and the command line (`--since`).
     """
-    if not _DURATION.match(text):
+    if not _DURATION.fullmatch(text):
         return None
     return sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", text))
 
