@@ -170,3 +170,45 @@ def test_verbose_prints_each_request(tmp_path):
     assert sum(1 for line in lines if line.startswith(f"arena-run: GET {path} 200 in ") and
                line.endswith(" ms (retry 1)")) == 1
     assert len(lines) == len(s.seen)
+
+
+def test_a_request_failing_twice_is_said_without_verbose(tmp_path):
+    busy, ok, answered = answer(503, b"{}", {"Retry-After": "0"}), answer(200, LIST), {}
+
+    def twice_busy_per_path(h):  # status sends its LISTs side by side: each fails twice, then works
+        path = h.path.split("?")[0]
+        answered[path] = answered.get(path, 0) + 1
+        (busy if answered[path] <= 2 else ok)(h)
+
+    with Script(twice_busy_per_path) as s:
+        proc = arena_run("status", "-o", "json", kubeconfig=kubeconfig(tmp_path, s.url))
+    assert proc.returncode == 0, proc.stderr
+    warnings = proc.stderr.splitlines()  # the first failure of each is routine, the second is said
+    assert len(warnings) == len(answered) > 0
+    for warning in warnings:
+        assert re.fullmatch(r"arena-run: warning: GET /\S+: 503 Service Unavailable; "
+                            r"sending it again in 0\.0 s \(retry 2\)", warning), warning
+
+
+def test_cancel_ends_a_retry_wait_at_once(tmp_path):
+    with Script(answer(429, b"{}", {"Retry-After": "20"})) as s:
+        cluster = connect(kubeconfig(tmp_path, s.url))
+        failure: list = []
+
+        def call():
+            try:
+                cluster._call("GET", "/api/v1/namespaces/ns/configmaps")
+            except ClusterError as exc:
+                failure.append(str(exc))
+
+        rejected = threading.Event()
+        cluster.observe(lambda a: rejected.set())
+        caller = threading.Thread(target=call)
+        caller.start()
+        assert rejected.wait(10)  # the first 429 is in: now it waits 20 s
+        cluster.cancel()
+        caller.join(5)
+        assert not caller.is_alive()
+    assert failure == ["interrupted: GET /api/v1/namespaces/ns/configmaps was not sent again"]
+    with pytest.raises(ClusterError, match="^interrupted: GET /api was not sent$"):
+        cluster._call("GET", "/api")

@@ -9,11 +9,13 @@ MPIJob's launcher), or worker 0's when there is no chief (a TrainJob's node 0); 
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Optional
 
-from ..cluster import Cluster
+from ..cluster import Cluster, ClusterError, LogStream
+from ..cluster.kinds import KINDS
 from ..render.labels import COMPONENT, EXPERIMENT, SWEEP_POINT
 from ..spec.errors import UserError
 from ..cluster.kinds import JOB_KINDS
@@ -177,10 +179,52 @@ def wait_started(cluster: Cluster, experiment: str, namespace: str, *, interval:
         time.sleep(interval)
 
 
+# While following: how often the pod is looked at, and how long the log must
+# have been quiet after the pod ended before the stream is closed.
+ENDED_POLL = 2.0
+ENDED_GRACE = 1.0
+
+
 def stream(cluster: Cluster, target: Target, *, follow: bool = False, tail: Optional[int] = None,
-           since_seconds: Optional[int] = None, timestamps: bool = False) -> Iterator[bytes]:
-    """The log as byte chunks; with follow, until the container ends or the caller stops."""
+           since_seconds: Optional[int] = None, timestamps: bool = False) -> LogStream:
+    """The log as byte chunks; with follow, until the container ends or the caller stops.
+
+    A kubelet ends a followed log itself when the container exits; in case
+    the stream outlives it (a node that does not, a connection left open),
+    a thread looks at the pod every ENDED_POLL seconds and ends the stream
+    once the container has ended and the log has been quiet for ENDED_GRACE.
+    """
     if not target.pod:
         raise LogsError(f"{target.what}: {target.reason}")
-    return cluster.logs(target.namespace, target.pod, container=target.container, follow=follow, tail=tail,
+    logs = cluster.logs(target.namespace, target.pod, container=target.container, follow=follow, tail=tail,
                         since_seconds=since_seconds, timestamps=timestamps)
+    if follow:
+        threading.Thread(target=_stop_when_ended, args=(cluster, target, logs), daemon=True,
+                         name=f"logs-{target.pod}").start()
+    return logs
+
+
+def ended(pod: Optional[dict], container: Optional[str]) -> bool:
+    """Whether the pod's container can write no more to this log: the pod is gone or finished, or it exited."""
+    if pod is None:
+        return True
+    status = pod.get("status") or {}
+    if status.get("phase") in ("Succeeded", "Failed"):
+        return True
+    for cs in status.get("containerStatuses") or []:
+        if container in (None, cs.get("name")) and (cs.get("state") or {}).get("terminated"):
+            return True
+    return False
+
+
+def _stop_when_ended(cluster: Cluster, target: Target, logs: LogStream) -> None:
+    while not logs.finished.wait(ENDED_POLL):
+        try:
+            pod = cluster.get(KINDS["Pod"], target.namespace, target.pod)
+        except ClusterError:
+            continue  # the stream itself is unaffected; look again later
+        if ended(pod, target.container):
+            while not logs.finished.is_set() and time.monotonic() - logs.last_chunk < ENDED_GRACE:
+                logs.finished.wait(ENDED_GRACE)
+            logs.stop()
+            return

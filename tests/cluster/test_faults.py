@@ -281,7 +281,7 @@ def _serve_logs(cluster, ns, pod, path, text):
         "spec": {"logs": [{"logsFile": str(path), "follow": True}]}}))
 
 
-def test_a_followed_log_outlives_the_read_timeout_and_stops_on_ctrl_c(cluster, kube, namespace, tmp_path, capsys):
+def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the_pod(cluster, kube, namespace, tmp_path, capsys):
     root, (name,) = experiments(tmp_path, namespace, count=1)
     assert cli(capsys, "apply", "-y", str(root))[0] == 0
     pod = f"{name}-worker-0"
@@ -328,6 +328,16 @@ def test_a_followed_log_outlives_the_read_timeout_and_stops_on_ctrl_c(cluster, k
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+    # The container ends: the follow ends too, cleanly, with every line
+    # (kwok, unlike a kubelet, keeps the stream open: arena-run notices itself).
+    with log.open("a") as fh:
+        fh.write(_cri(["last words"]))
+    until(lambda: "".join(got).endswith("last words\n") or failure, timeout=30, what="the last line")
+    cluster.run_kubectl("-n", namespace, "annotate", "pod", pod, f"{cluster.info['exit_code_annotation']}=0")
+    until(lambda: not reader.is_alive(), timeout=60, what="the follow to end with the pod")
+    assert not failure, failure
+    assert "".join(got) == "first\nafter the silence\nlast words\n"
 
 
 # --- KUBECONFIG=a:b, with kubectl as the referee -----------------------------------------
