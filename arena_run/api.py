@@ -40,6 +40,7 @@ from .cluster import Cluster, ClusterError, connect
 from .cluster.live import read_many
 from .plan import Action, Plan, make_plan, members
 from .plan.diff import MISSING
+from .plan.display import shown_pair
 from .plan.unified import ObjectDiff, unified
 from .spec.errors import SpecError
 from .spec.load import Loaded, load_all, load_text
@@ -61,7 +62,7 @@ __all__ = [
     "ApplyError", "Candidate", "Claim", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Found",
     "JobGPUs", "LogTarget", "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "Result", "SpecError", "WaitTimeout",
     "apply", "connect", "data", "delete", "diff", "find", "load", "load_text", "log_target", "logs", "lookup", "parse_duration",
-    "plan", "prunable",
+    "plan", "prunable", "shown_pair",
     "prune", "status", "top_jobs", "top_nodes", "wait",
 ]
 
@@ -98,7 +99,7 @@ def plan(target: Target, cluster: Optional[Cluster] = None, *, namespace: Option
     lives = read_many(cluster, [(item.experiment.name, ns, desired) for item, ns, desired in wanted])
     plans = []
     for item, ns, desired in wanted:
-        source = os.path.abspath(item.file) if item.file != "<python>" else ""
+        source = source_of(item.file) if item.file != "<python>" else ""
         live = lives[(ns, item.experiment.name)]
         plans.append(make_plan(item.experiment, ns, live, source=source, adopt=adopt, rerun=rerun, desired=desired))
     return plans
@@ -263,6 +264,21 @@ def resolve_names(target: Target, cluster: Cluster, namespace: Optional[str]) ->
         else:
             out.append((str(item), namespace or cluster.namespace))
     return out
+
+
+def source_of(file: str) -> str:
+    """The file as the parent records it: relative to the root of its repository (the
+    nearest directory above it holding `.git`), so every checkout records the same
+    path; the absolute path outside a repository."""
+    path = os.path.abspath(file)
+    directory = os.path.dirname(path)
+    while True:
+        if os.path.exists(os.path.join(directory, ".git")):
+            return os.path.relpath(path, directory).replace(os.sep, "/")
+        up = os.path.dirname(directory)
+        if up == directory:
+            return path
+        directory = up
 
 
 def _file_namespace(files: dict) -> Optional[str]:

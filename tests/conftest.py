@@ -4,6 +4,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("arena.*") if p.suffix in (".toml", ".yaml", ".yml"))
+GOLDEN = ROOT / "tests" / "golden"
+SEED = ROOT / "tests" / "fixtures" / "seed.toml"
+
+
+def golden_name(path: Path) -> str:
+    """tests/golden/<this>.yaml holds the rendering of path (tests/update-golden writes it)."""
+    return "seed" if path == SEED else path.parent.name
 
 
 @pytest.fixture

@@ -1,8 +1,8 @@
 """The examples validate, render to their golden files, and agree with the schema.
 
 Golden files: tests/golden/<example>.yaml.  After an intended change to the
-renderer, regenerate them with `ARENA_RUN_UPDATE_GOLDEN=1 pytest tests/test_examples.py`
-and read the diff before committing it.
+renderer, regenerate them with `tests/update-golden` (a separate command: the
+tests only compare) and read the diff before committing it.
 """
 
 import json
@@ -19,11 +19,7 @@ from arena_run.render import render
 from arena_run.render.output import to_json, to_yaml
 from arena_run.spec.load import load, load_text, parse, read
 
-from .conftest import EXAMPLES, ROOT
-
-GOLDEN = ROOT / "tests" / "golden"
-UPDATE = os.environ.get("ARENA_RUN_UPDATE_GOLDEN") == "1"
-SEED = ROOT / "tests" / "fixtures" / "seed.toml"
+from .conftest import EXAMPLES, GOLDEN, ROOT, SEED, golden_name
 
 
 def test_there_are_the_promised_examples():
@@ -36,11 +32,9 @@ def test_there_are_the_promised_examples():
 @pytest.mark.parametrize("path", EXAMPLES + [SEED], ids=lambda p: p.parent.name if p != SEED else "seed")
 def test_renders_to_golden(path):
     text = to_yaml(render(load(str(path))))
-    golden = GOLDEN / f"{'seed' if path == SEED else path.parent.name}.yaml"
-    if UPDATE:
-        golden.write_text(text)
-    assert golden.exists(), f"no golden file {golden}; run with ARENA_RUN_UPDATE_GOLDEN=1"
-    assert text == golden.read_text()
+    golden = GOLDEN / f"{golden_name(path)}.yaml"
+    assert golden.exists(), f"no golden file {golden}; write it with tests/update-golden"
+    assert text == golden.read_text(), f"{golden} is not what renders now; if intended: tests/update-golden"
 
 
 @pytest.mark.parametrize("path", EXAMPLES + [SEED], ids=str)

@@ -1,63 +1,53 @@
-"""The plan layer, pure: diffs, removals, owners, and plans from synthetic live state."""
+"""The plan layer, pure: diffs, removals, owners, and plans against live objects the real API server served.
+
+The live objects come from tests/fixtures/live/recorded.json, written by
+`tests/cluster/record-live` from the control plane of tests/cluster: their
+managedFields are what server-side apply produced, not what a test imagined.
+"""
 
 import copy
 import json
+from pathlib import Path
 
 import pytest
 
-from arena_run.cluster.applyset import GROUP_KINDS, JOBS, applyset_id
-from arena_run.cluster.live import Live, key_of
+from arena_run.objects.applyset import FINISHED, GROUP_KINDS, SOURCE, applyset_id
+from arena_run.objects.keys import Live, key_of
 from arena_run.plan import make_plan, members
-from arena_run.plan.diff import MISSING, Item, diff, format_path, quantity, removed
-from arena_run.plan.owners import owners
+from arena_run.plan.diff import MISSING, diff, format_path, quantity
+from arena_run.plan.display import shown_pair
+from arena_run.plan.owned import own_fields, owned_changes
+from arena_run.plan.owners import other_owners, owners
 from arena_run.plan.phase import job_phase, ready
 from arena_run.spec.load import load_text
 
-EXP = """
-name = "exp"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox"
-command = "sleep 1"
-cpu = "0.5"
-memory = "1Gi"
-ttl_after_finished = 60
-[tensorboard]
-logdir = "/data/logs"
-"""
+LIVE = Path(__file__).parent / "fixtures" / "live"
+EXP = (LIVE / "exp.toml").read_text()
+RECORDED = json.loads((LIVE / "recorded.json").read_text())
+NS = "ns"
 
 
 def exp(text=EXP):
     return load_text(text)
 
 
-def served(obj):
-    """What the API server hands back: defaults, status, metadata it owns."""
-    out = copy.deepcopy(obj)
-    meta = out["metadata"]
-    meta.update(uid="u-" + meta["name"], resourceVersion="7", generation=1, creationTimestamp="2026-01-01T00:00:00Z")
-    meta["managedFields"] = [{"manager": "arena-run", "operation": "Apply", "fieldsV1": {"f:spec": {}}}]
-    if out["kind"] == "Deployment":
-        out["spec"].update(strategy={"type": "RollingUpdate"}, revisionHistoryLimit=10)
-        c = out["spec"]["template"]["spec"]["containers"][0]
-        c.update(terminationMessagePath="/dev/termination-log", imagePullPolicy="IfNotPresent")
-        c["ports"][0]["protocol"] = "TCP"
-        out["status"] = {"availableReplicas": 1}
-    if out["kind"] == "TFJob":
-        limits = out["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["resources"]
-        limits["requests"]["cpu"] = limits["limits"]["cpu"] = "500m"  # the server normalises quantities
-        out["status"] = {"conditions": [{"type": "Running", "status": "True"}]}
-    return out
+def recorded(scenario="applied") -> Live:
+    """The live state of exp.toml as the API server held it (see tests/cluster/record-live)."""
+    snap = copy.deepcopy(RECORDED[scenario])
+    return Live(snap["parent"], {key_of(o): o for o in snap["members"]}, {})
 
 
-def applied(e, ns="ns"):
-    """The live state right after a successful apply of e."""
-    objs = members(e, ns)
-    plan = make_plan(e, ns, Live(None, {}, {}))
-    parent = served(plan.parent_last)
-    return Live(parent, {key_of(o): served(o) for o in objs}, {})
+def member(live: Live, kind: str, name: str = "exp") -> dict:
+    return next(o for k, o in live.members.items() if k[0].split(".")[0] == kind and k[2] == name)
+
+
+def test_recorded_objects_are_what_server_side_apply_left():
+    live = recorded()
+    for obj in [live.parent, *live.members.values()]:
+        fields = own_fields(obj)
+        assert fields is not None, obj["metadata"]["name"]  # arena-run's own Apply entry, as served
+    deploy = member(live, "Deployment", "exp-tensorboard")
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["terminationMessagePath"]  # server defaults
 
 
 def test_diff_looks_only_at_what_is_desired():
@@ -78,114 +68,177 @@ def test_lists_match_by_merge_key_not_position():
 
 
 @pytest.mark.parametrize("a,b", [("0.5", "500m"), ("1Gi", "1073741824"), ("1", 1), ("2k", "2000"), ("1e3", "1k")])
-def test_quantities_compare_by_value(a, b):
+def test_resource_quantities_compare_by_value(a, b):
     assert quantity(a) == quantity(b)
-    assert diff({"cpu": a}, {"cpu": b}) == []
+    assert diff({"resources": {"limits": {"cpu": a}}}, {"resources": {"limits": {"cpu": b}}}) == []
+    assert diff({"resources": {"requests": {"memory": a}}}, {"resources": {"requests": {"memory": b}}}) == []
 
 
-def test_booleans_are_not_quantities():
-    assert diff({"x": True}, {"x": 1}) and diff({"x": "1"}, {"x": True})
+@pytest.mark.parametrize("a,b", [("1.10", "1.1"), ("1e3", "1000"), ("0.10", "0.1"), ("100m", "0.1"), ("1", 1)])
+def test_everything_else_compares_literally(a, b):
+    (change,) = diff({"env": [{"name": "V", "value": a}]}, {"env": [{"name": "V", "value": b}]})
+    assert (change.old, change.new) == (b, a)
+    assert diff({"metadata": {"labels": {"v": a}}}, {"metadata": {"labels": {"v": b}}})
+    assert diff({"command": ["train", a]}, {"command": ["train", b]})
 
 
-def test_removed_fields():
-    old = {"env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}], "cpu": "1"}
-    new = {"env": [{"name": "A", "value": "1"}]}
-    got = {format_path(c.path) for c in removed(old, new)}
-    assert got == {"env[name=B]", "cpu"}
-
-
-def test_owners_follow_managed_fields():
-    live = {
-        "metadata": {"managedFields": [
-            {"manager": "arena-run", "operation": "Apply", "fieldsV1": {"f:spec": {"f:template": {}}}},
-            {"manager": "kubectl-scale", "operation": "Update", "subresource": "scale",
-             "fieldsV1": {"f:spec": {"f:replicas": {}}}},
-            {"manager": "kube-controller-manager", "operation": "Update", "subresource": "status",
-             "fieldsV1": {"f:spec": {"f:replicas": {}}}},
-            {"manager": "editor", "operation": "Update", "fieldsV1": {"f:spec": {"f:containers": {
-                'k:{"name":"main"}': {"f:image": {}}}}}},
-        ]},
-        "spec": {"replicas": 3, "containers": [{"name": "side"}, {"name": "main", "image": "x"}]},
-    }
-    assert owners(live, ("spec", "replicas")) == ["kubectl-scale"]
-    assert owners(live, ("spec", "containers", Item(1, ("name", "main")), "image")) == ["editor"]
-    assert owners(live, ("spec", "containers", Item(0, ("name", "side")), "image")) == []
-
-
-def test_fresh_experiment_is_all_creates_and_parent_first():
-    plan = make_plan(exp(), "ns", Live(None, {}, {}))
-    assert plan.counts() == {"create": 3}
-    assert plan.parent_first is not None and plan.parent_last is not None
-    assert plan.parent_first["metadata"]["annotations"][JOBS] == "{}"  # recorded only once applied
-    assert json.loads(plan.parent_last["metadata"]["annotations"][JOBS]).keys() == {"exp"}
-    assert plan.parent_last["metadata"]["annotations"][GROUP_KINDS] == "Deployment.apps,Service,TFJob.kubeflow.org"
-    set_id = applyset_id("arena-run-exp", "ns")
-    assert all(a.desired["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == set_id for a in plan.actions)
+def test_booleans_are_not_numbers():
+    assert diff({"x": True}, {"x": 1}) and diff({"x": "1"}, {"x": True}) and diff({"x": 0}, {"x": False})
 
 
 def test_right_after_apply_there_are_no_changes():
-    e = exp()
-    plan = make_plan(e, "ns", applied(e))
+    plan = make_plan(exp(), NS, recorded(), source="tests/fixtures/live/exp.toml")
     assert not plan.has_changes, [a.to_dict() for a in plan.changes]
     assert plan.parent_first is None and plan.parent_last is None
 
 
+def test_a_changed_env_value_replaces_the_job():
+    plan = make_plan(exp(EXP.replace('"1.10"', '"1.1"')), NS, recorded())
+    (action,) = plan.changes
+    assert (action.op, action.name, action.reason) == ("replace", "exp", "forces replacement: job.env")
+    (change,) = action.changes
+    assert change.path.endswith("env[name=VERSION].value") and (change.old, change.new) == ("1.10", "1.1")
+
+
+def test_where_the_file_lies_alone_is_no_change():
+    plan = make_plan(exp(), NS, recorded(), source="/home/someone/else/exp.toml")
+    assert not plan.has_changes and plan.parent_last is None
+    # With a real change, the new place is recorded along with it.
+    plan = make_plan(exp(EXP.replace("sleep 1", "sleep 2")), NS, recorded(), source="elsewhere/exp.toml")
+    assert plan.parent_last["metadata"]["annotations"][SOURCE] == "elsewhere/exp.toml"
+
+
+def test_removals_come_from_what_arena_run_owns_not_from_the_record():
+    without = EXP.replace('logdir = "/data/logs"\ncpu = "500m"', 'logdir = "/data/logs"')
+    live = recorded()
+    # An apply died after its first parent write: the parent already records
+    # the new file.  The removal must still be planned.
+    interrupted = make_plan(exp(without), NS, Live(None, {}, {})).parent_last
+    live = live._replace(parent=interrupted)
+    plan = make_plan(exp(without), NS, live)
+    (update,) = plan.changes
+    assert (update.op, update.kind, update.name) == ("update", "Deployment", "exp-tensorboard")
+    (change,) = update.changes
+    assert change.path == "spec.template.spec.containers[name=tensorboard].resources"
+    assert change.old == {"limits": {"cpu": "500m"}, "requests": {"cpu": "500m"}} and change.new is MISSING
+
+
+def test_no_removal_of_what_another_manager_co_owns():
+    live = recorded("shared")
+    deploy = member(live, "Deployment", "exp-tensorboard")
+    path = ("spec", "template", "spec", "containers")
+    assert "teammate" in owners(deploy, path)
+    without = EXP.replace('logdir = "/data/logs"\ncpu = "500m"', 'logdir = "/data/logs"')
+    (update,) = make_plan(exp(without), NS, live).changes
+    # The teammate's limit stays (server-side apply leaves it); only the request goes.
+    assert [(c.path, c.old, c.new) for c in update.changes] == [
+        ("spec.template.spec.containers[name=tensorboard].resources.requests", {"cpu": "500m"}, MISSING)]
+
+
+def test_a_field_someone_else_took_over_is_drift_with_the_live_value():
+    live = recorded("scaled")
+    deploy = member(live, "Deployment", "exp-tensorboard")
+    assert other_owners(deploy, ("spec", "replicas")) and deploy["spec"]["replicas"] == 3
+    (update,) = make_plan(exp(), NS, live).changes
+    (change,) = update.changes
+    assert (change.path, change.old, change.new) == ("spec.replicas", 3, 1)
+    assert change.changed_by and change.changed_by[0].startswith("kubectl")
+    # Dropping the field from the file is no removal: the scaler owns it now.
+    deploy_desired = next(o for o in members(exp(), NS) if o["kind"] == "Deployment")
+    del deploy_desired["spec"]["replicas"]
+    assert [c for c in owned_changes(deploy_desired, deploy) if c.path == ("spec", "replicas")] == []
+
+
+def test_fresh_experiment_is_all_creates_and_parent_first():
+    plan = make_plan(exp(), NS, Live(None, {}, {}))
+    assert plan.counts() == {"create": 3}
+    assert plan.parent_first is not None and plan.parent_last is not None
+    assert plan.parent_last["metadata"]["annotations"][GROUP_KINDS] == "Deployment.apps,Service,TFJob.kubeflow.org"
+    set_id = applyset_id("arena-run-exp", NS)
+    assert all(a.desired["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == set_id for a in plan.actions)
+
+
 def test_a_changed_command_replaces_the_job_and_names_the_key():
-    e = exp()
-    live = applied(e)
-    plan = make_plan(exp(EXP.replace("sleep 1", "sleep 2")), "ns", live)
+    plan = make_plan(exp(EXP.replace("sleep 1", "sleep 2")), NS, recorded())
     (action,) = plan.changes
     assert (action.op, action.name, action.reason) == ("replace", "exp", "forces replacement: job.command")
 
 
 def test_removed_sections_are_pruned_and_kinds_shrink_last():
-    e = exp()
-    live = applied(e)
-    plan = make_plan(exp(EXP.replace('[tensorboard]\nlogdir = "/data/logs"\n', "")), "ns", live)
+    plan = make_plan(exp(EXP.replace('[tensorboard]\nlogdir = "/data/logs"\ncpu = "500m"\n', "")), NS, recorded())
     assert {(a.op, a.kind) for a in plan.changes} == {("delete", "Deployment"), ("delete", "Service")}
     assert plan.parent_first is None  # nothing new: the old set already covers it
     assert plan.parent_last["metadata"]["annotations"][GROUP_KINDS] == "TFJob.kubeflow.org"
 
 
 def test_a_new_kind_grows_the_parent_first():
-    e = exp(EXP.replace('[tensorboard]\nlogdir = "/data/logs"\n', ""))
-    plan = make_plan(exp(), "ns", applied(e))
+    live = recorded()
+    live.members.pop(key_of(member(live, "Deployment", "exp-tensorboard")))
+    live.members.pop(key_of(member(live, "Service", "exp-tensorboard")))
+    live.parent["metadata"]["annotations"][GROUP_KINDS] = "TFJob.kubeflow.org"
+    plan = make_plan(exp(), NS, live)
     assert plan.parent_first["metadata"]["annotations"][GROUP_KINDS] == "Deployment.apps,Service,TFJob.kubeflow.org"
-    assert plan.parent_first["metadata"]["annotations"][JOBS] == applied(e).parent["metadata"]["annotations"][JOBS]
 
 
 def test_a_foreign_object_is_a_problem_unless_adopted():
-    e = exp()
-    clash = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "exp-tensorboard", "namespace": "ns"}}
+    clash = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "exp-tensorboard", "namespace": NS}}
     live = Live(None, {}, {key_of(clash): clash})
-    plan = make_plan(e, "ns", live)
-    (problem,) = plan.problems
+    (problem,) = make_plan(exp(), NS, live).problems
     assert "Service ns/exp-tensorboard exists but is not part of this experiment" in problem
-    assert make_plan(e, "ns", live, adopt=True).problems == []
+    assert make_plan(exp(), NS, live, adopt=True).problems == []
 
 
-def test_finished_jobs_stay_and_ttl_removed_ones_are_kept_away():
-    e = exp()
-    live = applied(e)
-    job_key = next(k for k in live.members if k[0].startswith("TFJob"))
-    live.members[job_key]["status"] = {"conditions": [{"type": "Succeeded", "status": "True"}]}
-    plan = make_plan(e, "ns", live)
-    assert not plan.has_changes
-    assert make_plan(e, "ns", live, rerun=True).counts()["replace"] == 1
-    del live.members[job_key]  # its TTL removed it
-    plan = make_plan(e, "ns", live)
+def _finish(live: Live) -> tuple:
+    job = member(live, "TFJob")
+    job["status"] = {"conditions": [{"type": "Succeeded", "status": "True"}]}
+    return key_of(job), job
+
+
+def test_a_job_seen_finished_is_recorded_and_kept_after_its_ttl():
+    live = recorded()
+    job_key, _ = _finish(live)
+    plan = make_plan(exp(), NS, live)
+    assert [a.reason for a in plan.actions if a.key == job_key] == ["finished"] and not plan.changes
+    # Apply records that it saw the job finished: a parent write, no member write.
+    assert json.loads(plan.parent_last["metadata"]["annotations"][FINISHED]).keys() == {"exp"}
+    assert make_plan(exp(), NS, live, rerun=True).counts()["replace"] == 1
+
+    after = live._replace(parent=plan.parent_last)
+    assert not make_plan(exp(), NS, after).has_changes
+    del after.members[job_key]  # its TTL removed it
+    plan = make_plan(exp(), NS, after)
     assert plan.counts()["keep"] == 1 and not plan.has_changes
-    assert make_plan(e, "ns", live, rerun=True).counts()["create"] == 1
+    assert make_plan(exp(), NS, after, rerun=True).counts()["create"] == 1
     # Changed since: it runs again.
-    assert make_plan(exp(EXP.replace("sleep 1", "sleep 3")), "ns", live).counts()["create"] == 1
+    assert make_plan(exp(EXP.replace("sleep 1", "sleep 3")), NS, after).counts()["create"] == 1
+
+
+def test_a_job_deleted_while_running_is_recreated():
+    live = recorded()
+    del live.members[key_of(member(live, "TFJob"))]
+    plan = make_plan(exp(), NS, live)
+    assert plan.counts()["create"] == 1
 
 
 def test_a_parent_of_another_tool_is_refused():
-    e = exp()
-    live = applied(e)
+    live = recorded()
     live.parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"] = "kubectl/v1.36.3"
-    (problem,) = make_plan(e, "ns", live).problems
+    (problem,) = make_plan(exp(), NS, live).problems
     assert "another tool (kubectl/v1.36.3)" in problem
+
+
+def test_long_values_show_where_they_differ():
+    base = "python train.py " + " ".join(f"--flag{i} {i}" for i in range(30))
+    old, new = base + " --lr 0.1 --epochs 3", base + " --lr 0.2 --epochs 3"
+    shown_old, shown_new = shown_pair(old, new)
+    assert shown_old != shown_new
+    assert "--lr 0.1" in shown_old and "--lr 0.2" in shown_new
+    assert len(shown_old) <= 120 and shown_old.startswith("…")
+    assert shown_pair("a", "b") == ('"a"', '"b"')
+    assert shown_pair(MISSING, "x") == ("(absent)", '"x"')
+    # One a prefix of the other: still two different texts.
+    long = "x" * 300
+    assert len(set(shown_pair(long, long + "y"))) == 2
 
 
 @pytest.mark.parametrize("types,phase", [

@@ -5,12 +5,12 @@ import copy
 from hypothesis import given, strategies as st
 from markdown_it import MarkdownIt
 
-from arena_run.cluster.live import key_of
+from arena_run.objects.keys import key_of
 from arena_run.cli.markdown import cell, code, markdown
 from arena_run.plan import make_plan
 from arena_run.plan.unified import as_yaml, unified
 
-from .test_plan import EXP, applied, exp
+from .test_plan import EXP, exp, recorded
 
 GFM = MarkdownIt("commonmark").enable("table")
 # Characters markdown gives meaning to, often, among any others.
@@ -39,7 +39,7 @@ def test_a_table_cell_stays_one_cell(text):
 def drifted_plan():
     """A plan with a replacement (changed command) and drift (someone else set the Service's port)."""
     e = exp()
-    live = applied(e)
+    live = recorded()
     svc = next(k for k in live.members if k[0] == "Service")
     obj = live.members[svc]
     obj["spec"]["ports"][0]["port"] = 7007
@@ -49,7 +49,7 @@ def drifted_plan():
 
 
 def test_markdown_summarises_then_details_each_change():
-    plans = [drifted_plan(), make_plan(exp(), "ns", applied(exp()))]
+    plans = [drifted_plan(), make_plan(exp(), "ns", recorded())]
     md = markdown(plans)
     lines = md.splitlines()
     assert lines[0] == "### arena-run plan: 2 experiment(s), 1 with changes, 1 drifted"
@@ -72,7 +72,7 @@ def test_markdown_says_when_a_plan_cannot_be_applied():
 
 
 def test_unified_diff_leaves_out_managed_fields_and_shows_the_change():
-    live = applied(exp())
+    live = recorded()
     key = next(k for k in live.members if k[0] == "TFJob.kubeflow.org")
     before = live.members[key]
     after = copy.deepcopy(before)
@@ -87,7 +87,7 @@ def test_unified_diff_leaves_out_managed_fields_and_shows_the_change():
 
 
 def test_a_new_object_is_all_additions():
-    obj = applied(exp()).members
+    obj = recorded().members
     key, o = next(iter(obj.items()))
     d = unified(key, "create", None, o)
     body = d.text.splitlines()[3:]

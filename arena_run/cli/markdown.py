@@ -9,10 +9,9 @@ each object's unified diff.  GitHub and GitLab render it the same.
 
 from __future__ import annotations
 
-import json
-from typing import Any, Optional
+from typing import Optional
 
-from ..api import MISSING, ObjectDiff, Plan
+from ..api import ObjectDiff, Plan, shown_pair
 
 OPS = ("create", "update", "replace", "delete")
 SIGN = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
@@ -33,13 +32,6 @@ def code(text: str) -> str:
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""
     return f"{fence}{pad}{text}{pad}{fence}"
-
-
-def _value(v: Any) -> str:
-    if v is MISSING:
-        return "(absent)"
-    text = v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def markdown(plans: list[Plan], diffs: Optional[list[ObjectDiff]] = None) -> str:
@@ -79,7 +71,8 @@ def _section(p: Plan, diffs: dict) -> str:
             line += f": {cell(a.reason)}"
         lines.append(line)
         for c in a.changes:
-            change = f"  - {code(c.path)}: {code(_value(c.old))} → {code(_value(c.new))}"
+            old, new = shown_pair(c.old, c.new, width=200, quote=False)
+            change = f"  - {code(c.path)}: {code(old)} → {code(new)}"
             if c.changed_by:
                 change += f" (drift: changed by {', '.join(code(m) for m in c.changed_by)})"
             lines.append(change)

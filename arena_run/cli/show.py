@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..api import shown_pair
+
 # Piped output is not wrapped at 80 columns: scripts and CI logs read whole lines.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 250)
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 250)
@@ -22,15 +24,6 @@ _SIGN = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+",
          "delete": ("-", "red"), "keep": ("=", "dim"), "unchanged": ("=", "dim")}
 _WORD = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete",
          "keep": "kept", "unchanged": "unchanged"}
-
-
-def _value(v: Any) -> str:
-    from ..api import MISSING
-
-    if v is MISSING:
-        return "(absent)"
-    text = json.dumps(v, separators=(",", ":")) if not isinstance(v, str) else json.dumps(v)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def plans(items: list, verbose: bool = False) -> None:
@@ -49,7 +42,8 @@ def plans(items: list, verbose: bool = False) -> None:
                 line.append(f"   {action.reason}", style="dim" if action.op != "replace" else color)
             out.print(line)
             for c in action.changes:
-                change = Text(f"        {c.path}: {_value(c.old)} → {_value(c.new)}")
+                old, new = shown_pair(c.old, c.new)
+                change = Text(f"        {c.path}: {old} → {new}")
                 if c.changed_by:
                     change.append(f"  (drift: changed by {', '.join(c.changed_by)})", style="yellow")
                 out.print(change)
@@ -117,7 +111,7 @@ def status_table(items: list, all_namespaces: bool) -> Table:
         replicas = ", ".join(f"{role} {n}" for role, n in jobs[0].replicas.items()) if len(jobs) == 1 else (
             f"{sum(1 for j in jobs if j.phase == 'Running')}/{len(jobs)} running" if jobs else "-")
         gpus = f"{sum(j.gpus_allocated for j in jobs)}/{sum(j.gpus_requested for j in jobs)}" if jobs else "-"
-        age = jobs[0].duration or jobs[0].age if len(jobs) == 1 else (max((j.age for j in jobs), default="-"))
+        age = st.age
         tb = st.tensorboard.url if st.tensorboard else "-"
         serving = f"{st.serving.url} ({st.serving.available})" if st.serving else "-"
         sync_color = {"in sync": "green", "drifted": "yellow"}.get(st.sync, "red")

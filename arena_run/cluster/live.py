@@ -11,24 +11,10 @@ would collide with.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
-
+from ..objects.keys import Key, Live, key_of  # noqa: F401  (the types read_many returns)
 from .applyset import ID_LABEL, PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
 from .client import Cluster
 from .kinds import KINDS, kind_of
-
-Key = tuple  # (group_kind, namespace, name)
-
-
-def key_of(obj: dict) -> Key:
-    meta = obj["metadata"]
-    return (kind_of(obj).group_kind, meta.get("namespace"), meta["name"])
-
-
-class Live(NamedTuple):
-    parent: Optional[dict]
-    members: dict  # Key -> live object
-    foreign: dict  # Key -> metadata of a non-member with a desired object's name
 
 
 def read_live(cluster: Cluster, experiment: str, namespace: str, desired: list[dict]) -> Live:

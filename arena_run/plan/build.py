@@ -8,16 +8,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..cluster.applyset import (
-    EXPERIMENT_KEY, JOBS, PART_OF, applyset_id, foreign_tooling, group_kinds_of, parent_manifest, parent_name,
-    recorded_jobs,
+from ..objects.applyset import (
+    FIELD_MANAGER, FINISHED, PART_OF, SOURCE, applyset_id, finished_jobs, foreign_tooling, group_kinds_of,
+    parent_manifest, parent_name,
 )
-from ..cluster.kinds import JOB_KINDS, kind_of
-from ..cluster.live import Key, Live, key_of
+from ..objects.keys import Key, Live, group_kind, key_of
+from ..objects.kinds import JOB_KINDS
 from ..render import render, sort_key
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..spec.model import Experiment
-from .diff import MISSING, Change, Item, diff, format_path, removed
+from .diff import MISSING, Change, diff, format_path
+from .owned import owned_changes
 from .owners import owners
 from .phase import finished
 
@@ -108,8 +109,7 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     if desired is None:
         desired = members(exp, namespace)
     spec_json = exp.to_json()
-    previous = _previous_render(live.parent, namespace, spec_json, desired)
-    recorded = recorded_jobs(live.parent)
+    seen_finished = finished_jobs(live.parent)
     problems: list[str] = []
     if live.parent is not None and foreign_tooling(live.parent):
         problems.append(
@@ -121,25 +121,40 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     for obj in desired:
         key = key_of(obj)
         desired_keys.add(key)
-        actions.append(_action(obj, key, live, previous.get(key), recorded, adopt, rerun, problems))
+        actions.append(_action(obj, key, live, seen_finished, adopt, rerun, problems))
     for key, obj in live.members.items():
         if key not in desired_keys:
             actions.append(Action("delete", key, live=obj, reason="no longer in the file"))
     actions.sort(key=lambda a: sort_key(a.desired or a.live))
 
-    jobs = {o["metadata"]["name"]: spec_hash(o["spec"]) for o in desired if kind_of(o).group_kind in JOB_KINDS}
     final = parent_manifest(
-        exp.name, namespace, {kind_of(o).group_kind for o in desired}, source=source,
-        spec_hash=spec_hash(json.loads(spec_json)), jobs=jobs,
+        exp.name, namespace, {group_kind(o) for o in desired}, source=source,
+        spec_hash=spec_hash(json.loads(spec_json)), finished=_finished_now(actions),
         spec_json=spec_json, labels={MANAGED_BY: MANAGER, EXPERIMENT: exp.name},
     )
     old_kinds = set(group_kinds_of(live.parent))
-    new_kinds = {kind_of(o).group_kind for o in desired}
+    new_kinds = {group_kind(o) for o in desired}
     first = None
     if live.parent is None or not new_kinds <= old_kinds:
         first = _superset(final, live.parent, old_kinds | new_kinds)
-    last = None if live.parent is not None and not diff(final, live.parent) else final
+    last = None if live.parent is not None and not _record_changed(final, live.parent) else final
     return Plan(exp.name, namespace, source, actions, first, last, problems)
+
+
+def _record_changed(final: dict, live_parent: dict) -> bool:
+    """Whether the parent must be rewritten.  Where the file lies is no reason:
+    the same file applied from another checkout changes nothing."""
+    return any(format_path(c.path) != f"metadata.annotations.{SOURCE}" for c in diff(final, live_parent))
+
+
+def _finished_now(actions: list) -> dict:
+    """The jobs to record as seen finished: finished and kept as they are, or kept away after their TTL."""
+    out = {}
+    for a in actions:
+        if a.key[0] in JOB_KINDS and a.desired is not None and \
+                (a.op == "keep" or (a.op in ("unchanged", "update") and a.live is not None and finished(a.live))):
+            out[a.name] = spec_hash(a.desired["spec"])
+    return out
 
 
 def members(exp: Experiment, namespace: str) -> list[dict]:
@@ -151,7 +166,7 @@ def members(exp: Experiment, namespace: str) -> list[dict]:
     return objects
 
 
-def _action(obj: dict, key: Key, live: Live, before: Optional[dict], recorded: dict,
+def _action(obj: dict, key: Key, live: Live, seen_finished: dict,
             adopt: bool, rerun: bool, problems: list) -> Action:
     current = live.members.get(key)
     is_job = key[0] in JOB_KINDS
@@ -164,11 +179,13 @@ def _action(obj: dict, key: Key, live: Live, before: Optional[dict], recorded: d
                 )
                 return Action("unchanged", key, obj, live.foreign[key], reason="not ours: left alone")
             return Action("update", key, obj, live.foreign[key], reason="adopting an existing object")
-        if is_job and not rerun and recorded.get(key[2]) == spec_hash(obj["spec"]) \
+        # Only a job an apply saw finished can have been removed by its TTL;
+        # one deleted while it ran (or before any apply saw it end) runs again.
+        if is_job and not rerun and seen_finished.get(key[2]) == spec_hash(obj["spec"]) \
                 and obj["spec"].get("runPolicy", {}).get("ttlSecondsAfterFinished") is not None:
             return Action("keep", key, obj, reason="finished and removed after its TTL; --rerun runs it again")
         return Action("create", key, obj)
-    changes = _changes(obj, current, before)
+    changes = _changes(obj, current)
     if is_job:
         spec_changes = [c for c in changes if c.path.startswith("spec")]
         if spec_changes:
@@ -180,31 +197,19 @@ def _action(obj: dict, key: Key, live: Live, before: Optional[dict], recorded: d
     return Action("update" if changes else "unchanged", key, obj, current, changes)
 
 
-def _changes(desired: dict, live: dict, before: Optional[dict]) -> list[FieldDiff]:
+def _changes(desired: dict, live: dict) -> list[FieldDiff]:
     raw: list[Change] = diff(_essence(desired), live)
-    if before is not None and before is not desired:
-        # What the last apply set and this one does not: server-side apply
-        # removes it, so plan says so.
-        raw += [c for c in removed(_essence(before), _essence(desired)) if _present(live, c.path)]
+    # What applying takes away (or replaces whole), from what arena-run owns
+    # on the live object; a path diff already reports is not repeated.
+    seen = [c.path for c in raw]
+    raw += [c for c in owned_changes(desired, live)
+            if not any(c.path[:len(p)] == p or p[:len(c.path)] == c.path for p in seen)]
     out = []
     for change in raw:
-        others = tuple(m for m in owners(live, change.path) if m != "arena-run") if change.new is not MISSING else ()
+        others = tuple(m for m in owners(live, change.path) if m != FIELD_MANAGER) \
+            if change.new is not MISSING else ()
         out.append(FieldDiff(format_path(change.path), change.old, change.new, others))
     return out
-
-
-def _present(live: dict, path: tuple) -> bool:
-    node: Any = live
-    for step in path:
-        if isinstance(step, Item):
-            if not isinstance(node, list) or not (0 <= step.index < len(node)):
-                return False
-            node = node[step.index]
-        elif isinstance(node, dict) and step in node:
-            node = node[step]
-        else:
-            return False
-    return True
 
 
 def _essence(obj: dict) -> dict:
@@ -216,30 +221,14 @@ def _essence(obj: dict) -> dict:
 def _superset(final: dict, live_parent: Optional[dict], kinds: set) -> dict:
     # Written before any member: it must name every kind a member may have,
     # old or new, so an apply interrupted at any point leaves nothing that a
-    # later run (or kubectl) cannot find.  The job record is the old one until
-    # the members are applied.
+    # later run (or kubectl) cannot find.  The record of finished jobs is the
+    # old one until the members are applied.
     out = json.loads(json.dumps(final))
     ann = out["metadata"]["annotations"]
     ann["applyset.kubernetes.io/contains-group-kinds"] = ",".join(sorted(kinds))
     old_ann = (live_parent or {}).get("metadata", {}).get("annotations") or {}
-    ann[JOBS] = old_ann.get(JOBS, "{}")
+    ann[FINISHED] = old_ann.get(FINISHED, "{}")
     return out
-
-
-def _previous_render(parent: Optional[dict], namespace: str, spec_json: str, desired: list[dict]) -> dict:
-    """The objects the last apply rendered, from the experiment the parent recorded."""
-    text = ((parent or {}).get("data") or {}).get(EXPERIMENT_KEY)
-    if not text:
-        return {}
-    if text == spec_json:
-        # Unchanged since the last apply (every re-apply, every status): the
-        # same objects, so neither a second parse nor a second render.
-        return {key_of(o): o for o in desired}
-    try:
-        exp = Experiment.from_json(text)
-    except ValueError:
-        return {}  # recorded by an arena-run whose format this one does not read
-    return {key_of(o): o for o in members(exp, namespace)}
 
 
 # Rendered paths of a job, back to the arena.toml keys that set them.

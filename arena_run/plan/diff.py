@@ -4,7 +4,12 @@ Only the paths present in the desired object are compared: whatever the API
 server defaulted, and whatever other managers own, is not arena-run's to
 judge.  Lists of objects are matched by their merge key (`name`, `mountPath`,
 `containerPort`, `port`), as server-side apply merges them; other lists are
-compared whole.  Quantities compare by value (`0.5` equals `500m`).
+compared whole.
+
+Values compare literally: `"1.10"` is not `"1.1"`.  Only resource quantities
+(`resources.requests`/`limits`, `overhead`, an emptyDir's `sizeLimit`), which
+the API server itself normalises (`0.5` is served back as `500m`), compare by
+value.
 """
 
 from __future__ import annotations
@@ -46,14 +51,14 @@ def diff(desired: Any, live: Any, path: Path = ()) -> list[Change]:
             return [Change(path, live, desired)]
         key = merge_key(desired)
         if key is None:
-            return [] if same_list(desired, live) else [Change(path, live, desired)]
+            return [] if same_list(desired, live, path) else [Change(path, live, desired)]
         out = []
         by_key = {item.get(key): (i, item) for i, item in enumerate(live) if isinstance(item, dict)}
         for item in desired:
             index, current = by_key.get(item[key], (-1, MISSING))
             out += diff(item, current, path + (Item(index, (key, item[key])),))
         return out
-    return [] if same_value(desired, live) else [Change(path, live, desired)]
+    return [] if same_value(desired, live, path) else [Change(path, live, desired)]
 
 
 def merge_key(items: list) -> Optional[str]:
@@ -66,19 +71,42 @@ def merge_key(items: list) -> Optional[str]:
     return None
 
 
-def same_list(desired: list, live: list) -> bool:
+def same_list(desired: list, live: list, path: Path = ()) -> bool:
     if len(desired) != len(live):
         return False
-    return all(not diff(d, l) for d, l in zip(desired, live))
+    return all(not diff(d, l, path + (Item(i, None),)) for i, (d, l) in enumerate(zip(desired, live)))
 
 
-def same_value(desired: Any, live: Any) -> bool:
-    if desired == live and type(desired) is type(live):
-        return True
+def same_value(desired: Any, live: Any, path: Path = ()) -> bool:
     if isinstance(desired, bool) or isinstance(live, bool):
+        return desired is live
+    if desired == live and isinstance(desired, str) == isinstance(live, str):
+        return True  # 1 == 1.0, but "1" is not 1
+    if not is_quantity(path):
         return False
     a, b = quantity(desired), quantity(live)
     return a is not None and a == b
+
+
+def is_quantity(path: Path) -> bool:
+    """Whether the API server normalises the value at path as a resource quantity."""
+    names = [step for step in path if isinstance(step, str)]
+    if len(names) >= 2 and names[-2] == "overhead":
+        return True
+    if names and names[-1] == "sizeLimit":
+        return True
+    return len(names) >= 3 and names[-3] == "resources" and names[-2] in ("requests", "limits")
+
+
+def same_whole(desired: Any, live: Any, path: Path = ()) -> bool:
+    """Equal in every field both ways: what an atomic field (owned as a whole) must be."""
+    if isinstance(desired, dict):
+        return isinstance(live, dict) and desired.keys() == live.keys() and \
+            all(same_whole(v, live[k], path + (k,)) for k, v in desired.items())
+    if isinstance(desired, list):
+        return isinstance(live, list) and len(desired) == len(live) and \
+            all(same_whole(d, l, path + (Item(i, None),)) for i, (d, l) in enumerate(zip(desired, live)))
+    return same_value(desired, live, path)
 
 
 _SUFFIX = {
@@ -105,37 +133,14 @@ def quantity(value: Any) -> Optional[Decimal]:
     return None
 
 
-def removed(old: Any, new: Any, path: Path = ()) -> list[Change]:
-    """Fields set in an earlier desired object that the new one no longer sets."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        out: list[Change] = []
-        for key, value in old.items():
-            if key not in new:
-                out.append(Change(path + (key,), value, MISSING))
-            else:
-                out += removed(value, new[key], path + (key,))
-        return out
-    if isinstance(old, list) and isinstance(new, list):
-        key = merge_key(old)
-        if key is None or merge_key(new) != key:
-            return []
-        present = {item[key]: item for item in new}
-        out = []
-        for i, item in enumerate(old):
-            step = Item(i, (key, item[key]))
-            if item[key] not in present:
-                out.append(Change(path + (step,), item, MISSING))
-            else:
-                out += removed(item, present[item[key]], path + (step,))
-        return out
-    return []
-
-
 def format_path(path: Path) -> str:
     out = ""
     for step in path:
         if isinstance(step, Item):
-            out += f"[{step.key[0]}={step.key[1]}]" if step.key else f"[{step.index}]"
+            if step.key is None:
+                out += f"[{step.index}]"
+            else:  # a keyed item, or a set's value (no field name)
+                out += f"[{step.key[0]}={step.key[1]}]" if step.key[0] else f"[{step.key[1]}]"
         else:
             out += ("." if out else "") + str(step)
     return out

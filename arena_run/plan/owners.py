@@ -9,16 +9,28 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
+from ..objects.applyset import FIELD_MANAGER
 from .diff import Item, Path
 
 
 def owners(live: dict, path: Path) -> list[str]:
     """Managers whose field set holds path (or something under it)."""
+    return _owners(live, path, skip_own=False)
+
+
+def other_owners(live: dict, path: Path) -> list[str]:
+    """As owners, leaving out arena-run's own Apply entry."""
+    return _owners(live, path, skip_own=True)
+
+
+def _owners(live: dict, path: Path, skip_own: bool) -> list[str]:
     out = []
     for entry in live.get("metadata", {}).get("managedFields") or []:
         fields = entry.get("fieldsV1")
         if entry.get("subresource") == "status":
             continue  # status writes never own what arena-run sets (`scale` may: spec.replicas)
+        if skip_own and entry.get("manager") == FIELD_MANAGER and entry.get("operation") == "Apply":
+            continue
         if isinstance(fields, dict) and _holds(fields, live, path):
             manager = entry.get("manager", "?")
             if manager not in out:

@@ -13,8 +13,8 @@ import difflib
 from dataclasses import dataclass
 from typing import Optional
 
-from ..cluster.kinds import KINDS
-from ..cluster.live import Key
+from ..objects.keys import Key
+from ..objects.kinds import KINDS
 
 
 @dataclass(frozen=True)

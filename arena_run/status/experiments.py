@@ -39,6 +39,7 @@ class JobStatus:
     duration: Optional[str] = None
     params: Optional[str] = None  # a sweep point's values
     nodes: list = field(default_factory=list)
+    age_seconds: Optional[int] = None  # what `age` says, to compare: "1d2h" is older than "9m"
 
 
 @dataclass
@@ -68,9 +69,18 @@ class ExperimentStatus:
                 return p
         return "-"
 
+    @property
+    def age(self) -> str:
+        """One job: how long it took, else its age; a sweep: the age of its oldest job."""
+        if len(self.jobs) == 1:
+            return self.jobs[0].duration or self.jobs[0].age
+        aged = [j for j in self.jobs if j.age_seconds is not None]
+        return max(aged, key=lambda j: j.age_seconds).age if aged else "-"
+
     def to_dict(self) -> dict:
         out = asdict(self)
         out["phase"] = self.phase
+        out["age"] = self.age
         return out
 
 
@@ -190,6 +200,7 @@ def _job_status(job: dict, pods: list, now: dt.datetime) -> JobStatus:
         name, job["kind"], phase, replicas, requested, allocated,
         age=age(created, now), duration=age(start, end) if finished(job) and start and end else None,
         params=params, nodes=sorted({p["spec"]["nodeName"] for p in mine if p.get("spec", {}).get("nodeName")}),
+        age_seconds=max(0, int((now - created).total_seconds())) if created else None,
     )
 
 

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 
 import pytest
 import yaml
@@ -93,10 +93,13 @@ def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, capsys):
 
     code, out, _ = cli(capsys, "plan", "--detailed-exitcode", path)
     assert code == 0 and "No changes." in out
+    # Once the worker runs, status counts it ready and its GPU requested.
+    until(lambda: api.status(kube, path)[0].jobs[0].replicas == {"Worker": "1/1"}, what="worker ready")
     code, out, _ = cli(capsys, "status", "-o", "json", path)
     (st,) = json.loads(out)
     assert st["sync"] == "in sync" and st["name"] == "exp" and st["namespace"] == namespace
-    assert st["jobs"][0]["replicas"] == {"Worker": "0/1"} or st["jobs"][0]["gpus_requested"] == 1
+    assert st["jobs"][0]["replicas"] == {"Worker": "1/1"}
+    assert st["jobs"][0]["gpus_requested"] == 1
     assert st["tensorboard"]["hint"] == f"kubectl port-forward -n {namespace} svc/exp-tensorboard 6006:6006"
 
 
@@ -199,11 +202,16 @@ def test_sweep_points_added_and_removed(cluster, kube, namespace, tmp_path):
     api.apply([plan], kube)
     second = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert len(second) == 3 and all(second[n] == uid for n, uid in first.items())
+    # Dropping lr = 0.1 deletes exactly its job; the others keep running as they were.
+    (dropped,) = _job_names(sweep("[0.1]"))
+    assert dropped in first
     (plan,) = api.plan(sweep("[0.01, 0.001]"), kube)
     assert plan.counts() == {"delete": 1, "unchanged": 2}
+    assert [a.name for a in plan.changes] == [dropped]
     api.apply([plan], kube)
-    third = {n for (k, n), _ in live_objects(cluster, namespace).items() if k == "TFJob"}
-    assert third == set(second) - (set(first) - set(third)) and len(third) == 2
+    third = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
+    assert set(third) == set(second) - {dropped}
+    assert all(third[n] == second[n] for n in third)
 
 
 class Interrupted(BaseException):
@@ -402,8 +410,19 @@ def test_plan_json_and_status_watch(cluster, kube, namespace, tmp_path, capsys):
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     proc = subprocess.Popen([sys.executable, "-m", "arena_run", "status", "--watch", "-n", namespace],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(5)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    assert "EXPERIMENT" in out and "exp" in out and "Traceback" not in err
+    got: list = []
+    reader = threading.Thread(target=lambda: [got.append(line) for line in proc.stdout], daemon=True)
+    reader.start()
+    try:
+        # Interrupt once the first table is drawn, not after a guessed delay.
+        until(lambda: any(line.split()[:1] == ["EXPERIMENT"] for line in got)
+              and any(line.split()[:1] == ["exp"] for line in got), timeout=60, what="the first table")
+        assert proc.poll() is None  # still watching
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(10)
+    err = proc.stderr.read()
+    assert "Traceback" not in err, err

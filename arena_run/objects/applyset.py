@@ -1,0 +1,92 @@
+"""ApplySets (KEP-3659) as kubectl implements them: one parent per experiment.
+
+The parent is a ConfigMap `arena-run-<name>` (a ConfigMap, not a Secret, so a
+data scientist who may not read Secrets can still apply and list).  Members
+carry `applyset.kubernetes.io/part-of: <id>`; kubectl recognises the set
+(`KUBECTL_APPLYSET=true kubectl apply --prune --applyset=configmap/arena-run-<name>`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Iterable, Optional
+
+from .. import __version__
+
+# The parent's kind: a ConfigMap in the core group.
+PARENT_API_VERSION, PARENT_KIND_NAME, PARENT_GROUP = "v1", "ConfigMap", ""
+ID_LABEL = "applyset.kubernetes.io/id"
+PART_OF = "applyset.kubernetes.io/part-of"
+TOOLING = "applyset.kubernetes.io/tooling"
+GROUP_KINDS = "applyset.kubernetes.io/contains-group-kinds"
+TOOL = "arena-run"
+FIELD_MANAGER = TOOL  # server-side apply's field manager: whose managedFields entry is arena-run's
+
+# What the parent remembers about the experiment, so `status` and `delete`
+# work without the file, and a job its TTL removed is not re-run.
+SOURCE = "arena-run.io/source"  # the file, relative to its repository: the same in every checkout
+SPEC_HASH = "arena-run.io/spec-hash"
+# Jobs seen finished (name -> hash of their spec).  Only these may be missing
+# "because their TTL removed them"; a job deleted while it ran is re-created.
+# (arena-run 0.1.0 recorded every applied job under arena-run.io/jobs, which
+# cannot tell the two apart; that record is no longer read.)
+FINISHED = "arena-run.io/finished-jobs"
+EXPERIMENT_KEY = "experiment.json"
+
+
+def parent_name(experiment: str) -> str:
+    return f"arena-run-{experiment}"
+
+
+def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND_NAME, group: str = PARENT_GROUP) -> str:
+    """kubectl's formula: applyset-<base64url(sha256(name.namespace.Kind.group)), unpadded>-v1."""
+    digest = hashlib.sha256(f"{name}.{namespace}.{kind}.{group}".encode()).digest()
+    return "applyset-" + base64.urlsafe_b64encode(digest).decode().rstrip("=") + "-v1"
+
+
+def parent_manifest(experiment: str, namespace: str, group_kinds: Iterable[str], *, source: str,
+                    spec_hash: str, finished: dict, spec_json: str, labels: dict) -> dict:
+    name = parent_name(experiment)
+    return {
+        "apiVersion": PARENT_API_VERSION,
+        "kind": PARENT_KIND_NAME,
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {**labels, ID_LABEL: applyset_id(name, namespace)},
+            "annotations": {
+                TOOLING: f"{TOOL}/{__version__}",
+                GROUP_KINDS: ",".join(sorted(set(group_kinds))),
+                SOURCE: source,
+                SPEC_HASH: spec_hash,
+                FINISHED: json.dumps(finished, sort_keys=True, separators=(",", ":")),
+            },
+        },
+        "data": {EXPERIMENT_KEY: spec_json},
+    }
+
+
+def group_kinds_of(parent: Optional[dict]) -> list[str]:
+    if not parent:
+        return []
+    text = (parent["metadata"].get("annotations") or {}).get(GROUP_KINDS, "")
+    return [g for g in text.split(",") if g]
+
+
+def finished_jobs(parent: Optional[dict]) -> dict:
+    """Job name -> hash of its spec, for the jobs an apply saw finished."""
+    if not parent:
+        return {}
+    try:
+        record = json.loads((parent["metadata"].get("annotations") or {}).get(FINISHED, "{}"))
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def foreign_tooling(parent: dict) -> Optional[str]:
+    """The other tool that owns this parent, if it is not arena-run's."""
+    tooling = (parent["metadata"].get("annotations") or {}).get(TOOLING, "")
+    return None if tooling.split("/")[0] == TOOL else (tooling or "no tooling annotation")

@@ -1,0 +1,70 @@
+"""The kinds arena-run reads and writes, and where the API serves them.
+
+A fixed table rather than discovery: discovery costs a request per API group
+on every run, and arena-run only ever touches these kinds.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+
+class Kind(NamedTuple):
+    kind: str
+    group: str  # "" for the core group
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def group_kind(self) -> str:
+        """`Kind.group` as ApplySets spell it; the core group has no suffix."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    def path(self, namespace: Optional[str] = None, name: Optional[str] = None, sub: str = "") -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{namespace}"
+        base += f"/{self.plural}"
+        if name:
+            base += f"/{name}"
+        return base + (f"/{sub}" if sub else "")
+
+
+KINDS = {
+    k.group_kind: k
+    for k in (
+        Kind("ConfigMap", "", "v1", "configmaps"),
+        Kind("Secret", "", "v1", "secrets"),
+        Kind("Service", "", "v1", "services"),
+        Kind("Pod", "", "v1", "pods"),
+        Kind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims"),
+        Kind("Node", "", "v1", "nodes", namespaced=False),
+        Kind("Namespace", "", "v1", "namespaces", namespaced=False),
+        Kind("Event", "", "v1", "events"),
+        Kind("Deployment", "apps", "v1", "deployments"),
+        Kind("TFJob", "kubeflow.org", "v1", "tfjobs"),
+        Kind("PyTorchJob", "kubeflow.org", "v1", "pytorchjobs"),
+        Kind("MPIJob", "kubeflow.org", "v2beta1", "mpijobs"),
+        Kind("TrainJob", "trainer.kubeflow.org", "v1alpha1", "trainjobs"),
+        Kind("InferenceService", "serving.kserve.io", "v1beta1", "inferenceservices"),
+    )
+}
+
+# The training jobs arena-run renders, one per sweep point: their operators
+# never apply a changed spec to running pods, so a change is a replacement.
+JOB_KINDS = ("TFJob.kubeflow.org", "PyTorchJob.kubeflow.org", "MPIJob.kubeflow.org", "TrainJob.trainer.kubeflow.org")
+
+
+def kind_of(obj: dict) -> Kind:
+    group = obj["apiVersion"].rpartition("/")[0]
+    key = f"{obj['kind']}.{group}" if group else obj["kind"]
+    return KINDS[key]
+
+
+def by_group_kind(group_kind: str) -> Optional[Kind]:
+    return KINDS.get(group_kind)
