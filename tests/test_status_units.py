@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from arena_run.status.duration import age as _span
-from arena_run.status.experiments import _endpoint, _job_status
+from arena_run.status.experiments import ExperimentStatus, _endpoint, _job_status
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
 
@@ -63,3 +63,17 @@ def test_endpoints():
     assert ep.url == "http://e-tensorboard.ns.svc:8501 (grpc :8500)"
     assert ep.available == "1/2"
     assert ep.hint == "kubectl port-forward -n ns svc/e-tensorboard 8501:8501"
+
+
+def test_a_sweeps_age_is_its_oldest_jobs_by_duration_not_by_text():
+    def created(ago: dt.timedelta):
+        j = job(["Created", "Running"])
+        j["metadata"]["creationTimestamp"] = (NOW - ago).isoformat().replace("+00:00", "Z")
+        return _job_status(j, [], NOW)
+
+    young, old = created(dt.timedelta(minutes=9)), created(dt.timedelta(days=1, hours=2))
+    assert (young.age, old.age) == ("9m", "1d2h")  # as text, "9m" > "1d2h"
+    st = ExperimentStatus("sweep", "ns", "in sync", jobs=[young, old])
+    assert st.age == "1d2h" and st.to_dict()["age"] == "1d2h"
+    assert ExperimentStatus("one", "ns", "in sync", jobs=[young]).age == "9m"
+    assert ExperimentStatus("none", "ns", "in sync").age == "-"
