@@ -100,6 +100,18 @@ def test_a_changed_env_value_replaces_the_job():
     assert change.path.endswith("env[name=VERSION].value") and (change.old, change.new) == ("1.10", "1.1")
 
 
+def test_a_respelled_quantity_restarts_nothing():
+    # The API server normalises a Deployment's quantities: "0.5" is the "500m" it serves.
+    assert make_plan(exp(EXP.replace('cpu = "500m"', 'cpu = "0.5"')), NS, recorded()).changes == []  # the record only
+    # A TFJob keeps the text it was sent: rewritten to read as the file does, without a restart.
+    (action,) = make_plan(exp(EXP.replace('cpu = "0.5"', 'cpu = "500m"')), NS, recorded()).changes
+    assert (action.op, action.kind) == ("update", "TFJob")
+    assert {(c.old, c.new) for c in action.changes} == {("0.5", "500m")}
+    # A different value is a different value.
+    (action,) = make_plan(exp(EXP.replace('cpu = "0.5"', 'cpu = "1"')), NS, recorded()).changes
+    assert (action.op, action.reason) == ("replace", "forces replacement: job.cpu")
+
+
 def test_where_the_file_lies_alone_is_no_change():
     plan = make_plan(exp(), NS, recorded(), source="/home/someone/else/exp.toml")
     assert not plan.has_changes and plan.parent_last is None

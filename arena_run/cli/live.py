@@ -205,6 +205,17 @@ def status(targets, namespace, kubeconfig, context, all_namespaces, output, watc
     from rich.live import Live
 
     try:
+        if not show.out.is_terminal:
+            # Piped (a log, a script): no screen to redraw, so print the table
+            # now and again each time it changes, as `kubectl get -w` does.
+            shown = [s.to_dict() for s in items]
+            show.out.print(render(items))
+            while True:
+                time.sleep(2)  # the refresh interval, as on a terminal
+                items = gather()
+                if [s.to_dict() for s in items] != shown:
+                    shown = [s.to_dict() for s in items]
+                    show.out.print(render(items))
         with Live(render(items), console=show.out, auto_refresh=False) as live:
             while True:
                 time.sleep(2)

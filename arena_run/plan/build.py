@@ -17,10 +17,14 @@ from ..objects.kinds import JOB_KINDS
 from ..render import render, sort_key
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..spec.model import Experiment
-from .diff import MISSING, Change, diff, format_path
+from .diff import MISSING, Change, diff, equivalent_quantities, format_path
 from .owned import owned_changes
 from .owners import owners
 from .phase import finished
+
+# Built-in API groups: their objects are typed in the API server, which
+# normalises resource quantities.  Custom resources keep the text sent.
+NORMALISING_GROUPS = ("", "apps", "batch")  # "": the core group
 
 
 @dataclass
@@ -29,6 +33,7 @@ class FieldDiff:
     old: Any
     new: Any
     changed_by: tuple = ()  # managers other than arena-run that own the live value: drift
+    respelled: bool = False  # a quantity written differently with the same value (`0.5` -> `500m`)
 
     def to_dict(self) -> dict:
         absent = lambda v: None if v is MISSING else v  # noqa: E731
@@ -187,7 +192,9 @@ def _action(obj: dict, key: Key, live: Live, seen_finished: dict,
         return Action("create", key, obj)
     changes = _changes(obj, current)
     if is_job:
-        spec_changes = [c for c in changes if c.path.startswith("spec")]
+        # A quantity only spelt differently changes no pod: the job is updated
+        # (so it reads as the file does), not restarted.
+        spec_changes = [c for c in changes if c.path.startswith("spec") and not c.respelled]
         if spec_changes:
             return Action("replace", key, obj, current, changes, "forces replacement: " + _job_keys(spec_changes))
         if rerun and finished(current):
@@ -198,17 +205,19 @@ def _action(obj: dict, key: Key, live: Live, seen_finished: dict,
 
 
 def _changes(desired: dict, live: dict) -> list[FieldDiff]:
-    raw: list[Change] = diff(_essence(desired), live)
+    normalised = desired["apiVersion"].rpartition("/")[0] in NORMALISING_GROUPS
+    raw: list[Change] = diff(_essence(desired), live, normalised=normalised)
     # What applying takes away (or replaces whole), from what arena-run owns
     # on the live object; a path diff already reports is not repeated.
     seen = [c.path for c in raw]
-    raw += [c for c in owned_changes(desired, live)
+    raw += [c for c in owned_changes(desired, live, normalised)
             if not any(c.path[:len(p)] == p or p[:len(c.path)] == c.path for p in seen)]
     out = []
     for change in raw:
         others = tuple(m for m in owners(live, change.path) if m != FIELD_MANAGER) \
             if change.new is not MISSING else ()
-        out.append(FieldDiff(format_path(change.path), change.old, change.new, others))
+        out.append(FieldDiff(format_path(change.path), change.old, change.new, others,
+                             respelled=equivalent_quantities(change)))
     return out
 
 

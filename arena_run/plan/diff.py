@@ -7,9 +7,10 @@ judge.  Lists of objects are matched by their merge key (`name`, `mountPath`,
 compared whole.
 
 Values compare literally: `"1.10"` is not `"1.1"`.  Only resource quantities
-(`resources.requests`/`limits`, `overhead`, an emptyDir's `sizeLimit`), which
-the API server itself normalises (`0.5` is served back as `500m`), compare by
-value.
+(`resources.requests`/`limits`, `overhead`, an emptyDir's `sizeLimit`) of
+built-in kinds, which the API server itself normalises (`0.5` is served back
+as `500m`), compare by value; a custom resource (a TFJob) keeps the text it
+was sent, so there they compare literally too (`normalised=False`).
 """
 
 from __future__ import annotations
@@ -38,27 +39,27 @@ class Change(NamedTuple):
 _MERGE_KEYS = ("name", "mountPath", "containerPort", "port")
 
 
-def diff(desired: Any, live: Any, path: Path = ()) -> list[Change]:
+def diff(desired: Any, live: Any, path: Path = (), normalised: bool = True) -> list[Change]:
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return [Change(path, live, desired)]
         out: list[Change] = []
         for key, value in desired.items():
-            out += diff(value, live.get(key, MISSING), path + (key,))
+            out += diff(value, live.get(key, MISSING), path + (key,), normalised)
         return out
     if isinstance(desired, list):
         if not isinstance(live, list):
             return [Change(path, live, desired)]
         key = merge_key(desired)
         if key is None:
-            return [] if same_list(desired, live, path) else [Change(path, live, desired)]
+            return [] if same_list(desired, live, path, normalised) else [Change(path, live, desired)]
         out = []
         by_key = {item.get(key): (i, item) for i, item in enumerate(live) if isinstance(item, dict)}
         for item in desired:
             index, current = by_key.get(item[key], (-1, MISSING))
-            out += diff(item, current, path + (Item(index, (key, item[key])),))
+            out += diff(item, current, path + (Item(index, (key, item[key])),), normalised)
         return out
-    return [] if same_value(desired, live, path) else [Change(path, live, desired)]
+    return [] if same_value(desired, live, path, normalised) else [Change(path, live, desired)]
 
 
 def merge_key(items: list) -> Optional[str]:
@@ -71,18 +72,18 @@ def merge_key(items: list) -> Optional[str]:
     return None
 
 
-def same_list(desired: list, live: list, path: Path = ()) -> bool:
+def same_list(desired: list, live: list, path: Path = (), normalised: bool = True) -> bool:
     if len(desired) != len(live):
         return False
-    return all(not diff(d, l, path + (Item(i, None),)) for i, (d, l) in enumerate(zip(desired, live)))
+    return all(not diff(d, l, path + (Item(i, None),), normalised) for i, (d, l) in enumerate(zip(desired, live)))
 
 
-def same_value(desired: Any, live: Any, path: Path = ()) -> bool:
+def same_value(desired: Any, live: Any, path: Path = (), normalised: bool = True) -> bool:
     if isinstance(desired, bool) or isinstance(live, bool):
         return desired is live
     if desired == live and isinstance(desired, str) == isinstance(live, str):
         return True  # 1 == 1.0, but "1" is not 1
-    if not is_quantity(path):
+    if not (normalised and is_quantity(path)):
         return False
     a, b = quantity(desired), quantity(live)
     return a is not None and a == b
@@ -98,15 +99,23 @@ def is_quantity(path: Path) -> bool:
     return len(names) >= 3 and names[-3] == "resources" and names[-2] in ("requests", "limits")
 
 
-def same_whole(desired: Any, live: Any, path: Path = ()) -> bool:
+def same_whole(desired: Any, live: Any, path: Path = (), normalised: bool = True) -> bool:
     """Equal in every field both ways: what an atomic field (owned as a whole) must be."""
     if isinstance(desired, dict):
         return isinstance(live, dict) and desired.keys() == live.keys() and \
-            all(same_whole(v, live[k], path + (k,)) for k, v in desired.items())
+            all(same_whole(v, live[k], path + (k,), normalised) for k, v in desired.items())
     if isinstance(desired, list):
         return isinstance(live, list) and len(desired) == len(live) and \
-            all(same_whole(d, l, path + (Item(i, None),)) for i, (d, l) in enumerate(zip(desired, live)))
-    return same_value(desired, live, path)
+            all(same_whole(d, l, path + (Item(i, None),), normalised) for i, (d, l) in enumerate(zip(desired, live)))
+    return same_value(desired, live, path, normalised)
+
+
+def equivalent_quantities(change: Change) -> bool:
+    """A change of a quantity's text only (`0.5` to `500m`): same value, different spelling."""
+    if not is_quantity(change.path) or change.old is MISSING or change.new is MISSING:
+        return False
+    a, b = quantity(change.old), quantity(change.new)
+    return a is not None and a == b
 
 
 _SUFFIX = {

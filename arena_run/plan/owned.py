@@ -34,17 +34,17 @@ def own_fields(live: dict, manager: str = FIELD_MANAGER) -> Optional[dict]:
     return None
 
 
-def owned_changes(desired: dict, live: dict) -> list[Change]:
+def owned_changes(desired: dict, live: dict, normalised: bool = True) -> list[Change]:
     """Fields arena-run owns on live that applying desired removes, or replaces as a whole."""
     fields = own_fields(live)
     if fields is None:
         return []
     out: list[Change] = []
-    _walk(fields, desired, live, (), live, out)
+    _walk(fields, desired, live, (), live, out, normalised)
     return out
 
 
-def _walk(fields: dict, want: Any, have: Any, path: Path, root: dict, out: list) -> None:
+def _walk(fields: dict, want: Any, have: Any, path: Path, root: dict, out: list, normalised: bool) -> None:
     for key, sub in fields.items():
         found = _step(key, want, have)
         if found is None:
@@ -55,8 +55,8 @@ def _walk(fields: dict, want: Any, have: Any, path: Path, root: dict, out: list)
         if w is MISSING:
             _remove(children, h, here, root, out)
         elif children:
-            _walk(children, w, h, here, root, out)
-        elif isinstance(h, (dict, list)) and not same_whole(w, h, here):
+            _walk(children, w, h, here, root, out, normalised)
+        elif isinstance(h, (dict, list)) and not same_whole(w, h, here, normalised):
             out.append(Change(here, h, w))  # owned whole: applying replaces all of it
 
 

@@ -145,7 +145,7 @@ def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path
     assert [c.path for c in update.changes] == ["spec.template.spec.containers[name=tensorboard].resources"]
     api.apply(plan and [plan], kube)
     tb = live_objects(cluster, namespace)[("Deployment", "exp-tensorboard")]["spec"]["template"]["spec"]
-    assert "resources" not in tb["containers"][0] or not tb["containers"][0]["resources"]
+    assert tb["containers"][0]["resources"] == {}  # what server-side apply leaves of a struct it emptied
 
 
 def test_foreign_edit_is_drift_and_reverted(cluster, kube, namespace, tmp_path):
@@ -265,9 +265,16 @@ def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
     cluster.run_kubectl("-n", namespace, "annotate", "pod", "exp-worker-0", "arena-run.test/exit-code=0")
     until(lambda: api.status(kube, path)[0].phase == "Succeeded")
     (plan,) = api.plan(path, kube)
-    assert not plan.has_changes and plan.actions[0].reason == "finished"
+    assert plan.changes == [] and plan.actions[0].reason == "finished"
     (st,) = api.status(kube, path)
-    assert st.jobs[0].duration is not None
+    assert st.jobs[0].duration is not None and st.sync == "in sync"
+    # Apply records that it saw the job finished: one write, of the parent.
+    kube.requests.clear()
+    api.apply([plan], kube)
+    assert writes(kube) == 1
+    parent = kubectl_json(cluster, "-n", namespace, "get", "configmap", "arena-run-exp")
+    assert json.loads(parent["metadata"]["annotations"]["arena-run.io/finished-jobs"]).keys() == {"exp"}
+    assert not api.plan(path, kube)[0].has_changes
 
     # Its TTL removes it: an unchanged spec does not bring it back...
     cluster.run_kubectl("-n", namespace, "delete", "tfjob", "exp")
