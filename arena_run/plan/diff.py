@@ -96,7 +96,8 @@ def is_quantity(path: Path) -> bool:
         return True
     if names and names[-1] == "sizeLimit":
         return True
-    return len(names) >= 3 and names[-3] == "resources" and names[-2] in ("requests", "limits")
+    # resourcesPerNode: a TrainJob's (a custom resource: compared literally, but a respelling is no restart)
+    return len(names) >= 3 and names[-3] in ("resources", "resourcesPerNode") and names[-2] in ("requests", "limits")
 
 
 def same_whole(desired: Any, live: Any, path: Path = (), normalised: bool = True) -> bool:
