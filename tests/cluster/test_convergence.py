@@ -40,8 +40,9 @@ BASE = {
 
 
 def write(tmp_path, doc, ns, name="arena.yaml") -> str:
+    # JSON, which is YAML: every string stays quoted, so no resolver reads "1e3" as a number.
     path = tmp_path / name
-    path.write_text(yaml.safe_dump({**doc, "namespace": ns}, sort_keys=False))
+    path.write_text(json.dumps({**doc, "namespace": ns}, indent=1, ensure_ascii=False))
     return str(path)
 
 
