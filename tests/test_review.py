@@ -37,14 +37,9 @@ def test_a_table_cell_stays_one_cell(text):
 
 
 def drifted_plan():
-    """A plan with a replacement (changed command) and drift (someone else set the Service's port)."""
-    e = exp()
-    live = recorded()
-    svc = next(k for k in live.members if k[0] == "Service")
-    obj = live.members[svc]
-    obj["spec"]["ports"][0]["port"] = 7007
-    obj["metadata"]["managedFields"].append({"manager": "kubectl-edit", "operation": "Update", "fieldsV1": {
-        "f:spec": {"f:ports": {'k:{"port":7007,"protocol":"TCP"}': {"f:port": {}}}}}})
+    """A plan with a replacement (changed command) and drift (`kubectl scale` set TensorBoard's replicas:
+    the live objects and their managedFields as the control plane recorded them)."""
+    live = recorded("scaled")
     return make_plan(exp(EXP.replace("sleep 1", "sleep 2 | tee `x`")), "ns", live)
 
 
@@ -59,7 +54,7 @@ def test_markdown_summarises_then_details_each_change():
     assert "| exp | ns | 0 | 0 | 0 | 0 |  | no changes |" in lines
     assert "- `-/+` **TFJob exp**: forces replacement: job.command" in lines
     assert any("sleep 2 | tee `x`" in c for c in inline_codes(md))  # the new command, intact
-    assert any("(drift: changed by `kubectl-edit`)" in l for l in lines)
+    assert any("(drift: changed by `kubectl`)" in l for l in lines)
     assert md.count("<details>") == 1 and md.count("</details>") == 1
 
 
