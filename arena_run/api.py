@@ -64,6 +64,7 @@ __all__ = [
     "apply", "connect", "data", "delete", "diff", "find", "load", "load_text", "log_target", "logs", "lookup", "parse_duration",
     "plan", "prunable", "shown_pair",
     "prune", "status", "top_jobs", "top_nodes", "wait",
+    "LOCAL_NAMESPACE", "apply_local", "delete_local", "local_view", "plan_local", "status_local", "wait_local",
 ]
 
 
@@ -393,3 +394,140 @@ def data(cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
     """The namespace's PVCs: capacity, access modes, status, and the experiments that mount them."""
     cluster = cluster or connect()
     return read_claims(cluster, _namespace(cluster, namespace, all_namespaces))
+
+
+# --- the local target (`--local`) ---------------------------------------------------------
+#
+# The same files, the same planner: the local state is read as live objects
+# (arena_run.local.view), so plan, status, logs and top are the cluster's
+# code; only carrying out a plan differs (arena_run.apply.local).
+
+LOCAL_NAMESPACE = "local"
+
+
+def local_view(state_dir: Optional[str] = None):
+    """This machine's experiments as a cluster-like view: get, list, logs."""
+    from .local.state import Store
+    from .local.view import LocalView
+
+    return LocalView(Store(state_dir))
+
+
+def plan_local(target: Target, *, rerun: bool = False, state_dir: Optional[str] = None) -> list[Plan]:
+    """What apply --local would do; reads $XDG_STATE_HOME/arena-run, starts nothing."""
+    loaded = load(target)
+    view = local_view(state_dir)
+    ns = LOCAL_NAMESPACE
+    wanted = [(item, members(item.experiment, ns)) for item in loaded]
+    lives = read_many(view, [(item.experiment.name, ns, desired) for item, desired in wanted])
+    plans = []
+    for item, desired in wanted:
+        source = os.path.abspath(item.file) if item.file != "<python>" else ""
+        p = make_plan(item.experiment, ns, lives[(ns, item.experiment.name)], source=source, rerun=rerun,
+                      desired=desired)
+        p.problems += local_problems(p)
+        plans.append(p)
+    return plans
+
+
+def local_problems(p: Plan) -> list[str]:
+    """What this machine cannot run: KServe, more GPUs than it has, no namespaces for replicas."""
+    from .local import gpus as local_gpus
+    from .local.runner import check_namespaces
+    from .local.state import LocalError
+    from .local.distributed import pod_gpus, replica_specs
+
+    out = []
+    starting = [a for a in p.actions if a.op in ("create", "replace", "update") and a.desired is not None]
+    inventory = None
+    for a in starting:
+        if a.desired["kind"] == "InferenceService":
+            out.append(f"{p.experiment}: serve.type = \"kserve\" is cluster-only; locally, serve with "
+                       "type = \"tf-serving\"")
+        if a.desired["kind"] in ("TFJob", "PyTorchJob") and a.op != "update":
+            need = sum(int(s.get("replicas", 1)) * pod_gpus(s["template"]["spec"])
+                       for s in replica_specs(a.desired).values())
+            if need:
+                inventory = inventory or local_gpus.detect()
+                if need > len(inventory.gpus):
+                    out.append(f"{a.desired['kind']} {a.name} needs {need} GPU{'s' if need != 1 else ''} at once "
+                               f"and this machine has {len(inventory.gpus)}"
+                               + (f" ({inventory.note})" if inventory.note else "")
+                               + "; it would never start (a GPU job never runs on CPU)")
+    if any(a.desired["kind"] in ("TFJob", "PyTorchJob", "Deployment") for a in starting):
+        try:
+            check_namespaces()
+        except LocalError as exc:
+            out.append(str(exc))
+    return out
+
+
+def apply_local(target: Union[Target, list[Plan]], *, rerun: bool = False, wait: bool = False,
+                timeout: float = 600, volumes: Optional[dict] = None, state_dir: Optional[str] = None) -> list[Result]:
+    """Run the files' experiments on this machine; a second call starts nothing.
+
+    volumes maps a PVC's claim name to a directory (default
+    $XDG_DATA_HOME/arena-run/volumes/<claim>).  Returns once the processes
+    are started; wait=True waits for the jobs to end (ApplyError if one failed).
+    """
+    from .apply.local import apply_local as run_plan, wait_local
+    from .local.state import Store
+
+    plans = target if _are_plans(target) else plan_local(target, rerun=rerun, state_dir=state_dir)
+    problems = [x for pl in plans for x in pl.problems]
+    if problems:
+        raise ApplyError(problems)
+    store = Store(state_dir)
+    volumes = {k: os.path.abspath(v) for k, v in (volumes or {}).items()}
+    results = [run_plan(store, p, volumes=volumes) for p in plans if p.has_changes]
+    if wait:
+        wait_local(store, plans, timeout=timeout)
+    return results
+
+
+def status_local(target: Optional[Target] = None, *, state_dir: Optional[str] = None) -> list[ExperimentStatus]:
+    """Local experiments (all, or those a file/directory/name names), as status shows them."""
+    view = local_view(state_dir)
+    names, files = None, {}
+    if target is not None:
+        names = set()
+        for item in [target] if isinstance(target, (str, Experiment)) else list(target):
+            if isinstance(item, Experiment) or os.path.exists(str(item)):
+                for loaded in load(item):
+                    files[loaded.experiment.name] = loaded.experiment
+                    names.add(loaded.experiment.name)
+            else:
+                names.add(str(item))
+    items = collect(view, LOCAL_NAMESPACE, names=names, files=files)  # type: ignore[arg-type]
+    for st in items:
+        for attr in ("tensorboard", "serving"):
+            ep = getattr(st, attr)
+            found = view.endpoint(ep.name) if ep is not None else None
+            if found:
+                ep.url, ep.available, ep.hint = found
+    return items
+
+
+def delete_local(target: Target, *, state_dir: Optional[str] = None) -> list[str]:
+    """Stop and forget local experiments (files, directories or names); the names deleted."""
+    from .apply.local import delete_local as remove
+    from .local.state import Store
+
+    store = Store(state_dir)
+    items = [target] if isinstance(target, (str, Experiment)) else list(target)
+    names = []
+    for item in items:
+        if isinstance(item, Experiment) or os.path.exists(str(item)):
+            names += [loaded.experiment.name for loaded in load(item)]
+        else:
+            names.append(str(item))
+    return [n for n in names if remove(store, n)]
+
+
+def wait_local(plans: list[Plan], *, timeout: float = 600, state_dir: Optional[str] = None,
+               progress: Optional[Callable[[dict], None]] = None) -> dict:
+    """Until every job of the plans has finished (and every server runs); ApplyError if one failed."""
+    from .apply.local import wait_local as wait_for
+    from .local.state import Store
+
+    return wait_for(Store(state_dir), plans, timeout=timeout, progress=progress)

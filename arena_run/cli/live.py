@@ -22,6 +22,10 @@ def cluster_options(f):
     return f
 
 
+LOCAL = click.option("--local", is_flag=True,
+                     help="On this machine instead of a cluster (processes; state in $XDG_STATE_HOME/arena-run).")
+
+
 def _connect(kubeconfig, context):
     from ..api import connect
 
@@ -66,8 +70,16 @@ def _confirm(question: str, yes: bool) -> bool:
 @click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")
 @click.option("--rerun", is_flag=True, help="Plan to re-run finished jobs.")
 @click.option("-v", "--verbose", is_flag=True, help="List unchanged objects too.")
-def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_diff, adopt, rerun, verbose) -> int:
-    """Show what apply would change on the cluster; changes nothing."""
+@LOCAL
+def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_diff, adopt, rerun, verbose,
+         local) -> int:
+    """Show what apply would change on the cluster (or with --local, this machine); changes nothing."""
+    if local:
+        from . import local as on_machine
+
+        if show_diff or output == "markdown":
+            raise click.UsageError("--diff and -o markdown compare with a cluster's dry run; not with --local")
+        return on_machine.plan(paths, output, detailed_exitcode, rerun, verbose)
     from ..api import diff, load, plan as make_plans
     from . import show
 
@@ -99,8 +111,21 @@ def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_
 @click.option("--rerun", is_flag=True, help="Re-run jobs that have finished.")
 @click.option("--wait", is_flag=True, help="Wait until jobs run (or finish) and serving is available.")
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds --wait waits.")
-def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeout) -> int:
-    """Make the cluster match the files: create, update, replace, prune."""
+@LOCAL
+@click.option("--volume", "volumes", multiple=True, metavar="NAME=DIR",
+              help="--local: the directory a PVC is (default $XDG_DATA_HOME/arena-run/volumes/NAME).")
+def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeout, local, volumes) -> int:
+    """Make the cluster match the files: create, update, replace, prune.
+
+    With --local, run them on this machine instead: each replica a process,
+    with the pod's paths, env and GPUs; --wait follows the job to its end.
+    """
+    if local:
+        from . import local as on_machine
+
+        return on_machine.apply(paths, yes, rerun, wait, timeout, volumes)
+    if volumes:
+        raise click.UsageError("--volume is for --local: on a cluster a PVC is a PVC")
     from ..api import load, plan as make_plans
     from ..api import ApplyError
     from . import show
@@ -167,12 +192,17 @@ def _wait(cluster, plans, timeout) -> int:
 @click.option("-A", "--all-namespaces", is_flag=True, help="Experiments of every namespace.")
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
 @click.option("-w", "--watch", is_flag=True, help="Keep refreshing (Ctrl-C to stop).")
-def status(targets, namespace, kubeconfig, context, all_namespaces, output, watch) -> int:
+@LOCAL
+def status(targets, namespace, kubeconfig, context, all_namespaces, output, watch, local) -> int:
     """Jobs, replicas, GPUs, TensorBoard, serving and sync of experiments.
 
     TARGETS are files, directories or experiment names; none lists every
-    experiment of the namespace.
+    experiment of the namespace (with --local, of this machine).
     """
+    if local:
+        from . import local as on_machine
+
+        return on_machine.status(targets, output)
     from ..api import status as collect
     from . import show
 
@@ -230,8 +260,16 @@ def status(targets, namespace, kubeconfig, context, all_namespaces, output, watc
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 @click.option("--wait", is_flag=True, help="Wait until every object (and its pods) is gone.")
 @click.option("--timeout", type=float, default=300, show_default=True)
-def delete(targets, namespace, kubeconfig, context, yes, wait, timeout) -> int:
-    """Delete experiments (files, directories or names): every object, then the parent."""
+@LOCAL
+def delete(targets, namespace, kubeconfig, context, yes, wait, timeout, local) -> int:
+    """Delete experiments (files, directories or names): every object, then the parent.
+
+    With --local: stop every process of the experiment and forget its state.
+    """
+    if local:
+        from . import local as on_machine
+
+        return on_machine.delete(targets, yes)
     from .. import api
     from . import show
 

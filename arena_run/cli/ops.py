@@ -13,7 +13,7 @@ import sys
 import click
 
 from .app import cli
-from .live import _confirm, _connect, cluster_options
+from .live import LOCAL, _confirm, _connect, cluster_options
 
 OUTPUT = click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table",
                       show_default=True, help="json/yaml: for scripts.")
@@ -43,7 +43,9 @@ def _table(columns: list):
 @click.option("--tail", type=click.IntRange(min=0), help="Only the last N lines.")
 @click.option("--since", help="Only lines newer than this, e.g. 10m, 2h.")
 @click.option("--timestamps", is_flag=True, help="Prefix each line with its time.")
-def logs(target, namespace, kubeconfig, context, role, index, point, component, follow, tail, since, timestamps) -> int:
+@LOCAL
+def logs(target, namespace, kubeconfig, context, role, index, point, component, follow, tail, since, timestamps,
+         local) -> int:
     """Logs of an experiment's job: its chief (or worker 0), or another replica.
 
     TARGET is an experiment name or its file.
@@ -54,7 +56,12 @@ def logs(target, namespace, kubeconfig, context, role, index, point, component, 
     if os.path.exists(target):
         api.load(target)  # a bad file is its located problems, before the cluster is asked
     since_delta = api.parse_duration(since) if since else None
-    cluster = _connect(kubeconfig, context)
+    if local:
+        if since or timestamps:
+            raise click.UsageError("--since and --timestamps need a cluster's log times; not with --local")
+        cluster, namespace = api.local_view(), api.LOCAL_NAMESPACE
+    else:
+        cluster = _connect(kubeconfig, context)
     choice = dict(namespace=namespace, component=component, role=role, index=index, point=point)
     found = api.log_target(target, cluster, **choice)
     if not found.started:
@@ -91,12 +98,13 @@ def top() -> None:
 @click.option("--context", help="kubeconfig context (default: the current one).")
 @click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
 @OUTPUT
-def top_node(kubeconfig, context, output) -> int:
-    """Each node's GPUs: total, allocated, unhealthy; then the cluster's."""
-    from ..api import top_nodes
+@LOCAL
+def top_node(kubeconfig, context, output, local) -> int:
+    """Each node's GPUs: total, allocated, unhealthy; then the cluster's (--local: this machine's)."""
+    from ..api import local_view, top_nodes
     from . import show
 
-    report = top_nodes(_connect(kubeconfig, context))
+    report = top_nodes(local_view() if local else _connect(kubeconfig, context))
     if output != "table":
         show.structured(report.to_dict(), output)
         return 0
@@ -114,14 +122,18 @@ def top_node(kubeconfig, context, output) -> int:
 @cluster_options
 @ALL_NAMESPACES
 @OUTPUT
-def top_job(namespace, kubeconfig, context, all_namespaces, output) -> int:
+@LOCAL
+def top_job(namespace, kubeconfig, context, all_namespaces, output, local) -> int:
     """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
     from dataclasses import asdict
 
-    from ..api import top_jobs
+    from ..api import local_view, top_jobs
     from . import show
 
-    jobs = top_jobs(_connect(kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
+    if local:
+        jobs = top_jobs(local_view(), all_namespaces=True)
+    else:
+        jobs = top_jobs(_connect(kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
     if output != "table":
         show.structured([asdict(j) for j in jobs], output)
         return 0

@@ -492,7 +492,8 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, poo
             if env:
                 raise ClusterError(f"$KUBECONFIG names no existing file: {env}") from None
             raise ClusterError(
-                "no cluster configured: tried --kubeconfig, $KUBECONFIG, ~/.kube/config and in-cluster config"
+                "no cluster configured: tried --kubeconfig, $KUBECONFIG, ~/.kube/config and in-cluster config; "
+                "to run on this machine instead, add --local (arena-run apply --local --wait FILE)"
             ) from None
         source = "in-cluster service account"
         namespace = "default"

@@ -69,7 +69,8 @@ class Code(Spec):
         default=None,
     )
     rsync: Optional[Annotated[str, Field(min_length=1)]] = _d(
-        "rsync source (`host::module/path` or `rsync://...`) copied to `<job.working_dir>/code`. "
+        "rsync source (`host::module/path` or `rsync://...`) copied to `<job.working_dir>/code`; "
+        "with `--local` also a directory of this machine (relative: to this file). "
         "Exactly one of `git` and `rsync`.",
         default=None,
     )

@@ -1,0 +1,128 @@
+"""Carrying out a plan on this machine (`--local`): record the objects, let the supervisor run them.
+
+Each action is checked against what is recorded now, under the experiment's
+apply lock, the way a cluster checks a uid precondition: two applies of the
+same file at once both plan "create", the first records the job and the
+second finds it recorded with the same spec and does nothing, so the job
+runs once.  A replace or delete whose object was replaced meanwhile by a
+different spec is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Callable, Optional
+
+from ..local import supervisor
+from ..local.state import Store
+from ..local.view import JOB_KINDS, LocalView, run_phase
+from ..plan import Plan
+from .run import ApplyError, Outcome, Result
+
+RUNNABLE = JOB_KINDS + ("Deployment",)
+
+
+def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict] = None) -> Result:
+    if plan.problems:
+        raise ApplyError(plan.problems)
+    result = Result(plan)
+    name = plan.experiment
+    base = os.path.dirname(plan.source) if plan.source else os.getcwd()
+    with store.apply_lock(name):
+        for action in plan.actions:
+            if action.op in ("unchanged", "keep"):
+                continue
+            kind, obj_name = action.key[0].split(".")[0], action.key[2]
+            current = store.object(name, kind, obj_name)
+            seen = ((action.live or {}).get("metadata") or {}).get("uid")
+            if action.op == "delete":
+                if current is not None and (seen is None or current["uid"] == seen):
+                    store.remove_object(name, kind, obj_name)
+                result.outcomes.append(Outcome(action, True))
+                continue
+            desired = action.desired
+            assert desired is not None
+            if current is not None and current["uid"] != seen:
+                # Someone applied in between.  The same spec: already done.  Another one: refuse.
+                if current["object"].get("spec") == desired.get("spec"):
+                    result.outcomes.append(Outcome(action, True))
+                    continue
+                raise ApplyError([f"{name}: {kind} {obj_name} was changed by another apply meanwhile; plan again"])
+            new_run = action.op in ("create", "replace") or (
+                kind == "Deployment" and current is not None and current["object"].get("spec") != desired.get("spec"))
+            store.put_object(name, desired, new_run=new_run, base=base, volumes=volumes)
+            result.outcomes.append(Outcome(action, True))
+        if plan.parent_last is not None:
+            store.write_parent(name, plan.parent_last)
+        elif plan.parent_first is not None and store.parent(name) is None:
+            store.write_parent(name, plan.parent_first)
+        if needs_supervisor(store, name):
+            supervisor.start(store, name)
+    return result
+
+
+def needs_supervisor(store: Store, experiment: str) -> bool:
+    """Whether some run of the experiment is not finished (so someone must watch it)."""
+    for entry in store.objects(experiment):
+        if entry["object"]["kind"] not in RUNNABLE:
+            continue
+        status = store.run_status(experiment, entry["uid"])
+        if status is None or status.get("phase") not in ("Succeeded", "Failed"):
+            return True
+    return False
+
+
+def delete_local(store: Store, experiment: str, *, timeout: float = 60) -> bool:
+    """Stop every process of the experiment and remove its state; False if there was nothing."""
+    if store.parent(experiment) is None and not os.path.isdir(store.dir(experiment)):
+        return False
+    with store.apply_lock(experiment):
+        for entry in store.objects(experiment):
+            obj = entry["object"]
+            store.remove_object(experiment, obj["kind"], obj["metadata"]["name"])
+        woke = supervisor.wake(store, experiment)
+    if woke:
+        # The supervisor stops the replicas of objects that are gone, then exits:
+        # its lock is free exactly when it is.
+        from ..local.state import locked
+
+        with locked(store.supervisor_lock_path(experiment)):
+            pass
+    store.remove_experiment(experiment)
+    return True
+
+
+def wait_local(store: Store, plans: list, *, timeout: float = 600, interval: float = 0.5,
+               progress: Optional[Callable[[dict], None]] = None) -> dict:
+    """Until every job of the plans has finished and every server runs; {(kind, name): phase}.
+
+    Raises ApplyError naming the failed jobs (with their reasons) once all are
+    done, or when the time is up.
+    """
+    view = LocalView(store)
+    wanted = [(p.experiment, a.key[0].split(".")[0], a.key[2]) for p in plans for a in p.actions
+              if a.desired is not None and a.op != "keep" and a.key[0].split(".")[0] in RUNNABLE]
+    deadline = time.monotonic() + timeout
+    while True:
+        states: dict = {}
+        for experiment, kind, name in wanted:
+            entry = store.object(experiment, kind, name)
+            if entry is None:
+                states[(kind, name)] = ("Succeeded", "", "removed after its TTL")
+                continue
+            states[(kind, name)] = run_phase(store, experiment, store.run_status(experiment, entry["uid"]))
+        if progress:
+            progress(states)
+        done = all(s[0] in ("Succeeded", "Failed") if k[0] in JOB_KINDS else s[0] in ("Running", "Unavailable", "Failed")
+                   for k, s in states.items())
+        if done:
+            failed = [f"{k[0]} {k[1]} failed: {s[1]}{': ' + s[2] if s[2] else ''}"
+                      for k, s in states.items() if s[0] == "Failed"]
+            if failed:
+                raise ApplyError(failed)
+            return states
+        if time.monotonic() > deadline:
+            raise ApplyError([f"not finished after {timeout:.0f}s: " + ", ".join(
+                f"{k[0]} {k[1]} {s[0]}" for k, s in states.items() if s[0] not in ("Succeeded",))])
+        time.sleep(interval)

@@ -1,0 +1,172 @@
+"""The commands with --local: the same files and output, run on this machine (arena_run.api's *_local)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import click
+
+PROCESS_NOTE = ("note: --local runs each replica as a process on this machine: images are not used, "
+                "the replicas use this machine's tools")
+
+
+def parse_volumes(values: tuple) -> dict:
+    out = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{value!r}: expected NAME=DIR (a PVC's claim name and a directory)",
+                                     param_hint="--volume")
+        out[name] = path
+    return out
+
+
+def _note_images(plans) -> None:
+    from . import show
+
+    if any(a.desired and a.desired.get("kind") in ("TFJob", "PyTorchJob") for p in plans for a in p.changes):
+        show.err.print(PROCESS_NOTE, style="dim")
+
+
+def plan(paths, output, detailed_exitcode, rerun, verbose) -> int:
+    from ..api import load, plan_local
+    from . import show
+
+    plans = plan_local(load(paths), rerun=rerun)
+    if output == "json":
+        show.plans_json(plans)
+    else:
+        show.plans(plans, verbose)
+        _note_images(plans)
+    if any(p.problems for p in plans):
+        return 1
+    if detailed_exitcode and any(p.has_changes for p in plans):
+        return 2
+    return 0
+
+
+def apply(paths, yes, rerun, wait, timeout, volumes) -> int:
+    from ..api import apply_local, load, plan_local
+    from ..apply import ApplyError
+    from .live import _confirm
+    from . import show
+
+    volumes = parse_volumes(volumes)
+    plans = plan_local(load(paths), rerun=rerun)
+    show.plans(plans)
+    _note_images(plans)
+    if any(p.problems for p in plans):
+        show.err.print("Nothing was applied.")
+        return 1
+    todo = [p for p in plans if p.has_changes]
+    # Starting processes here needs no question; stopping ones that run (replace, delete) does.
+    stops = any(a.op in ("replace", "delete") for p in todo for a in p.actions)
+    if stops and not _confirm("Stop and replace these on this machine?", yes):
+        show.err.print("Nothing was applied.")
+        return 1
+    apply_local(plans, volumes=volumes)
+    for p in todo:
+        show.out.print(f"[green]Started[/] {p.experiment} on this machine "
+                       f"(arena-run status --local {p.experiment}, arena-run logs --local {p.experiment} -f)")
+    if not wait:
+        return 0
+    return _wait(plans, timeout)
+
+
+def _wait(plans, timeout) -> int:
+    """Follow the default replica's log of a single job while waiting for every job to end."""
+    from ..api import local_view
+    from ..apply import ApplyError
+    from ..apply.local import wait_local
+    from ..local.state import Store
+    from ..status.logs import LogsError, find_target, stream, wait_started
+    from . import show
+
+    jobs = [a for p in plans for a in p.actions if a.key[0].startswith(("TFJob.", "PyTorchJob."))
+            and a.op != "keep"]
+    stop = threading.Event()
+    follower = None
+    if len(jobs) == 1 and len(plans) == 1:
+        view = local_view()
+
+        def follow():
+            try:
+                target = wait_started(view, plans[0].experiment, "local", interval=0.2, timeout=timeout)
+                for chunk in stream(view, target, follow=True):
+                    if stop.is_set():
+                        return
+                    sys.stdout.buffer.write(chunk)
+                    sys.stdout.buffer.flush()
+            except LogsError:
+                return
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+    try:
+        states = wait_local(Store(), plans, timeout=timeout)
+    except ApplyError as exc:
+        if follower:
+            follower.join(timeout=5)
+        for problem in exc.problems:
+            show.err.print(f"error: {problem}", style="red")
+        name = plans[0].experiment
+        show.err.print(f"(arena-run logs --local {name}; arena-run status --local {name})")
+        return 1
+    finally:
+        stop.set()
+    if follower:
+        follower.join(timeout=5)
+    done = ", ".join(f"{k[0]} {k[1]} {s[0]}" for k, s in states.items())
+    show.out.print(f"[green]Done[/]: {done or 'nothing to wait for'}.")
+    return 0
+
+
+def status(targets, output) -> int:
+    from ..api import load, status_local
+    from . import show
+
+    for t in targets:
+        if os.path.exists(t):
+            load(t)
+    items = status_local(list(targets) or None)
+    if output != "table":
+        show.structured([s.to_dict() for s in items], output)
+        return 0
+    if not items:
+        show.out.print("No local experiments.")
+        return 0 if not targets else 1
+    show.out.print(show.status_table(items, False))
+    if len(items) == 1:
+        for line in show.status_detail(items[0]):
+            show.out.print(line)
+    return 0
+
+
+def delete(targets, yes) -> int:
+    from ..api import delete_local, load
+    from .live import _confirm
+    from . import show
+
+    names = []
+    for t in targets:
+        names += [i.experiment.name for i in load(t)] if os.path.exists(t) else [t]
+    if not _confirm(f"Stop and delete {', '.join(names)} on this machine?", yes):
+        show.err.print("Nothing was deleted.")
+        return 1
+    deleted = delete_local(names)
+    for name in names:
+        show.out.print(f"[green]Deleted[/] {name}" if name in deleted else f"Experiment {name}: nothing to delete.")
+    return 0
+
+
+def experiment_name(target: str) -> str:
+    from ..api import load
+
+    if os.path.exists(target):
+        found = [i.experiment.name for i in load(target)]
+        if len(found) != 1:
+            raise click.ClickException(f"{target} holds {len(found)} experiments: name one of them ({', '.join(found)})")
+        return found[0]
+    return target

@@ -1,0 +1,98 @@
+"""The variables the training operator gives each replica, with local addresses.
+
+Read from the operator's source (github.com/kubeflow/training-operator
+v1.9.x, pkg/controller.v1): for a TFJob, `TF_CONFIG` only when the job has
+more than one replica in all (`isDistributed`), its cluster spec listing
+every replica type the job has (the evaluator too: genClusterSpec walks all
+replica specs), the task's type lower-cased, and `"environment": "cloud"`,
+marshalled as Go does (keys of the cluster sorted, no spaces).  For a
+PyTorchJob, `PYTHONUNBUFFERED=1`; with a master, `MASTER_PORT`,
+`PET_MASTER_PORT`, `MASTER_ADDR`, `PET_MASTER_ADDR`, `WORLD_SIZE` (all
+replicas), `RANK` and `PET_NODE_RANK` (the master 0, worker i i+1); and
+`PET_NNODES`.  On a cluster the addresses are the replicas' headless
+Services (`<job>-<type>-<i>.<namespace>.svc:<port>`); here each replica
+listens on a free port of 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import NamedTuple
+
+HOST = "127.0.0.1"
+
+
+class Slot(NamedTuple):
+    role: str  # the operator's replica type: Worker, PS, Chief, Evaluator, Master
+    index: int
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{HOST}:{self.port}"
+
+
+def replica_specs(job: dict) -> dict:
+    spec = job.get("spec") or {}
+    return spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs") or {}
+
+
+def pod_gpus(pod_spec: dict) -> int:
+    """nvidia.com/gpu limits of a pod's containers."""
+    total = 0
+    for c in pod_spec.get("containers") or []:
+        value = ((c.get("resources") or {}).get("limits") or {}).get("nvidia.com/gpu")
+        if value is not None:
+            total += int(str(value))
+    return total
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct ports nothing listens on now (held open together so none repeats)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((HOST, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def slots(job: dict) -> list[Slot]:
+    """Every replica of the job, in the file's role order, each with a free port."""
+    pairs = [(role, i) for role, spec in replica_specs(job).items() for i in range(int(spec.get("replicas", 1)))]
+    ports = free_ports(len(pairs))
+    return [Slot(role, i, port) for (role, i), port in zip(pairs, ports)]
+
+
+def tf_config(all_slots: list[Slot], me: Slot) -> str:
+    cluster: dict = {}
+    for s in all_slots:
+        cluster.setdefault(s.role.lower(), []).append(s.address)
+    config = {
+        "cluster": {k: cluster[k] for k in sorted(cluster)},
+        "task": {"type": me.role.lower(), "index": me.index},
+        "environment": "cloud",
+    }
+    return json.dumps(config, separators=(",", ":"))
+
+
+def operator_env(job: dict, all_slots: list[Slot], me: Slot) -> list[tuple]:
+    """(name, value) in the order the operator appends them to the container's env."""
+    if job["kind"] == "TFJob":
+        return [("TF_CONFIG", tf_config(all_slots, me))] if len(all_slots) != 1 else []
+    env = [("PYTHONUNBUFFERED", "1")]
+    master = next((s for s in all_slots if s.role == "Master"), None)
+    if master is not None:
+        rank = me.index + 1 if me.role == "Worker" else me.index
+        env += [
+            ("MASTER_PORT", str(master.port)), ("PET_MASTER_PORT", str(master.port)),
+            ("MASTER_ADDR", HOST), ("PET_MASTER_ADDR", HOST),
+            ("WORLD_SIZE", str(len(all_slots))), ("RANK", str(rank)), ("PET_NODE_RANK", str(rank)),
+        ]
+    env.append(("PET_NNODES", str(len(all_slots))))
+    return env

@@ -1,0 +1,83 @@
+"""GPUs and cores held by local runs, machine-wide: one small ledger under a lock.
+
+Every supervisor (one per experiment) admits a run only when the GPUs it
+needs are free and the cores it asks for fit; a run that holds nothing else
+on the machine is always admitted on cores (a 4-replica job still runs on a
+2-core laptop, slowly), never on GPUs.  Entries of a supervisor that died
+are dropped: its lock is free, and its replicas died with it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Optional
+
+from .state import Store, read_json, write_json
+
+
+def cores_available() -> int:
+    value = os.environ.get("ARENA_RUN_LOCAL_CPUS")
+    if value:
+        return max(1, int(value))
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover
+        return os.cpu_count() or 1
+
+
+def cores_of(cpu: Optional[str]) -> int:
+    """A replica's cores: its cpu request rounded up, 1 when it asks for none."""
+    if not cpu:
+        return 1
+    text = str(cpu)
+    value = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    return max(1, math.ceil(value))
+
+
+class Ledger:
+    def __init__(self, store: Store, experiment: str):
+        self.store, self.experiment = store, experiment
+
+    def _live(self, held: dict, mine: set) -> dict:
+        out = {}
+        for key, entry in held.items():
+            exp, uid = key.split("/", 1)
+            if exp == self.experiment:
+                if uid in mine:
+                    out[key] = entry
+            elif self.store.supervisor_alive(exp):
+                out[key] = entry
+        return out
+
+    def admit(self, uid: str, gpus_needed: list, cores: int, visible: list, mine: set) -> tuple:
+        """(gpu uuids per replica, None) when admitted, else (None, why it waits)."""
+        with self.store.resources_lock():
+            held = self._live((read_json(self.store.resources_path(), {}) or {}).get("held", {}), mine)
+            taken = {g for e in held.values() for g in e.get("gpus", [])}
+            free = [g for g in visible if g not in taken]
+            need = sum(gpus_needed)
+            if need > len(free):
+                return None, f"needs {need} GPU{'s' if need != 1 else ''}, {len(free)} free"
+            used = sum(e.get("cores", 0) for e in held.values())
+            total = cores_available()
+            if held and used + cores > total:
+                return None, f"needs {cores} core{'s' if cores != 1 else ''}, {max(total - used, 0)} free of {total}"
+            given, rest = [], list(free)
+            for n in gpus_needed:
+                given.append(rest[:n])
+                rest = rest[n:]
+            held[f"{self.experiment}/{uid}"] = {"gpus": [g for part in given for g in part], "cores": cores}
+            write_json(self.store.resources_path(), {"held": held})
+            return given, None
+
+    def release(self, uid: str, mine: set) -> None:
+        with self.store.resources_lock():
+            held = self._live((read_json(self.store.resources_path(), {}) or {}).get("held", {}), mine)
+            held.pop(f"{self.experiment}/{uid}", None)
+            write_json(self.store.resources_path(), {"held": held})
+
+    def holdings(self) -> dict:
+        with self.store.resources_lock():
+            held = (read_json(self.store.resources_path(), {}) or {}).get("held", {})
+            return {k: v for k, v in held.items() if self.store.supervisor_alive(k.split("/", 1)[0])}

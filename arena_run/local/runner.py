@@ -1,0 +1,132 @@
+"""Starting and stopping one replica: the process runner (and the seam for a container runner).
+
+A runner turns a Launch — what the rendered pod says to run, resolved to
+this machine (host directories of its volumes, the code checkout, env with
+the operator's variables and the GPUs it was given) — into a running thing
+with a pid whose exit status is the container's.  ProcessRunner runs it in
+an unprivileged user + mount + pid namespace through util-linux `unshare`
+and arena_run.local.sandbox.  A container runner (Docker or Podman, when a
+daemon answers) would implement the same two methods with `docker run
+--rm -v ... -e ...` from the same Launch; the supervisor and the planner
+would not change.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Optional, Protocol
+
+from .state import LocalError, write_json
+
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class Launch:
+    name: str  # the pod's name, e.g. mnist-worker-0
+    argv: list  # command + args of the container
+    env: dict
+    working_dir: str
+    mounts: list  # [{"source": host path, "target": path in the pod, "read_only": bool}]
+    shm: int  # bytes
+    log: str  # host path of the log file (appended to)
+    scratch: str  # host directory private to this start (overlay uppers, the new root)
+    extra: dict = field(default_factory=dict)
+
+
+class Runner(Protocol):
+    def start(self, launch: Launch) -> subprocess.Popen: ...
+
+    def stop(self, proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None: ...
+
+
+def _unshare_argv() -> list:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise LocalError("--local needs util-linux `unshare` (apt install util-linux) to give replicas "
+                         "the pod's paths; it is not on PATH")
+    argv = [unshare]
+    if os.geteuid() != 0:
+        argv += ["--user", "--map-root-user"]
+    return argv + ["--mount", "--pid", "--fork", "--kill-child"]
+
+
+_checked: dict = {}
+
+
+def check_namespaces() -> None:
+    """Raise LocalError saying what is missing when replicas cannot get their own namespaces here."""
+    if "ok" in _checked:
+        return
+    argv = _unshare_argv() + ["true"]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    except OSError as exc:
+        raise LocalError(f"--local: cannot run {argv[0]}: {exc.strerror}") from None
+    if result.returncode != 0:
+        why = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        hint = ("unprivileged user namespaces are disabled: enable them (sysctl user.max_user_namespaces, "
+                "kernel.unprivileged_userns_clone, or the AppArmor restriction "
+                "kernel.apparmor_restrict_unprivileged_userns=0) or run as root")
+        raise LocalError(f"--local runs each replica in its own user, mount and pid namespace, and this machine "
+                         f"refused one ({' '.join(argv[:-1])}: {why}); {hint}")
+    _checked["ok"] = True
+
+
+def _die_with_parent(parent: int):
+    def setup():
+        # If the supervisor dies (even by SIGKILL) its replicas die with it:
+        # `unshare --kill-child` then takes the whole pid namespace down.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before the line above
+            os._exit(1)
+    return setup
+
+
+class ProcessRunner:
+    def start(self, launch: Launch) -> subprocess.Popen:
+        os.makedirs(launch.scratch, exist_ok=True)
+        spec_path = os.path.join(launch.scratch, "sandbox.json")
+        write_json(spec_path, {
+            "root": os.path.join(launch.scratch, "root"), "scratch": launch.scratch,
+            "working_dir": launch.working_dir, "mounts": launch.mounts, "shm": launch.shm,
+            "argv": launch.argv, "env": launch.env,
+        })
+        os.makedirs(os.path.dirname(launch.log), exist_ok=True)
+        with open(launch.log, "ab") as log:
+            return subprocess.Popen(
+                _unshare_argv() + [sys.executable, "-m", "arena_run.local.sandbox", spec_path],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent(os.getpid()), env=_sandbox_env(),
+            )
+
+    def stop(self, proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+        try:
+            os.killpg(proc.pid, sig)  # the replica's own process group, children included
+        except ProcessLookupError:
+            pass
+
+
+def _sandbox_env() -> dict:
+    # What the sandbox's own Python needs to start; the command gets the
+    # Launch's env, not this.
+    env = dict(os.environ)
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def describe(launch: Launch) -> str:
+    return json.dumps({"argv": launch.argv, "working_dir": launch.working_dir})
+
+
+def default_runner(mode: Optional[str] = None) -> Runner:
+    if mode in (None, "process"):
+        return ProcessRunner()
+    raise LocalError(f"local runner {mode!r} is not available (process is)")

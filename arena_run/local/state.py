@@ -1,0 +1,195 @@
+"""Where local experiments live on disk, and the locks that keep two CLIs from tripping over each other.
+
+    $XDG_STATE_HOME/arena-run/                 (default ~/.local/state/arena-run)
+        resources.json                         GPUs and cores held, machine-wide (flock: resources.lock)
+        experiments/<name>/
+            apply.lock                         held by an apply or delete of this experiment
+            supervisor.lock                    held by the experiment's supervisor for its whole life
+            supervisor.log
+            parent.json                        the ApplySet parent the planner wrote (the experiment's record)
+            objects/<Kind>/<name>.json         {"object": rendered member, "uid": run id, "created": time}
+            runs/<uid>/                        one run of a job or a component: status.json, logs/, code/, scratch/
+
+A lock held by a process is released by the kernel when it dies, so "is the
+supervisor alive" is a non-blocking flock, not a pid that may be reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from typing import Iterator, Optional
+
+from ..spec.errors import UserError
+
+
+class LocalError(UserError):
+    """The local target cannot do what was asked (no namespaces, a GPU job without GPUs, ...)."""
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: Optional[str]) -> Optional[float]:
+    if not text:
+        return None
+    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+def state_home() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "arena-run")
+
+
+def data_home() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "arena-run")
+
+
+def read_json(path: str, default=None):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        return default
+    except ValueError:
+        return default  # a file cut short by a crash reads as absent; writes are atomic, so rare
+
+
+def write_json(path: str, data) -> None:
+    """Atomically: a reader sees the old file or the new one, never half of one."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=1, sort_keys=True)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def locked(path: str, *, shared: bool = False) -> Iterator[None]:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def held(path: str) -> bool:
+    """Whether some process holds an exclusive lock on path (a supervisor is alive)."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+class Store:
+    """The state of local experiments; every path below $XDG_STATE_HOME/arena-run."""
+
+    def __init__(self, root: Optional[str] = None):
+        self.root = root or state_home()
+
+    # --- layout -----------------------------------------------------------------
+    def experiments_dir(self) -> str:
+        return os.path.join(self.root, "experiments")
+
+    def dir(self, experiment: str) -> str:
+        return os.path.join(self.experiments_dir(), experiment)
+
+    def names(self) -> list[str]:
+        try:
+            return sorted(n for n in os.listdir(self.experiments_dir())
+                          if os.path.exists(os.path.join(self.experiments_dir(), n, "parent.json")))
+        except FileNotFoundError:
+            return []
+
+    def apply_lock(self, experiment: str):
+        return locked(os.path.join(self.dir(experiment), "apply.lock"))
+
+    def supervisor_lock_path(self, experiment: str) -> str:
+        return os.path.join(self.dir(experiment), "supervisor.lock")
+
+    def supervisor_alive(self, experiment: str) -> bool:
+        return held(self.supervisor_lock_path(experiment))
+
+    def resources_lock(self):
+        return locked(os.path.join(self.root, "resources.lock"))
+
+    def resources_path(self) -> str:
+        return os.path.join(self.root, "resources.json")
+
+    # --- the record the planner reads -------------------------------------------
+    def parent(self, experiment: str) -> Optional[dict]:
+        return read_json(os.path.join(self.dir(experiment), "parent.json"))
+
+    def write_parent(self, experiment: str, parent: dict) -> None:
+        write_json(os.path.join(self.dir(experiment), "parent.json"), parent)
+
+    def objects(self, experiment: str) -> list[dict]:
+        """[{"object", "uid", "created", "base"}] of the experiment's members, any kind."""
+        out = []
+        root = os.path.join(self.dir(experiment), "objects")
+        for kind in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+            for name in sorted(os.listdir(os.path.join(root, kind))):
+                if name.endswith(".json"):
+                    entry = read_json(os.path.join(root, kind, name))
+                    if entry:
+                        out.append(entry)
+        return out
+
+    def object_path(self, experiment: str, kind: str, name: str) -> str:
+        return os.path.join(self.dir(experiment), "objects", kind, name + ".json")
+
+    def object(self, experiment: str, kind: str, name: str) -> Optional[dict]:
+        return read_json(self.object_path(experiment, kind, name))
+
+    def put_object(self, experiment: str, obj: dict, *, new_run: bool, base: str = "",
+                   volumes: Optional[dict] = None) -> dict:
+        """Record a member; new_run gives it a new run id (the supervisor then runs it afresh)."""
+        kind, name = obj["kind"], obj["metadata"]["name"]
+        old = self.object(experiment, kind, name)
+        entry = {
+            "object": obj,
+            "uid": uuid.uuid4().hex[:12] if new_run or old is None else old["uid"],
+            "created": now_iso() if new_run or old is None else old["created"],
+            "base": base or (old or {}).get("base", ""),
+            "volumes": volumes if volumes is not None else (old or {}).get("volumes", {}),
+        }
+        write_json(self.object_path(experiment, kind, name), entry)
+        return entry
+
+    def remove_object(self, experiment: str, kind: str, name: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.object_path(experiment, kind, name))
+
+    # --- runs ------------------------------------------------------------------------
+    def run_dir(self, experiment: str, uid: str) -> str:
+        return os.path.join(self.dir(experiment), "runs", uid)
+
+    def run_status(self, experiment: str, uid: str) -> Optional[dict]:
+        return read_json(os.path.join(self.run_dir(experiment, uid), "status.json"))
+
+    def run_ids(self, experiment: str) -> list[str]:
+        root = os.path.join(self.dir(experiment), "runs")
+        return sorted(os.listdir(root)) if os.path.isdir(root) else []
+
+    def log_path(self, experiment: str, uid: str, replica: str) -> str:
+        return os.path.join(self.run_dir(experiment, uid), "logs", replica + ".log")
+
+    def remove_experiment(self, experiment: str) -> None:
+        shutil.rmtree(self.dir(experiment), ignore_errors=True)

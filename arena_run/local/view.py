@@ -1,0 +1,308 @@
+"""Local state as the Kubernetes objects a cluster would hold, read through the same few calls.
+
+The planner (via arena_run.cluster.live.read_many), `status`, `logs` and
+`top` read a cluster with `get`, `list` (label and field selectors) and
+`logs`.  LocalView answers those calls from $XDG_STATE_HOME/arena-run: the
+ApplySet parent the planner recorded, each member as applied with the
+status its run has (TFJob/PyTorchJob conditions as the operator writes
+them, Deployments' available replicas), a pod per replica (Pending with the
+reason while it waits for GPUs or cores, Running, Succeeded, Failed; on node
+`localhost`), and this machine as one node with its GPUs.  So the one
+planner and the cluster's status code serve both targets.
+
+A run that is not finished while its supervisor is gone is shown Failed
+(SupervisorLost), never Running: its replicas died with the supervisor.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from typing import Iterator, Optional
+
+from . import gpus as gpu_inventory
+from .state import Store
+
+NAMESPACE = "local"
+NODE = "localhost"
+GPU = "nvidia.com/gpu"
+JOB_NAME = "training.kubeflow.org/job-name"
+REPLICA_TYPE = "training.kubeflow.org/replica-type"
+REPLICA_INDEX = "training.kubeflow.org/replica-index"
+JOB_KINDS = ("TFJob", "PyTorchJob")
+
+
+def run_phase(store: Store, experiment: str, status: Optional[dict]) -> tuple:
+    """(phase, reason, message) of a run, with a dead supervisor taken into account."""
+    if status is None:
+        status = {"phase": "Pending", "reason": "", "message": "waiting for the supervisor"}
+    phase = status.get("phase", "Pending")
+    if phase not in ("Succeeded", "Failed", "Unavailable") and not store.supervisor_alive(experiment):
+        return "Failed", "SupervisorLost", (f"the supervisor of {experiment} is gone (see "
+                                            f"{store.dir(experiment)}/supervisor.log); apply --rerun runs it again")
+    return phase, status.get("reason", ""), status.get("message", "")
+
+
+class LocalView:
+    namespace = NAMESPACE
+
+    def __init__(self, store: Optional[Store] = None):
+        self.store = store or Store()
+
+    # --- the calls the cluster client answers -------------------------------------------
+    def get(self, kind, namespace: Optional[str], name: str) -> Optional[dict]:
+        for obj in self._objects(kind.kind):
+            if obj["metadata"]["name"] == name:
+                return obj
+        return None
+
+    def list(self, kind, namespace: Optional[str] = None, *, selector: Optional[str] = None,
+             field_selector: Optional[str] = None, metadata_only: bool = False, **_ignored) -> list:
+        out = []
+        for obj in self._objects(kind.kind):
+            if namespace not in (None, NAMESPACE):
+                continue
+            if selector and not _labels_match(obj["metadata"].get("labels") or {}, selector):
+                continue
+            if field_selector and not _fields_match(obj, field_selector):
+                continue
+            out.append({"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+                        "metadata": obj["metadata"]} if metadata_only else obj)
+        return out
+
+    def logs(self, namespace: str, pod: str, *, container: Optional[str] = None, follow: bool = False,
+             tail: Optional[int] = None, since_seconds: Optional[int] = None,
+             timestamps: bool = False) -> Iterator[bytes]:
+        found = self._pod_log(pod)
+        if found is None:
+            return iter(())
+        experiment, uid, path = found
+        return _read_log(self.store, experiment, uid, path, pod, follow, tail)
+
+    # --- building the objects ---------------------------------------------------------------
+    def _objects(self, kind: str) -> list:
+        if kind == "Node":
+            return [self._node()]
+        out = []
+        for experiment in self.store.names():
+            if kind == "ConfigMap":
+                parent = self.store.parent(experiment)
+                if parent:
+                    out.append(parent)
+                continue
+            for entry in self.store.objects(experiment):
+                obj = entry["object"]
+                if kind == "Pod":
+                    out += self._pods(experiment, entry)
+                elif obj["kind"] == kind:
+                    out.append(self._member(experiment, entry))
+        return out
+
+    def _status(self, experiment: str, entry: dict) -> tuple:
+        status = self.store.run_status(experiment, entry["uid"])
+        return status or {}, run_phase(self.store, experiment, status)
+
+    def _member(self, experiment: str, entry: dict) -> dict:
+        obj = copy.deepcopy(entry["object"])
+        meta = obj["metadata"]
+        meta["creationTimestamp"] = entry["created"]
+        meta["uid"] = entry["uid"]
+        meta["generation"] = 1
+        status, (phase, reason, message) = self._status(experiment, entry)
+        if obj["kind"] in JOB_KINDS:
+            obj["status"] = _job_status(obj, status, phase, reason, message)
+        elif obj["kind"] == "Deployment":
+            up = 1 if phase == "Running" else 0
+            obj["status"] = {"observedGeneration": 1, "replicas": 1, "availableReplicas": up,
+                             "readyReplicas": up}
+            if phase == "Unavailable":
+                obj["status"]["conditions"] = [{"type": "Available", "status": "False", "reason": reason,
+                                                "message": message}]
+        return obj
+
+    def _pods(self, experiment: str, entry: dict) -> list:
+        obj = entry["object"]
+        status, (phase, reason, message) = self._status(experiment, entry)
+        if obj["kind"] in JOB_KINDS:
+            specs = (obj["spec"].get("tfReplicaSpecs") or obj["spec"].get("pytorchReplicaSpecs") or {})
+            started = {(r["role"], r["index"]): r for r in status.get("replicas") or []}
+            pods = []
+            for role, spec in specs.items():
+                for i in range(int(spec.get("replicas", 1))):
+                    name = f"{obj['metadata']['name']}-{role.lower()}-{i}"
+                    labels = {**(spec["template"].get("metadata", {}).get("labels") or {}),
+                              JOB_NAME: obj["metadata"]["name"], REPLICA_TYPE: role.lower(), REPLICA_INDEX: str(i)}
+                    pods.append(_pod(name, labels, spec["template"]["spec"], entry, started.get((role, i)),
+                                     phase, reason, message))
+            return pods
+        if obj["kind"] == "Deployment":
+            template = obj["spec"]["template"]
+            rep = (status.get("replicas") or [None])[0]
+            return [_pod(obj["metadata"]["name"], dict(template["metadata"].get("labels") or {}), template["spec"],
+                         entry, rep, phase, reason, message)]
+        return []
+
+    def _pod_log(self, pod: str) -> Optional[tuple]:
+        for experiment in self.store.names():
+            for entry in self.store.objects(experiment):
+                status = self.store.run_status(experiment, entry["uid"]) or {}
+                for r in status.get("replicas") or []:
+                    if r.get("pod") == pod:
+                        base = f"{r['role'].lower()}-{r['index']}"
+                        return experiment, entry["uid"], self.store.log_path(experiment, entry["uid"], base)
+        return None
+
+    def _node(self) -> dict:
+        inventory = gpu_inventory.detect()
+        count = str(len(inventory.gpus))
+        return {
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": NODE, "labels": {"kubernetes.io/hostname": NODE}},
+            "status": {
+                "capacity": {GPU: count}, "allocatable": {GPU: count},
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            },
+        }
+
+    def endpoint(self, name: str) -> Optional[tuple]:
+        """(url, available, hint) of a local TensorBoard or server, by its Deployment's name."""
+        for experiment in self.store.names():
+            for entry in self.store.objects(experiment):
+                if entry["object"]["kind"] == "Deployment" and entry["object"]["metadata"]["name"] == name:
+                    status, (phase, reason, message) = self._status(experiment, entry)
+                    urls = status.get("urls") or {}
+                    url = urls.get("http") or next(iter(urls.values()), "-")
+                    if phase == "Unavailable":
+                        return "-", "not available locally", message
+                    others = [u for k, u in urls.items() if k != "http"]
+                    return url + (f" (grpc {', '.join(others)})" if others else ""), \
+                        "1/1" if phase == "Running" else "0/1", message if phase != "Running" else ""
+        return None
+
+
+def _job_status(obj: dict, status: dict, phase: str, reason: str, message: str) -> dict:
+    kind = obj["kind"]
+    name = obj["metadata"]["name"]
+    created = obj["metadata"]["creationTimestamp"]
+    conditions = [{"type": "Created", "status": "True", "reason": f"{kind}Created",
+                   "message": f"{kind} {name} is created.", "lastTransitionTime": created}]
+    if phase in ("Running", "Restarting", "Succeeded", "Failed") and status.get("startTime"):
+        conditions.append({"type": "Running", "status": "True" if phase == "Running" else "False",
+                           "reason": f"{kind}Running", "lastTransitionTime": status["startTime"]})
+    if phase == "Restarting":
+        conditions.append({"type": "Restarting", "status": "True", "reason": f"{kind}Restarting"})
+    if phase in ("Succeeded", "Failed"):
+        conditions.append({"type": phase, "status": "True", "reason": reason or f"{kind}{phase}",
+                           "message": message, "lastTransitionTime": status.get("completionTime")})
+    out: dict = {"conditions": conditions}
+    if status.get("startTime"):
+        out["startTime"] = status["startTime"]
+    if status.get("completionTime") or (phase == "Failed" and reason == "SupervisorLost"):
+        out["completionTime"] = status.get("completionTime")
+    return out
+
+
+def _pod(name: str, labels: dict, spec: dict, entry: dict, replica: Optional[dict], phase: str, reason: str,
+         message: str) -> dict:
+    spec = copy.deepcopy(spec)
+    status: dict
+    state = (replica or {}).get("state", "waiting")
+    if phase == "Failed" and reason == "SupervisorLost" and state in ("running", "backoff"):
+        state = "lost"
+    container = spec.get("containers", [{}])[0].get("name", "main")
+    if replica is None or state == "waiting":
+        why = message if reason == "Unschedulable" else ("the job has ended" if phase in ("Succeeded", "Failed")
+                                                         else "waiting for the supervisor")
+        status = {"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": why}]}
+    else:
+        spec["nodeName"] = NODE
+        pod_phase = {"running": "Running", "backoff": "Running", "succeeded": "Succeeded",
+                     "failed": "Failed", "stopped": "Failed", "exited": "Running", "lost": "Failed"}[state]
+        if state == "running":
+            cstate = {"running": {"startedAt": replica.get("started")}}
+        elif state == "backoff":
+            cstate = {"waiting": {"reason": "CrashLoopBackOff"}}
+        else:
+            cstate = {"terminated": {"exitCode": replica.get("exitCode"), "finishedAt": replica.get("finished")}}
+        status = {
+            "phase": pod_phase,
+            "conditions": [{"type": "Ready", "status": "True" if state == "running" else "False"}],
+            "containerStatuses": [{"name": container, "state": cstate, "restartCount": replica.get("restarts", 0),
+                                   "ready": state == "running"}],
+        }
+        if replica.get("gpus"):
+            status["gpus"] = replica["gpus"]
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": labels, "creationTimestamp": entry["created"]},
+        "spec": spec, "status": status,
+    }
+
+
+def _labels_match(labels: dict, selector: str) -> bool:
+    for term in [t.strip() for t in selector.split(",") if t.strip()]:
+        if "!=" in term:
+            key, value = term.split("!=", 1)
+            if labels.get(key) == value:
+                return False
+        elif "=" in term:
+            key, value = term.split("=", 1)
+            if labels.get(key.rstrip("=")) != value:
+                return False
+        elif term.startswith("!"):
+            if term[1:] in labels:
+                return False
+        elif term not in labels:
+            return False
+    return True
+
+
+def _fields_match(obj: dict, selector: str) -> bool:
+    for term in [t.strip() for t in selector.split(",") if t.strip()]:
+        negate = "!=" in term
+        path, value = term.split("!=" if negate else "=", 1)
+        node = obj
+        for step in path.split("."):
+            node = node.get(step) if isinstance(node, dict) else None
+        actual = "" if node is None else str(node)
+        if (actual == value) == negate:
+            return False
+    return True
+
+
+def _read_log(store: Store, experiment: str, uid: str, path: str, pod: str, follow: bool,
+              tail: Optional[int]) -> Iterator[bytes]:
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        return
+    with fh:
+        data = fh.read()
+        if tail is not None:
+            lines = data.splitlines(keepends=True)
+            data = b"".join(lines[-tail:]) if tail else b""
+        if data:
+            yield data
+        while follow:
+            chunk = fh.read()
+            if chunk:
+                yield chunk
+                continue
+            if not _still_running(store, experiment, uid, pod):
+                rest = fh.read()
+                if rest:
+                    yield rest
+                return
+            time.sleep(0.2)  # a log file has no end-of-stream to wait on; this polls it as `tail -f` does
+
+
+def _still_running(store: Store, experiment: str, uid: str, pod: str) -> bool:
+    status = store.run_status(experiment, uid)
+    if status is None or not store.supervisor_alive(experiment):
+        return False
+    for r in status.get("replicas") or []:
+        if r.get("pod") == pod:
+            return r.get("state") in ("running", "backoff", "exited")
+    return False
