@@ -441,6 +441,9 @@ def local_problems(p: Plan) -> list[str]:
     starting = [a for a in p.actions if a.op in ("create", "replace", "update") and a.desired is not None]
     inventory = None
     for a in starting:
+        if a.desired["kind"] not in ("TFJob", "PyTorchJob", "Deployment", "Service", "InferenceService"):
+            out.append(f"{a.desired['kind']} {a.name}: --local runs TFJob and PyTorchJob jobs (and TensorBoard, "
+                       f"tf-serving); {a.desired['kind']} is cluster-only for now")
         if a.desired["kind"] == "InferenceService":
             out.append(f"{p.experiment}: serve.type = \"kserve\" is cluster-only; locally, serve with "
                        "type = \"tf-serving\"")

@@ -49,7 +49,6 @@ def plan(paths, output, detailed_exitcode, rerun, verbose) -> int:
 
 def apply(paths, yes, rerun, wait, timeout, volumes) -> int:
     from ..api import apply_local, load, plan_local
-    from ..apply import ApplyError
     from .live import _confirm
     from . import show
 
@@ -77,11 +76,7 @@ def apply(paths, yes, rerun, wait, timeout, volumes) -> int:
 
 def _wait(plans, timeout) -> int:
     """Follow the default replica's log of a single job while waiting for every job to end."""
-    from ..api import local_view
-    from ..apply import ApplyError
-    from ..apply.local import wait_local
-    from ..local.state import Store
-    from ..status.logs import LogsError, find_target, stream, wait_started
+    from .. import api
     from . import show
 
     jobs = [a for p in plans for a in p.actions if a.key[0].startswith(("TFJob.", "PyTorchJob."))
@@ -89,24 +84,24 @@ def _wait(plans, timeout) -> int:
     stop = threading.Event()
     follower = None
     if len(jobs) == 1 and len(plans) == 1:
-        view = local_view()
+        view = api.local_view()
 
         def follow():
             try:
-                target = wait_started(view, plans[0].experiment, "local", interval=0.2, timeout=timeout)
-                for chunk in stream(view, target, follow=True):
+                for chunk in api.logs(plans[0].experiment, view, namespace=api.LOCAL_NAMESPACE, follow=True,
+                                      wait=True):
                     if stop.is_set():
                         return
                     sys.stdout.buffer.write(chunk)
                     sys.stdout.buffer.flush()
-            except LogsError:
+            except api.LogsError:
                 return
 
         follower = threading.Thread(target=follow, daemon=True)
         follower.start()
     try:
-        states = wait_local(Store(), plans, timeout=timeout)
-    except ApplyError as exc:
+        states = api.wait_local(plans, timeout=timeout)
+    except api.ApplyError as exc:
         if follower:
             follower.join(timeout=5)
         for problem in exc.problems:

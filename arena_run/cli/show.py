@@ -131,6 +131,8 @@ def status_detail(st) -> list:
         reps = ", ".join(f"{r} {n}" for r, n in j.replicas.items())
         lines.append(f"  {j.kind} {j.name}: {j.phase}, {reps}, GPUs {j.gpus_allocated}/{j.gpus_requested}, "
                      f"age {j.age}{', took ' + j.duration if j.duration else ''}{params}")
+        if j.message:
+            lines.append(f"    {j.message}")
     for ep in (st.tensorboard, st.serving):
         if ep and ep.hint:
             lines.append(f"  {ep.name}: {ep.hint}")

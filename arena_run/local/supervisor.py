@@ -139,6 +139,7 @@ class Supervisor:
             return 0  # another supervisor of this experiment is alive: it was woken instead
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
+        os.set_blocking(wake_r, False)
         signal.set_wakeup_fd(wake_w)
         for sig in (signal.SIGCHLD, signal.SIGHUP):
             signal.signal(sig, lambda *_: None)

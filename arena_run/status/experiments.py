@@ -40,6 +40,7 @@ class JobStatus:
     params: Optional[str] = None  # a sweep point's values
     nodes: list = field(default_factory=list)
     age_seconds: Optional[int] = None  # what `age` says, to compare: "1d2h" is older than "9m"
+    message: str = ""  # why it failed, or why a replica waits
 
 
 @dataclass
@@ -201,7 +202,22 @@ def _job_status(job: dict, pods: list, now: dt.datetime) -> JobStatus:
         age=age(created, now), duration=age(start, end) if finished(job) and start and end else None,
         params=params, nodes=sorted({p["spec"]["nodeName"] for p in mine if p.get("spec", {}).get("nodeName")}),
         age_seconds=max(0, int((now - created).total_seconds())) if created else None,
+        message=_why(phase, status, mine),
     )
+
+
+def _why(phase: str, status: dict, pods: list) -> str:
+    """The operator's message for a failed job; the scheduler's for a replica that waits."""
+    if phase == "Failed":
+        for c in status.get("conditions") or []:
+            if c.get("type") == "Failed" and str(c.get("status")) == "True":
+                return ": ".join(x for x in (c.get("reason"), c.get("message")) if x)
+    if phase == "Pending":
+        for p in pods:
+            for c in (p.get("status") or {}).get("conditions") or []:
+                if c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("message"):
+                    return f"{c.get('reason') or 'Unschedulable'}: {c['message']}"
+    return ""
 
 
 def _pod_ready(pod: dict) -> bool:
