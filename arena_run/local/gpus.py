@@ -70,7 +70,7 @@ def detect(env: Optional[dict] = None) -> Inventory:
     if smi is None:
         return Inventory([], "nvidia-smi not found")
     try:
-        result = subprocess.run([smi, *QUERY], capture_output=True, text=True, timeout=30)
+        result = subprocess.run([smi, *QUERY], capture_output=True, text=True, timeout=30, env=dict(env))
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Inventory([], f"nvidia-smi failed: {exc}")
     if result.returncode != 0:
