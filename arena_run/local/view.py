@@ -17,6 +17,7 @@ A run that is not finished while its supervisor is gone is shown Failed
 from __future__ import annotations
 
 import copy
+import threading
 import time
 from typing import Iterator, Optional
 
@@ -72,12 +73,12 @@ class LocalView:
 
     def logs(self, namespace: str, pod: str, *, container: Optional[str] = None, follow: bool = False,
              tail: Optional[int] = None, since_seconds: Optional[int] = None,
-             timestamps: bool = False) -> Iterator[bytes]:
+             timestamps: bool = False) -> "LocalLogStream":
         found = self._pod_log(pod)
         if found is None:
-            return iter(())
+            return LocalLogStream(self.store, "", "", "", pod, False, tail)
         experiment, uid, path = found
-        return _read_log(self.store, experiment, uid, path, pod, follow, tail)
+        return LocalLogStream(self.store, experiment, uid, path, pod, follow, tail)
 
     # --- building the objects ---------------------------------------------------------------
     def _objects(self, kind: str) -> list:
@@ -272,30 +273,51 @@ def _fields_match(obj: dict, selector: str) -> bool:
     return True
 
 
-def _read_log(store: Store, experiment: str, uid: str, path: str, pod: str, follow: bool,
-              tail: Optional[int]) -> Iterator[bytes]:
-    try:
-        fh = open(path, "rb")
-    except FileNotFoundError:
-        return
-    with fh:
-        data = fh.read()
-        if tail is not None:
-            lines = data.splitlines(keepends=True)
-            data = b"".join(lines[-tail:]) if tail else b""
-        if data:
-            yield data
-        while follow:
-            chunk = fh.read()
-            if chunk:
-                yield chunk
-                continue
-            if not _still_running(store, experiment, uid, pod):
-                rest = fh.read()
-                if rest:
-                    yield rest
-                return
-            time.sleep(0.2)  # a log file has no end-of-stream to wait on; this polls it as `tail -f` does
+class LocalLogStream:
+    """A replica's log file as byte chunks, as the cluster client's LogStream: iterate it; stop() ends it."""
+
+    def __init__(self, store: Store, experiment: str, uid: str, path: str, pod: str, follow: bool,
+                 tail: Optional[int]):
+        self.store, self.experiment, self.uid, self.path, self.pod = store, experiment, uid, path, pod
+        self.follow, self.tail = follow, tail
+        self.finished = threading.Event()  # set once iteration is over, however it ended
+        self.last_chunk = time.monotonic()
+        self._stopped = False
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self._chunks()
+        finally:
+            self.finished.set()
+
+    def _chunks(self) -> Iterator[bytes]:
+        try:
+            fh = open(self.path, "rb")
+        except (FileNotFoundError, IsADirectoryError):
+            return
+        with fh:
+            data = fh.read()
+            if self.tail is not None:
+                lines = data.splitlines(keepends=True)
+                data = b"".join(lines[-self.tail:]) if self.tail else b""
+            if data:
+                self.last_chunk = time.monotonic()
+                yield data
+            while self.follow and not self._stopped:
+                chunk = fh.read()
+                if chunk:
+                    self.last_chunk = time.monotonic()
+                    yield chunk
+                    continue
+                if not _still_running(self.store, self.experiment, self.uid, self.pod):
+                    rest = fh.read()
+                    if rest:
+                        yield rest
+                    return
+                time.sleep(0.2)  # a file has no end-of-stream to wait on; this polls it as `tail -f` does
 
 
 def _still_running(store: Store, experiment: str, uid: str, pod: str) -> bool:
