@@ -30,6 +30,7 @@ behind, and every reader reports its unfinished runs as lost, never Running.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import select
@@ -41,6 +42,7 @@ import time
 import traceback
 from typing import Optional
 
+from ..objects.applyset import FINISHED as FINISHED_RECORD, finished_jobs
 from . import code as code_sync
 from . import distributed, gpus as gpu_inventory
 from .resources import Ledger, cores_of
@@ -52,6 +54,11 @@ COMPONENT_KINDS = ("Deployment",)
 GRACE = 3.0  # seconds between SIGTERM and SIGKILL when stopping a replica
 FINISHED = ("Succeeded", "Failed")
 PENDING_RECHECK = 0.5  # a waiting run asks the ledger again this often (others' releases do not wake it)
+
+
+def spec_hash(obj) -> str:
+    """The planner's hash of a job's spec (arena_run.plan.spec_hash; a test keeps the two equal)."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def quantity_bytes(text: str) -> int:
@@ -480,6 +487,24 @@ class Supervisor:
         run.completion_time = now_iso()
         run.finished_at = time.time()
         self._release(run)
+        if run.kind in JOB_KINDS:
+            self._record_finished(run)
+
+    def _record_finished(self, run: Run) -> None:
+        """Note in the experiment's record that this job was seen finished, as an apply on a cluster
+        notes it: the planner then keeps it away once its TTL removed it, and a plan right after the
+        job ended has nothing to write."""
+        name = run.obj["metadata"]["name"]
+        with self.store.apply_lock(self.experiment):
+            current = self.store.object(self.experiment, run.kind, name)
+            parent = self.store.parent(self.experiment)
+            if not current or current["uid"] != run.uid or not parent:
+                return
+            annotations = parent["metadata"].setdefault("annotations", {})
+            record = finished_jobs(parent)
+            record[name] = spec_hash(run.obj["spec"])
+            annotations[FINISHED_RECORD] = json.dumps(record, sort_keys=True, separators=(",", ":"))
+            self.store.write_parent(self.experiment, parent)
 
     def _release(self, run: Run) -> None:
         if run.holds:

@@ -130,7 +130,7 @@ def test_a_killed_supervisor_is_reported_never_running(local):
     assert local.cli("apply", "--local", "-y", f).returncode == 0
     wait_until(lambda: lines(local) == ["up"], what="the replica up")
     store = local.store()
-    pid = json.loads((store.dir("orphan") + "/supervisor.json") and open(store.dir("orphan") + "/supervisor.json").read())["pid"]
+    pid = json.loads(open(store.dir("orphan") + "/supervisor.json").read())["pid"]
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not processes_with(str(local.state)), what="the replicas gone with their supervisor")
     status = local.status("orphan")
@@ -138,8 +138,10 @@ def test_a_killed_supervisor_is_reported_never_running(local):
     assert status["jobs"][0]["phase"] == "Failed"
     text = local.cli("status", "--local", "orphan").stdout
     assert "Running" not in text and "supervisor of orphan is gone" in text
-    # It is a failed job now: unchanged stays as it is; --rerun runs it again.
+    # It is a failed job now: an apply records it as such and runs nothing; --rerun runs it again.
+    assert local.cli("apply", "--local", "-y", f).returncode == 0
     assert local.cli("plan", "--local", "--detailed-exitcode", f).returncode == 0
+    assert lines(local) == ["up"]
     assert local.cli("apply", "--local", "-y", "--rerun", f).returncode == 0
     wait_until(lambda: lines(local) == ["up", "up"], what="the rerun")
     assert local.status("orphan")["phase"] == "Running"
