@@ -77,7 +77,8 @@ def _custom(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list[dic
         container["resources"] = res
     # Available once it accepts connections: all that is known of any server.
     container["readinessProbe"] = {"tcpSocket": {"port": "serving"}}
-    container["volumeMounts"] = data_mounts(exp, read_only=True)
+    if exp.data:
+        container["volumeMounts"] = data_mounts(exp, read_only=True)
     deployment = workload.deployment(exp, name, namespace, "serving", serve.replicas, container)
     ports = [{"name": "serving", "port": serve.port, "targetPort": "serving", "protocol": "TCP"}]
     return [deployment, workload.service(exp, name, namespace, "serving", serve.service, ports)]

@@ -12,6 +12,11 @@ from .pod import data_volumes
 def deployment(exp: Experiment, name: str, namespace: Optional[str], component: str, replicas: int,
                container: dict) -> dict:
     """One container's Deployment, with every [[data]] volume available to it."""
+    pod: dict = {"containers": [container]}
+    # An empty list is no list to the API server: rendering one would be a
+    # difference from the live object that nobody can apply away.
+    if exp.data:
+        pod["volumes"] = data_volumes(exp)
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -21,7 +26,7 @@ def deployment(exp: Experiment, name: str, namespace: Optional[str], component: 
             "selector": {"matchLabels": L.selector(exp, component)},
             "template": {
                 "metadata": {"labels": L.labels(exp, component)},
-                "spec": {"containers": [container], "volumes": data_volumes(exp)},
+                "spec": pod,
             },
         },
     }
