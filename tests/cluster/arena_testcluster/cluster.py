@@ -30,13 +30,13 @@ KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 
 # Start order; `down` stops in reverse.
 DAEMONS = ["etcd", "kube-apiserver", "kube-scheduler", "kwok", "kube-controller-manager",
-           "training-operator"]
+           "training-operator", "mpi-operator", "jobset-controller", "trainer-controller-manager"]
 # The training operator's validating webhooks (paths from its kubebuilder markers).
 OPERATOR_WEBHOOKS = {"tfjobs": "/validate-kubeflow-org-v1-tfjob",
                      "pytorchjobs": "/validate-kubeflow-org-v1-pytorchjob"}
 # Bumped when `up` starts something new that tests rely on, so that a control
 # plane left running by an older `up` (ARENA_RUN_TEST_CLUSTER) is refused.
-FORMAT = 4  # 4: kwok serves pod logs (Logs CRD)
+FORMAT = 5  # 4: kwok serves pod logs (Logs CRD); 5: mpi-operator, JobSet, Trainer v2
 # Everything `up` creates in DIR, which is all `down` removes.
 DATA = ["pki", "etcd-data", "certs", "logs", "kubeconfig", "kubeconfig-limited", "cluster.json"]
 
@@ -207,7 +207,9 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
     certs.make_pki(pki, SERVICE_IP)
     ports = {name: procs.free_port() for name in
              ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager",
-              "kube-scheduler", "kwok", "training-operator", "training-operator-webhook")}
+              "kube-scheduler", "kwok", "training-operator", "training-operator-webhook",
+              "mpi-operator", "jobset-controller", "jobset-webhook",
+              "trainer-controller-manager", "trainer-webhook")}
     server = f"https://127.0.0.1:{ports['kube-apiserver']}"
     kubeconfig = dir / "kubeconfig"
     bin = lambda name: str(bindir / name)  # noqa: E731
@@ -325,7 +327,14 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
     _run(kubectl + ["wait", "--for=condition=Ready", "--timeout=60s",
                     *[f"node/{n}" for n in GPU_NODES]])
 
-    _start_training_operator(dir, bindir, ports, kubeconfig, kubectl, start)
+    # The operators start together; each is waited for (and its webhooks
+    # registered) only after all have been started.
+    ready = [_start_training_operator(dir, bindir, ports, kubeconfig, kubectl, start),
+             _start_mpi_operator(dir, bindir, ports, kubeconfig, start),
+             _start_jobset(dir, bindir, ports, kubeconfig, kubectl, start),
+             _start_trainer(dir, bindir, ports, kubeconfig, kubectl, start)]
+    for finish in ready:
+        finish()
 
     info = {
         "format": FORMAT,
@@ -337,10 +346,13 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
         "admin_user": certs.ADMIN_USER,
         "gpu_nodes": GPU_NODES,
         "versions": {**versions.pinned(),
-                     **{m: v for (m, v), _ in versions.CRD_FILES}},
+                     **{m: v for (m, v), _ in versions.crd_files()}},
         "crds": versions.CRD_NAMES,
-        # TFJobs/PyTorchJobs get pods and status from the real operator.
+        # TFJobs/PyTorchJobs get pods and status from the real operator, MPIJobs
+        # from the mpi-operator, TrainJobs from Trainer v2 and the JobSet controller.
         "training_operator": True,
+        "mpi_operator": True,
+        "trainer": True,
         # kubectl annotate pod P arena-run.test/exit-code=0: P Succeeds (see kwok/).
         "exit_code_annotation": versions.EXIT_CODE_ANNOTATION,
         "operator_webhooks": list(OPERATOR_WEBHOOKS),
@@ -351,16 +363,27 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
                    gpu_nodes=GPU_NODES, info=info)
 
 
-def _start_training_operator(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
-                             kubectl: list[str], start) -> None:
-    """The Kubeflow training operator v1, out of cluster: TFJobs and
-    PyTorchJobs get pods, services and status as in production, and its
-    validating webhooks run (called by URL on 127.0.0.1)."""
+def _cert_dir(dir: Path, name: str) -> Path:
+    """The webhook serving certificate (test PKI, for 127.0.0.1) as controller-runtime wants it."""
     pki = dir / "pki"
-    certdir = dir / "certs" / "training-operator"
+    certdir = dir / "certs" / name
     certdir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(pki / "webhook.crt", certdir / "tls.crt")
     shutil.copyfile(pki / "webhook.key", certdir / "tls.key")
+    return certdir
+
+
+def _apply(kubectl: list[str], obj: dict) -> None:
+    _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
+                    "--filename=-"], input=json.dumps(obj))
+
+
+def _start_training_operator(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
+                             kubectl: list[str], start):
+    """The Kubeflow training operator v1, out of cluster: TFJobs and
+    PyTorchJobs get pods, services and status as in production, and its
+    validating webhooks run (called by URL on 127.0.0.1)."""
+    certdir = _cert_dir(dir, "training-operator")
     probe = f"127.0.0.1:{ports['training-operator']}"
     start("training-operator", [
         str(bindir / "training-operator"),
@@ -371,26 +394,138 @@ def _start_training_operator(dir: Path, bindir: Path, ports: dict, kubeconfig: P
         f"--webhook-server-port={ports['training-operator-webhook']}",
         f"--webhook-cert-dir={certdir}",
     ])
-    procs.wait_http(f"http://{probe}/readyz", "training-operator", dir, "training-operator", 60)
-    # Registered only once the webhook serves: failurePolicy Fail would
-    # otherwise reject every TFJob in between.
-    webhook = f"https://127.0.0.1:{ports['training-operator-webhook']}"
-    vwc = {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingWebhookConfiguration",
-        "metadata": {"name": "validator.training-operator.kubeflow.org"},
-        "webhooks": [{
-            "name": f"validator.{res[:-1]}.training-operator.kubeflow.org",
-            "admissionReviewVersions": ["v1"],
-            "clientConfig": {"url": webhook + path, "caBundle": _b64(pki / "ca.crt")},
-            "failurePolicy": "Fail",
-            "sideEffects": "None",
-            "rules": [{"apiGroups": ["kubeflow.org"], "apiVersions": ["v1"],
-                       "operations": ["CREATE", "UPDATE"], "resources": [res]}],
-        } for res, path in OPERATOR_WEBHOOKS.items()],
-    }
-    _run(kubectl + ["apply", "--server-side", "--field-manager=arena-run-test-setup",
-                    "--filename=-"], input=json.dumps(vwc))
+
+    def finish():
+        procs.wait_http(f"http://{probe}/readyz", "training-operator", dir, "training-operator", 60)
+        # Registered only once the webhook serves: failurePolicy Fail would
+        # otherwise reject every TFJob in between.
+        webhook = f"https://127.0.0.1:{ports['training-operator-webhook']}"
+        _apply(kubectl, {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": "validator.training-operator.kubeflow.org"},
+            "webhooks": [{
+                "name": f"validator.{res[:-1]}.training-operator.kubeflow.org",
+                "admissionReviewVersions": ["v1"],
+                "clientConfig": {"url": webhook + path, "caBundle": _b64(dir / "pki" / "ca.crt")},
+                "failurePolicy": "Fail",
+                "sideEffects": "None",
+                "rules": [{"apiGroups": ["kubeflow.org"], "apiVersions": ["v1"],
+                           "operations": ["CREATE", "UPDATE"], "resources": [res]}],
+            } for res, path in OPERATOR_WEBHOOKS.items()],
+        })
+    return finish
+
+
+def _start_mpi_operator(dir: Path, bindir: Path, ports: dict, kubeconfig: Path, start):
+    """The mpi-operator (MPIJob kubeflow.org/v2beta1): launcher Job, worker
+    pods, hostfile ConfigMap, SSH Secret and status. It has no webhooks."""
+    probe = f"127.0.0.1:{ports['mpi-operator']}"
+    start("mpi-operator", [
+        str(bindir / "mpi-operator"),
+        f"--kubeConfig={kubeconfig}",
+        f"--health-probe-bind-address={probe}",
+        # Its defaults (5 QPS) are for a busy production apiserver.
+        "--kube-api-qps=50", "--kube-api-burst=100",
+    ])
+    return lambda: procs.wait_http(f"http://{probe}/readyz", "mpi-operator", dir, "mpi-operator", 120)
+
+
+def _read_manifest(kubectl: list[str], path: Path) -> list[dict]:
+    """The objects of a YAML manifest, parsed by kubectl (this package uses
+    the standard library only): one JSON document per object."""
+    text = subprocess.run(kubectl + ["create", "--dry-run=client", "-o", "json", f"--filename={path}"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    decoder, docs, at = json.JSONDecoder(), [], 0
+    while True:
+        while at < len(text) and text[at].isspace():
+            at += 1
+        if at == len(text):
+            return docs
+        doc, at = decoder.raw_decode(text, at)
+        docs += doc["items"] if doc.get("kind") == "List" else [doc]
+
+
+def _webhooks_by_url(kubectl: list[str], manifest: Path, url: str, ca: str, prefix: str,
+                     object_selectors: dict | None = None) -> list[dict]:
+    """kubebuilder's webhook configurations, calling `url` instead of the
+    in-cluster Service they name, under names of our own."""
+    configs = _read_manifest(kubectl, manifest)
+    for config in configs:
+        config["metadata"] = {"name": f"{prefix}-{config['kind'].lower()}"}
+        for hook in config["webhooks"]:
+            path = hook["clientConfig"]["service"]["path"]
+            hook["clientConfig"] = {"url": url + path, "caBundle": ca}
+            if object_selectors and hook["name"] in object_selectors:
+                hook["objectSelector"] = object_selectors[hook["name"]]
+    return configs
+
+
+def _start_jobset(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
+                  kubectl: list[str], start):
+    """The JobSet controller (what a TrainJob becomes), its own main package
+    configured by file: no leader election, no certificate rotator, webhooks
+    on 127.0.0.1 with the test PKI's certificate."""
+    certdir = _cert_dir(dir, "jobset-controller")
+    probe = f"127.0.0.1:{ports['jobset-controller']}"
+    config = certdir / "config.json"  # JSON is YAML: read as its config file
+    config.write_text(json.dumps({
+        "apiVersion": "config.jobset.x-k8s.io/v1alpha1", "kind": "Configuration",
+        "leaderElection": {"leaderElect": False},
+        "internalCertManagement": {"enable": False},
+        "webhook": {"host": "127.0.0.1", "port": ports["jobset-webhook"], "certDir": str(certdir)},
+        "metrics": {"bindAddress": "0"},  # off
+        "health": {"healthProbeBindAddress": probe},
+    }))
+    start("jobset-controller", [
+        str(bindir / "jobset-controller"), f"--kubeconfig={kubeconfig}", f"--config={config}",
+        "--zap-devel=false",
+    ])
+
+    def finish():
+        procs.wait_http(f"http://{probe}/readyz", "jobset-controller", dir, "jobset-controller", 120)
+        # Its pod webhooks only see JobSet pods, as upstream's kustomize
+        # patch (config/components/webhook/patches/) limits them.
+        only_jobset_pods = {"matchExpressions": [
+            {"key": "jobset.sigs.k8s.io/jobset-name", "operator": "Exists"}]}
+        for obj in _webhooks_by_url(
+                kubectl, gomodules.module_file(versions.JOBSET_MODULE, versions.JOBSET_WEBHOOKS),
+                f"https://127.0.0.1:{ports['jobset-webhook']}", _b64(dir / "pki" / "ca.crt"),
+                "jobset", {"mpod.kb.io": only_jobset_pods, "vpod.kb.io": only_jobset_pods}):
+            _apply(kubectl, obj)
+    return finish
+
+
+def _trainer_runtimes(kubectl: list[str]) -> list[dict]:
+    return [obj for rel in versions.TRAINER_RUNTIMES
+            for obj in _read_manifest(kubectl, gomodules.module_file(versions.TRAINER_MODULE, rel))]
+
+
+def _start_trainer(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
+                   kubectl: list[str], start):
+    """Kubeflow Trainer v2's controller manager (TrainJobs become JobSets) and
+    its webhooks; then the ClusterTrainingRuntimes from its manifests (their
+    validating webhook is the trainer's own, so they come after it)."""
+    certdir = _cert_dir(dir, "trainer-controller-manager")
+    probe = f"127.0.0.1:{ports['trainer-controller-manager']}"
+    start("trainer-controller-manager", [
+        str(bindir / "trainer-controller-manager"), f"--kubeconfig={kubeconfig}",
+        f"--health-probe-bind-address={probe}",
+        f"--webhook-server-port={ports['trainer-webhook']}",
+        f"--webhook-cert-dir={certdir}",
+    ])
+
+    def finish():
+        procs.wait_http(f"http://{probe}/readyz", "trainer-controller-manager", dir,
+                        "trainer-controller-manager", 120)
+        for obj in _webhooks_by_url(
+                kubectl, gomodules.module_file(versions.TRAINER_MODULE, versions.TRAINER_WEBHOOKS),
+                f"https://127.0.0.1:{ports['trainer-webhook']}", _b64(dir / "pki" / "ca.crt"),
+                "trainer"):
+            _apply(kubectl, obj)
+        for runtime in _trainer_runtimes(kubectl):
+            _apply(kubectl, runtime)
+    return finish
 
 
 def _run(argv: list[str], input: str | None = None) -> None:

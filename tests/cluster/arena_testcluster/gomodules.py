@@ -52,7 +52,12 @@ def module_dir(module: str, version: str) -> Path:
 
 
 def crd_files() -> list[Path]:
-    return [module_dir(*mod) / rel for mod, rel in versions.CRD_FILES]
+    return [module_dir(*mod) / rel for mod, rel in versions.crd_files()]
+
+
+def module_file(module: str, rel: str) -> Path:
+    """A file of a module we build, at the version its go.mod pins."""
+    return module_dir(module, versions.pinned()[module]) / rel
 
 
 def kwok_stage_files() -> list[Path]:

@@ -1,31 +1,47 @@
 """Pinned versions and where things live.
 
-The versions of the built binaries are pinned in ../gomod/go.mod (its require
-block); this module reads them from there so there is a single place to bump.
-The CRD sources are only downloaded, never built, so they are pinned here.
+The versions of the built binaries are pinned in the wrapper modules' go.mod
+files (gomod/, gomod-operator/, gomod-mpi/, gomod-trainer/); this module reads
+them from there so there is a single place to bump, and the CRDs come from the
+same module versions. KServe's CRD is only downloaded, never built, so it is
+pinned here.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GOMOD_DIR = HERE.parent / "gomod"
-# The training operator needs k8s.io/* v0.31: its own wrapper module and build.
-OPERATOR_GOMOD_DIR = HERE.parent / "gomod-operator"
 
-# Modules whose binaries we build, by the module path in gomod/go.mod.
+# Modules whose binaries we build, by their module path in the go.mod files.
 K8S_MODULE = "k8s.io/kubernetes"
 ETCD_MODULE = "go.etcd.io/etcd/server/v3"
 KWOK_MODULE = "sigs.k8s.io/kwok"
 OPERATOR_MODULE = "github.com/kubeflow/training-operator"
+MPI_MODULE = "github.com/kubeflow/mpi-operator"
+TRAINER_MODULE = "github.com/kubeflow/trainer/v2"
+JOBSET_MODULE = "sigs.k8s.io/jobset"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One `go build` of one wrapper module: its binaries share a build list,
+    a cache directory and a BUILD-ID (see build.py)."""
+    name: str
+    gomod_dir: Path
+    binaries: dict  # binary name -> package
+    modules: tuple  # the modules it pins (their versions are read from its go.mod)
+    stamp_k8s_version: bool = False
+
 
 # Binary name -> package. `go build -o DIR/` names a binary after its package's
 # last path element, skipping a major-version suffix: etcd's main package is its
 # server module root, go.etcd.io/etcd/server/v3, so it comes out as "server"
-# and build.py renames it.
+# and build.py renames it; likewise jobset's main package is its module root.
 BINARIES = {
     "kube-apiserver": "k8s.io/kubernetes/cmd/kube-apiserver",
     "kube-controller-manager": "k8s.io/kubernetes/cmd/kube-controller-manager",
@@ -34,31 +50,73 @@ BINARIES = {
     "etcd": "go.etcd.io/etcd/server/v3",
     "kwok": "sigs.k8s.io/kwok/cmd/kwok",
 }
-# Built from gomod-operator: its main package is that module's root.
-OPERATOR_BINARIES = {"training-operator": "arena-run.local/training-operator"}
-ALL_BINARIES = [*BINARIES, *OPERATOR_BINARIES]
+# What `go build -o DIR/` calls a binary whose name is not its package's last element.
+BUILT_AS = {"etcd": "server", "jobset-controller": "jobset", "trainer-controller-manager": "trainer"}
 
-# CRDs, read from the Go module cache at run time (too large to vendor).
-TRAINING_OPERATOR = (OPERATOR_MODULE, "v1.9.3")  # as in gomod-operator/go.mod
-KSERVE = ("github.com/kserve/kserve", "v0.16.0")
-CRD_FILES = [
-    (TRAINING_OPERATOR, "manifests/base/crds/kubeflow.org_tfjobs.yaml"),
-    (TRAINING_OPERATOR, "manifests/base/crds/kubeflow.org_pytorchjobs.yaml"),
-    (KSERVE, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
+COMPONENTS = [
+    # The Kubernetes tree, etcd and kwok: one build list, so shared packages compile once.
+    Component("control-plane", GOMOD_DIR, BINARIES, (K8S_MODULE, ETCD_MODULE, KWOK_MODULE),
+              stamp_k8s_version=True),
+    # Each operator with the dependencies its own go.mod asks for (controller-runtime
+    # and k8s.io/* versions differ between them), and our main.go beside it.
+    Component("training-operator", HERE.parent / "gomod-operator",
+              {"training-operator": "arena-run.local/training-operator"}, (OPERATOR_MODULE,)),
+    Component("mpi-operator", HERE.parent / "gomod-mpi",
+              {"mpi-operator": "arena-run.local/mpi-operator"}, (MPI_MODULE,)),
+    # Trainer v2 and the JobSet version its go.mod requires, in one build list.
+    Component("trainer", HERE.parent / "gomod-trainer",
+              {"trainer-controller-manager": "arena-run.local/trainer",
+               "jobset-controller": "sigs.k8s.io/jobset"}, (TRAINER_MODULE, JOBSET_MODULE)),
 ]
+ALL_BINARIES = [b for c in COMPONENTS for b in c.binaries]
+
+KSERVE = ("github.com/kserve/kserve", "v0.16.0")
+
+
+def crd_files() -> list[tuple[tuple[str, str], str]]:
+    """((module, version), path in the module) of every CRD `up` installs; the
+    versions are the built ones, so CRDs and controllers always agree."""
+    v = pinned()
+    return [
+        ((OPERATOR_MODULE, v[OPERATOR_MODULE]), "manifests/base/crds/kubeflow.org_tfjobs.yaml"),
+        ((OPERATOR_MODULE, v[OPERATOR_MODULE]), "manifests/base/crds/kubeflow.org_pytorchjobs.yaml"),
+        ((MPI_MODULE, v[MPI_MODULE]), "manifests/base/kubeflow.org_mpijobs.yaml"),
+        ((TRAINER_MODULE, v[TRAINER_MODULE]), "manifests/base/crds/trainer.kubeflow.org_trainjobs.yaml"),
+        ((TRAINER_MODULE, v[TRAINER_MODULE]),
+         "manifests/base/crds/trainer.kubeflow.org_trainingruntimes.yaml"),
+        ((TRAINER_MODULE, v[TRAINER_MODULE]),
+         "manifests/base/crds/trainer.kubeflow.org_clustertrainingruntimes.yaml"),
+        ((JOBSET_MODULE, v[JOBSET_MODULE]), "config/components/crd/bases/jobset.x-k8s.io_jobsets.yaml"),
+        (KSERVE, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
+    ]
+
+
 CRD_NAMES = [
     "tfjobs.kubeflow.org",
     "pytorchjobs.kubeflow.org",
+    "mpijobs.kubeflow.org",
+    "trainjobs.trainer.kubeflow.org",
+    "trainingruntimes.trainer.kubeflow.org",
+    "clustertrainingruntimes.trainer.kubeflow.org",
+    "jobsets.jobset.x-k8s.io",
     "inferenceservices.serving.kserve.io",
 ]
+# The ClusterTrainingRuntimes `up` installs from Trainer's manifests (TrainJobs
+# refer to one by name; arena-run's default is torch-distributed).
+TRAINER_RUNTIMES = ["manifests/base/runtimes/torch_distributed.yaml"]
+# Their webhooks, as kubebuilder generated them (Service references that `up`
+# turns into URLs on 127.0.0.1), and JobSet's patch limiting its pod webhooks
+# to JobSet pods.
+TRAINER_WEBHOOKS = "manifests/base/webhook/manifests.yaml"
+JOBSET_WEBHOOKS = "config/components/webhook/manifests.yaml"
 
-# kwok's stages, the same set kwokctl uses by default: nodes become Ready and
-# keep a lease; pods become Running (and Succeeded if owned by a Job).
+# kwok's stages, as kwokctl's default set, less pod-complete: it ends every pod
+# owned by a batch Job at once, and an MPIJob's launcher and a TrainJob's nodes
+# are such pods. Here every pod runs until a test makes it exit (pod-exit.yaml).
 KWOK_STAGES = [
     "kustomize/stage/node/fast/node-initialize.yaml",
     "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
     "kustomize/stage/pod/fast/pod-ready.yaml",
-    "kustomize/stage/pod/fast/pod-complete.yaml",
     "kustomize/stage/pod/fast/pod-delete.yaml",
 ]
 
@@ -79,16 +137,11 @@ def _required(gomod_dir: Path, module: str) -> str:
 
 def pinned() -> dict[str, str]:
     """Module path -> version of everything we build, from the go.mod files."""
-    found = {m: _required(GOMOD_DIR, m) for m in (K8S_MODULE, ETCD_MODULE, KWOK_MODULE)}
-    found[OPERATOR_MODULE] = _required(OPERATOR_GOMOD_DIR, OPERATOR_MODULE)
-    if found[OPERATOR_MODULE] != TRAINING_OPERATOR[1]:
-        raise RuntimeError("the training operator's version in gomod-operator/go.mod and "
-                           "versions.TRAINING_OPERATOR (its CRDs) differ")
-    return found
+    return {m: _required(c.gomod_dir, m) for c in COMPONENTS for m in c.modules}
 
 
 def k8s_version() -> str:
-    return pinned()[K8S_MODULE]
+    return _required(GOMOD_DIR, K8S_MODULE)
 
 
 def cache_root() -> Path:
@@ -99,5 +152,6 @@ def cache_root() -> Path:
     return Path(base) / "arena-run"
 
 
-def bin_dir() -> Path:
-    return cache_root() / f"k8s-{k8s_version()}" / "bin"
+def bin_root() -> Path:
+    """Where each component's binaries go, one directory per BUILD-ID (build.py)."""
+    return cache_root() / "bin"
