@@ -70,6 +70,18 @@ def assert_converged(kube, path):
     assert writes(kube) == 0
 
 
+def assert_finished_then_converged(kube, path):
+    """A finished job whose file is unchanged stays as it is: the plan has no
+    member changes, and one apply records the job as seen finished (one write,
+    of the ApplySet parent); after that, nothing."""
+    (plan,) = api.plan(path, kube)
+    assert plan.changes == [] and plan.actions[0].reason == "finished"
+    kube.requests.clear()
+    api.apply([plan], kube)
+    assert writes(kube) == 1
+    assert_converged(kube, path)
+
+
 def leftovers(cluster, ns, experiment) -> list:
     """Anything in ns that is still the experiment's, or made by its controllers."""
     kinds = "mpijobs,trainjobs,jobsets,jobs,pods,deployments,services,configmaps,secrets"
@@ -127,7 +139,7 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     # Succeeded: the launcher exits 0, the operator finishes the job.
     cluster.run_kubectl("-n", namespace, "annotate", "pod", launcher, f"{EXIT}=0")
     until(phase_is(capsys, path, "Succeeded"), what="MPIJob Succeeded")
-    assert_converged(kube, path)  # a finished job whose file is unchanged stays as it is
+    assert_finished_then_converged(kube, path)
 
     # A changed command replaces the job; the new launcher fails.
     old_uid = kubectl_json(cluster, "-n", namespace, "get", "mpijob", "hvd")["metadata"]["uid"]
@@ -221,7 +233,7 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     for p in running:
         cluster.run_kubectl("-n", namespace, "annotate", "pod", p["metadata"]["name"], f"{EXIT}=0")
     until(phase_is(capsys, path, "Succeeded"), what="TrainJob Succeeded")
-    assert_converged(kube, path)
+    assert_finished_then_converged(kube, path)
     # A finished experiment is prunable: `prune` deletes it and everything Trainer made.
     until(lambda: "Deleted 1 experiment(s)." in cli(capsys, "prune", "-n", namespace, "--since", "1s", "-y")[1],
           what="prune of the finished TrainJob")
