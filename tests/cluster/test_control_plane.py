@@ -281,11 +281,13 @@ def test_training_operator_runs_a_tfjob(cluster, namespace, api, tfjobs):
 
     def running():
         job = tfjobs.get(name="mnist", namespace=namespace).to_dict()
-        conditions = {c["type"]: c["status"] for c in job.get("status", {}).get("conditions", [])}
-        return job if conditions.get("Running") == "True" else None
+        status = job.get("status") or {}
+        conditions = {c["type"]: c["status"] for c in status.get("conditions") or []}
+        active = ((status.get("replicaStatuses") or {}).get("Worker") or {}).get("active")
+        # The operator says Running once the first worker runs; both are active a reconcile later.
+        return job if conditions.get("Running") == "True" and active == 2 else None
 
-    job = until(running, timeout=90, what="the operator to report the TFJob Running")
-    assert job["status"]["replicaStatuses"]["Worker"]["active"] == 2
+    until(running, timeout=90, what="the operator to report the TFJob Running with 2 active workers")
     pods = core.list_namespaced_pod(
         namespace, label_selector="training.kubeflow.org/job-name=mnist").items
     assert sorted(p.metadata.name for p in pods) == ["mnist-worker-0", "mnist-worker-1"]
