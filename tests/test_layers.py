@@ -42,3 +42,17 @@ def test_positions_are_computed_only_for_bad_files(tmp_path):
     assert rc == 1
     assert "tree_sitter_toml" in modules
     assert "kubernetes" not in modules and "rich" not in modules
+
+
+def test_the_local_target_runs_without_the_kubernetes_client():
+    """arena_run.local sits beside arena_run.cluster, not on it: the supervisor, the sandbox and the
+    local view start without the kubernetes client (import-linter holds the static side)."""
+    code = (
+        "import sys, json\n"
+        "import arena_run.local.supervisor, arena_run.local.sandbox, arena_run.local.view, arena_run.apply.local\n"
+        "import arena_run.api as api\n"
+        "api.local_view('/nonexistent').list(type('K', (), {'kind': 'TFJob'})())\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'kubernetes')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.splitlines()[-1]) == []
