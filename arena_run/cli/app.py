@@ -113,28 +113,23 @@ def schema() -> int:
 @cli.command()
 @click.argument("path", default="arena.toml", type=click.Path())
 @click.option("--name", help="Experiment name (default: from the directory's name).")
-@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--force", is_flag=True, help="Replace existing files (a link is replaced, never followed).")
 def init(path: str, name: Optional[str], force: bool) -> int:
-    """Write a commented starter arena.toml (and the schema editors check it with)."""
-    from .starter import starter, suggest_name
+    """Write a commented starter arena.toml (or PATH.yaml, in YAML) and the schema editors check it with.
 
-    if os.path.isdir(path):
-        path = os.path.join(path, "arena.toml")
-    if os.path.exists(path) and not force:
-        raise click.ClickException(f"{path} exists; use --force to overwrite it")
-    name = name or suggest_name(os.path.dirname(os.path.abspath(path)))
-    text = starter(name)
-    from ..spec.load import load_text
+    PATH is the file, or a directory for its arena.toml; arena.schema.json is
+    written beside it.  Both files are written or neither; nothing is
+    replaced without --force.
+    """
     from ..spec.schema import json_schema_text
+    from .starter import init_files
 
-    load_text(text, "toml", path)  # the starter must itself be valid, whatever the name
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    schema_path = os.path.join(os.path.dirname(path), "arena.schema.json")
-    with open(schema_path, "w", encoding="utf-8") as fh:
-        fh.write(json_schema_text())
-    click.echo(f"wrote {path} and {schema_path}")
-    click.echo(f"next: edit it, then `arena-run validate {path}` and `arena-run render {path}`")
+    done = init_files(path, name, force, json_schema_text())
+    if done.schema_written:
+        click.echo(f"wrote {done.path} and {done.schema}")
+    else:
+        click.echo(f"wrote {done.path} ({done.schema} is already the current schema)")
+    click.echo(f"next: edit it, then `arena-run validate {done.path}` and `arena-run render {done.path}`")
     return 0
 
 
