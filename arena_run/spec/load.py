@@ -242,14 +242,14 @@ def load_all(paths: Iterable[str]) -> list[Loaded]:
 def _clashes(loaded: list[Loaded]) -> list[Problem]:
     # Two files naming the same experiment in one namespace would fight over
     # the same objects at apply time.
-    from .locate import positions
-
     seen: dict[tuple, str] = {}
     out = []
     for item in loaded:
         exp = item.experiment
         key = (exp.name, exp.namespace)
         if key in seen:
+            from .locate import positions  # here only: the fast path never loads the locator
+
             doc = read(item.file)
             line, col = positions(doc.text, doc.fmt, [("name",)]).find(("name",))
             out.append(Problem(item.file, line, col, "name", f"experiment {exp.name!r} is also defined in {seen[key]}"))
