@@ -18,7 +18,7 @@ from arena_run.plan.diff import MISSING, diff, format_path, quantity
 from arena_run.plan.display import shown_pair
 from arena_run.plan.owned import own_fields, owned_changes
 from arena_run.plan.owners import other_owners, owners
-from arena_run.plan.phase import job_phase, ready
+from arena_run.plan.phase import job_phase
 from arena_run.spec.load import load_text
 
 LIVE = Path(__file__).parent / "fixtures" / "live"
@@ -267,12 +267,3 @@ def test_long_values_show_where_they_differ():
 def test_job_phase(types, phase):
     job = {"status": {"conditions": [{"type": t, "status": "True"} for t in types]}}
     assert job_phase(job) == phase
-
-
-def test_readiness():
-    deploy = {"kind": "Deployment", "metadata": {"generation": 2}, "spec": {"replicas": 2},
-              "status": {"observedGeneration": 2, "availableReplicas": 1}}
-    assert ready(deploy) == (False, "1/2 available")
-    deploy["status"]["availableReplicas"] = 2
-    assert ready(deploy)[0]
-    assert ready(None) == (False, "not found")

@@ -59,11 +59,38 @@ def ready(obj: Optional[dict]) -> tuple[bool, str]:
         phase = job_phase(obj)
         return phase in ("Running", "Succeeded"), phase
     if kind == "Deployment":
-        want = (obj.get("spec") or {}).get("replicas", 1)
-        have = status.get("availableReplicas") or 0
-        current = status.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0)
-        return current and have >= want, f"{have}/{want} available"
+        return _rollout(obj)
     if kind == "InferenceService":
+        # A Ready condition of an older generation says nothing of this one.
+        if not _observed(obj):
+            return False, "waiting for the new generation to be observed"
         conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
         return conditions.get("Ready") == "True", "ready" if conditions.get("Ready") == "True" else "not ready"
     return True, "ok"
+
+
+def _observed(obj: dict) -> bool:
+    status = obj.get("status") or {}
+    return (status.get("observedGeneration") or 0) >= (obj["metadata"].get("generation") or 0)
+
+
+def _rollout(deploy: dict) -> tuple[bool, str]:
+    """Deployment readiness as `kubectl rollout status` decides it: the new
+    generation observed, every replica updated, no old one left, all available."""
+    if not _observed(deploy):
+        return False, "waiting for the new generation to be observed"
+    status = deploy.get("status") or {}
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Progressing" and c.get("reason") == "ProgressDeadlineExceeded":
+            return False, "rollout exceeded its progress deadline"
+    want = (deploy.get("spec") or {}).get("replicas", 1)
+    updated = status.get("updatedReplicas") or 0
+    total = status.get("replicas") or 0
+    available = status.get("availableReplicas") or 0
+    if updated < want:
+        return False, f"{updated} of {want} new replicas updated"
+    if total > updated:
+        return False, f"{total - updated} old replicas pending termination"
+    if available < updated:
+        return False, f"{available} of {updated} updated replicas available"
+    return True, f"{available}/{want} available"
