@@ -34,16 +34,21 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional, TypeGuard, Union
 
+from . import __version__
 from .apply.events import Applied, Deleted, Gone, Listener, Waiting, tell
-from .apply import ApplyError, Result, WaitTimeout, apply_plan, delete_experiment, find_experiment, wait_ready
-from .cluster import Cluster, ClusterError, connect
-from .cluster.live import read_many
+from .apply import (
+    ApplyError, Interrupted, Locked, Result, WaitTimeout, apply_plan, delete_experiment, dry_run, find_experiment,
+    recheck, wait_ready,
+)
+from .cluster import KINDS, Cluster, ClusterError, connect
+from .cluster.applyset import group_kinds_of, parent_name
+from .cluster.live import key_of, read_many
 from .plan import Action, Plan, make_plan, members
 from .plan.diff import MISSING
 from .plan.display import shown_pair
 from .plan.unified import ObjectDiff, unified
 from .spec.errors import SpecError
-from .spec.load import Loaded, load_all, load_text
+from .spec.load import Loaded, load_all, load_text, problem_at
 from .spec.model import Experiment
 from .cluster.kinds import Kind
 from .status.data import Claim, read_claims
@@ -59,7 +64,7 @@ Target = Union[str, Experiment, Iterable[Union[str, Experiment]]]
 
 __all__ = [
     "Applied", "Deleted", "Gone", "Waiting",
-    "ApplyError", "Candidate", "Claim", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Found",
+    "ApplyError", "Interrupted", "Locked", "Candidate", "Claim", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Found",
     "JobGPUs", "LogTarget", "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "Result", "SpecError", "WaitTimeout",
     "apply", "connect", "data", "delete", "diff", "find", "load", "load_text", "log_target", "logs", "lookup", "parse_duration",
     "plan", "prunable", "shown_pair",
@@ -89,20 +94,35 @@ def namespace_for(exp: Experiment, cluster: Cluster, namespace: Optional[str] = 
 
 
 def plan(target: Target, cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
-         adopt: bool = False, rerun: bool = False) -> list[Plan]:
-    """What apply would do for each experiment; reads the cluster, writes nothing."""
+         adopt: bool = False, rerun: bool = False, dry: bool = True) -> list[Plan]:
+    """What apply would do for each experiment; reads the cluster, writes nothing.
+
+    Each changed object goes through a server-side dry run (dry=False skips
+    it): what the API server would refuse is a problem of the plan.
+    """
     loaded = load(target)
     cluster = cluster or connect()
     wanted = []
     for item in loaded:
         ns = namespace_for(item.experiment, cluster, namespace)
         wanted.append((item, ns, members(item.experiment, ns)))
+    _refuse_collisions(wanted, namespace)
     lives = read_many(cluster, [(item.experiment.name, ns, desired) for item, ns, desired in wanted])
     plans = []
     for item, ns, desired in wanted:
         source = source_of(item.file) if item.file != "<python>" else ""
         live = lives[(ns, item.experiment.name)]
-        plans.append(make_plan(item.experiment, ns, live, source=source, adopt=adopt, rerun=rerun, desired=desired))
+        p = make_plan(item.experiment, ns, live, source=source, adopt=adopt, rerun=rerun, desired=desired)
+        unknown = sorted(gk for gk in group_kinds_of(live.parent) if gk not in KINDS)
+        if unknown:
+            # Pruning cannot see them, and the new parent would forget them.
+            p.problems.append(
+                f"ConfigMap {ns}/{parent_name(p.experiment)} records kinds this arena-run ({__version__}) does not "
+                f"know: {', '.join(unknown)}; applying would orphan their objects: upgrade arena-run "
+                f"(`arena-run delete` finds and deletes them)")
+        plans.append(p)
+    if dry:
+        dry_run(cluster, plans)
     return plans
 
 
@@ -124,6 +144,31 @@ def diff(plans: list[Plan], cluster: Optional[Cluster] = None) -> list[ObjectDif
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(one, actions))
+
+
+def _refuse_collisions(wanted: list, namespace: Optional[str]) -> None:
+    """Two experiments that would own one object (the same name in one namespace,
+    once --namespace or the context has placed them) are refused before any
+    write, one located line per file: their applies would overwrite each other."""
+    owners: dict = {}
+    for index, (_, _, desired) in enumerate(wanted):
+        for o in desired:
+            owners.setdefault(key_of(o), []).append(index)
+    clashing: dict = {}
+    for indexes in owners.values():
+        for i in indexes:
+            clashing.setdefault(i, set()).update(j for j in indexes if j != i)
+    problems = []
+    how = f" (--namespace {namespace})" if namespace else ""
+    for i in sorted(i for i, others in clashing.items() if others):
+        item, ns, _ = wanted[i]
+        others = ", ".join(f"{wanted[j][0].experiment.name!r} of {wanted[j][0].file}" for j in sorted(clashing[i]))
+        problems.append(problem_at(
+            item.file, ("name",),
+            f"experiment {item.experiment.name!r} would write the same objects in namespace {ns}{how} "
+            f"as {others}: rename one of them"))
+    if problems:
+        raise SpecError(problems)
 
 
 def apply(target: Union[Target, list[Plan]], cluster: Optional[Cluster] = None, *,
@@ -159,25 +204,51 @@ def wait(plans: list[Plan], cluster: Optional[Cluster] = None, *, timeout: float
 def apply_plans(cluster: Cluster, plans: list[Plan], progress: Listener = None) -> list[Result]:
     """Apply the plans that change something, experiments side by side.
 
-    Each experiment keeps its own ApplySet order; a failure in one does not
-    stop the others, and the failures are raised together afterwards.
+    Each experiment keeps its own ApplySet order and lock; a failure in one
+    does not stop the others, and the failures are raised together afterwards.
+    Ctrl-C stops every experiment before its next write and raises Interrupted,
+    which says what was written.
     """
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     todo = [p for p in plans if p.has_changes]
+    recheck(cluster, todo)  # after any prompt: names someone else took meanwhile stop it all, unwritten
+    stop = threading.Event()
 
     def one(p: Plan):
         try:
-            result: Union[Result, ApplyError] = apply_plan(cluster, p, progress=progress)
+            result: Union[Result, ApplyError] = apply_plan(cluster, p, progress=progress, stop=stop, rechecked=True)
         except ApplyError as exc:
             result = exc
         except ClusterError as exc:  # the parent could not be written: nothing of it was applied
             result = ApplyError([f"{p.experiment}: {exc}"])
-        tell(progress, Applied(p, error=result) if isinstance(result, ApplyError) else Applied(p, result=result))
+        if not isinstance(result, Interrupted):
+            tell(progress, Applied(p, error=result) if isinstance(result, ApplyError) else Applied(p, result=result))
         return result
 
     with ThreadPoolExecutor(max_workers=EXPERIMENTS_AT_ONCE) as pool:
-        results = list(pool.map(one, todo))
+        futures = [pool.submit(one, p) for p in todo]
+        try:
+            for f in futures:
+                f.result()
+        except KeyboardInterrupt:
+            # No write is sent from here on: none starts, and a retry waiting
+            # to send one again gives up (the writes in flight finish).
+            stop.set()
+            cluster.cancel()
+            try:
+                pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                cluster.resume()  # the connection stays usable (a notebook goes on)
+    if stop.is_set():
+        partial = []
+        for f, p in zip(futures, todo):
+            r = None if f.cancelled() else f.result()
+            partial.append(r if isinstance(r, Result) else
+                           r.results[0] if isinstance(r, Interrupted) else Result(p))
+        raise Interrupted(partial)
+    results = [f.result() for f in futures]
     failed = [r for r in results if isinstance(r, ApplyError)]
     if failed:
         raise ApplyError([line for exc in failed for line in exc.problems])
@@ -186,20 +257,29 @@ def apply_plans(cluster: Cluster, plans: list[Plan], progress: Listener = None) 
 
 def status(cluster: Optional[Cluster] = None, target: Optional[Target] = None, *,
            namespace: Optional[str] = None, all_namespaces: bool = False) -> list[ExperimentStatus]:
-    """Experiments of a namespace (or all), or those a file/directory/name names."""
+    """Experiments of a namespace (or all), or those a file/directory/name names.
+
+    Each file's experiment is read from its own namespace (--namespace, else the
+    file's, else the context's), as apply placed it.
+    """
     cluster = cluster or connect()
-    names, files = None, {}
-    if target is not None:
-        names = set()
-        for item in [target] if isinstance(target, (str, Experiment)) else list(target):
-            if isinstance(item, Experiment) or os.path.exists(str(item)):
-                for loaded in load(item):
-                    files[loaded.experiment.name] = loaded.experiment
-                    names.add(loaded.experiment.name)
-            else:
-                names.add(str(item))
-    ns = None if all_namespaces else (namespace or _file_namespace(files) or cluster.namespace)
-    return collect(cluster, ns, names=names, files=files)
+    if target is None:
+        return collect(cluster, None if all_namespaces else (namespace or cluster.namespace))
+    groups: dict = {}  # namespace -> (names, {name: Experiment from its file})
+    for item in [target] if isinstance(target, (str, Experiment)) else list(target):
+        if isinstance(item, Experiment) or os.path.exists(str(item)):
+            for loaded in load(item):
+                exp = loaded.experiment
+                names, files = groups.setdefault(namespace_for(exp, cluster, namespace), (set(), {}))
+                names.add(exp.name)
+                files[exp.name] = exp
+        else:
+            ns = None if all_namespaces else (namespace or cluster.namespace)
+            groups.setdefault(ns, (set(), {}))[0].add(str(item))
+    out = []
+    for ns, (names, files) in groups.items():
+        out += collect(cluster, ns, names=names, files=files)
+    return sorted(out, key=lambda st: (st.namespace, st.name))
 
 
 @dataclass
@@ -280,11 +360,6 @@ def source_of(file: str) -> str:
         if up == directory:
             return path
         directory = up
-
-
-def _file_namespace(files: dict) -> Optional[str]:
-    spaces = {e.namespace for e in files.values() if e.namespace}
-    return spaces.pop() if len(spaces) == 1 else None
 
 
 def _are_plans(target) -> bool:

@@ -186,7 +186,8 @@ def test_a_changed_command_replaces_the_job_and_names_the_key():
 def test_removed_sections_are_pruned_and_kinds_shrink_last():
     plan = make_plan(exp(EXP.replace('[tensorboard]\nlogdir = "/data/logs"\ncpu = "500m"\n', "")), NS, recorded())
     assert {(a.op, a.kind) for a in plan.changes} == {("delete", "Deployment"), ("delete", "Service")}
-    assert plan.parent_first is None  # nothing new: the old set already covers it
+    # First the old set (what may still exist while pruning), then the new one.
+    assert plan.parent_first["metadata"]["annotations"][GROUP_KINDS] == "Deployment.apps,Service,TFJob.kubeflow.org"
     assert plan.parent_last["metadata"]["annotations"][GROUP_KINDS] == "TFJob.kubeflow.org"
 
 

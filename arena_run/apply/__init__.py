@@ -7,9 +7,14 @@ re-run converges:
   2. the members: creates, updates and replacements, concurrently,
   3. pruning: members no longer desired, deleted by uid,
   4. the parent with exactly the new kinds and the new job record.
+Writing the parent first also takes the experiment's lock (lock.py), and the
+last write releases it; a first apply writes its parent once.
 """
 
-from .run import ApplyError, Outcome, Result, apply_plan, delete_experiment, find_experiment
+from .dryrun import dry_run
+from .errors import ApplyError, Locked
+from .run import Interrupted, Outcome, Result, apply_plan, delete_experiment, find_experiment, recheck
 from .wait import WaitTimeout, wait_ready
 
-__all__ = ["ApplyError", "Outcome", "Result", "apply_plan", "delete_experiment", "find_experiment", "WaitTimeout", "wait_ready"]
+__all__ = ["ApplyError", "Interrupted", "Locked", "Outcome", "Result", "apply_plan", "delete_experiment", "dry_run",
+           "find_experiment", "recheck", "WaitTimeout", "wait_ready"]

@@ -15,7 +15,8 @@ from ..cluster.live import Key
 
 if TYPE_CHECKING:
     from ..plan import Plan
-    from .run import ApplyError, Result
+    from .errors import ApplyError
+    from .run import Result
 
 
 @dataclass(frozen=True)

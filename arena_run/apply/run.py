@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ..cluster import Cluster, ClusterError
+from ..cluster import FIELD_MANAGER, Cluster, ClusterError
 from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
+from ..cluster.discovery import resolve
 from ..cluster.kinds import KINDS
-from ..plan import Action, Plan
-from ..spec.errors import UserError
+from ..cluster.live import key_of
+from ..plan import Action, Plan, members
+from ..spec.model import Experiment
+from . import lock
+from .errors import ApplyError, Locked
 from .events import Gone, Waiting, tell
 
 POOL = 8  # concurrent writes per experiment; the API server's fairness does the rest
-
-
-class ApplyError(UserError):
-    """The plan was not applied (or not wholly): one line per reason."""
-
-    def __init__(self, problems: list[str]):
-        self.problems = problems
-        super().__init__("; ".join(problems))
-
-    def lines(self) -> list[str]:
-        return [f"error: {p}" for p in self.problems]
 
 
 @dataclass
@@ -32,6 +28,7 @@ class Outcome:
     action: Action
     ok: bool
     error: str = ""
+    skipped: bool = False  # never sent: the apply was interrupted first
 
 
 @dataclass
@@ -41,64 +38,224 @@ class Result:
 
     @property
     def failed(self) -> list:
-        return [o for o in self.outcomes if not o.ok]
+        return [o for o in self.outcomes if not o.ok and not o.skipped]
+
+    @property
+    def done(self) -> list:
+        return [o for o in self.outcomes if o.ok]
+
+
+class Interrupted(ApplyError):
+    """Ctrl-C: no write was started after it; says what was written and what was not."""
+
+    def __init__(self, results: list):
+        self.results = results
+        done = sum(len(r.done) for r in results)
+        lines = [f"interrupted: no write was sent after the interrupt; {done} change(s) were written"]
+        for r in results:
+            written = [f"{o.action.kind} {o.action.name}" for o in r.done]
+            todo = [f"{a.kind} {a.name}" for a in r.plan.changes
+                    if not any(o.action is a and o.ok for o in r.outcomes)]
+            if written:
+                lines.append(f"{r.plan.experiment}: written: {', '.join(written)}")
+            if todo:
+                lines.append(f"{r.plan.experiment}: not written: {', '.join(todo)}")
+        lines.append("apply again to finish: it converges from here")
+        super().__init__(lines)
+
+    def lines(self) -> list[str]:
+        return list(self.problems)
 
 
 Progress = Optional[Callable[[object], None]]  # hears each Outcome, and the waits (events.py)
 
 
-def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, replace_timeout: float = 300) -> Result:
+def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, replace_timeout: float = 300,
+               stop: Optional[threading.Event] = None, rechecked: bool = False) -> Result:
+    """Carry out one experiment's plan in the ApplySet order, holding its lock.
+
+    stop: set it (Ctrl-C) and no further write is sent; the call then raises
+    Interrupted saying what was written.  rechecked: the caller has already
+    looked for namesakes created since the plan (apply_plans does it once for
+    many plans).
+    """
     if plan.problems:
         raise ApplyError(plan.problems)
+    stop = stop or threading.Event()
     result = Result(plan)
-    if plan.parent_first is not None:
-        cluster.apply(plan.parent_first)
     writes = [a for a in plan.actions if a.op in ("create", "update", "replace")]
     deletes = [a for a in plan.actions if a.op == "delete"]
+    if stop.is_set():
+        raise Interrupted([result])
+    holder = lock.held_by(plan.live_parent, plan.live_keys, _keys_of(plan.namespace))
+    if holder is not None:
+        raise Locked(f"another apply holds {plan.namespace}/{parent_name(plan.experiment)}: "
+                          f"{lock.describe(holder)}; apply again once it has finished")
+    if not writes and not deletes:
+        if plan.parent_last is not None:
+            _write_record(cluster, plan)
+        return result
+    if not rechecked:
+        recheck(cluster, [plan])
+    marker = lock.new_marker(first=plan.live_parent is None)
+    first = plan.parent_first or plan.parent_last
+    lock.acquire(cluster, first, plan.live_parent, marker)
+    try:
+        result.outcomes += _each(lambda a: _write(cluster, a, replace_timeout, stop, progress), writes, stop,
+                                 progress)
+        # Prune only once every member is in place, and not at all if some
+        # write failed: the next apply will finish both.
+        if not result.failed and not stop.is_set():
+            result.outcomes += _each(lambda a: _delete(cluster, a), deletes, stop, progress)
+        if stop.is_set():
+            raise Interrupted([result])  # the lock is left: its holder is gone once this returns
+        if result.failed:
+            lock.release(cluster, first, marker)  # as it was before the members: old and new kinds
+            raise ApplyError([f"{o.action.kind} {o.action.key[1]}/{o.action.name}: {o.error}" for o in result.failed])
+        last = plan.parent_last or first
+        if plan.live_parent is None and _same(last, first):
+            # A first apply: its one parent write already holds the final
+            # record, and its lock ends once every member exists (lock.py).
+            return result
+        lock.release(cluster, last, marker)
+        return result
+    finally:
+        lock.release_token(marker)
 
-    def run(action: Action) -> Outcome:
+
+def _same(a: dict, b: dict) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _keys_of(namespace: str):
+    def keys(experiment_json: str) -> list:
+        return [key_of(o) for o in members(Experiment.from_json(experiment_json), namespace)]
+    return keys
+
+
+def _write_record(cluster: Cluster, plan: Plan) -> None:
+    # Only the parent's record changes: one write, over the parent the plan read.
+    body = json.loads(json.dumps(plan.parent_last))
+    if plan.live_parent is not None:
+        body["metadata"]["resourceVersion"] = plan.live_parent["metadata"]["resourceVersion"]
+    try:
+        cluster.apply(body)
+    except ClusterError as exc:
+        if exc.status == 409:
+            raise Locked(f"{plan.namespace}/{parent_name(plan.experiment)} changed since the plan was made "
+                              "(another apply?); plan and apply again") from None
+        raise
+
+
+def _each(fn, actions: list, stop: threading.Event, progress: Progress) -> list:
+    """fn over actions, POOL at a time; once stop is set none starts, and Ctrl-C sets it."""
+    def one(action: Action) -> Outcome:
+        if stop.is_set():
+            return Outcome(action, False, "not written: interrupted", skipped=True)
         try:
-            if action.op == "replace":
-                _replace(cluster, action, replace_timeout, progress)
-            elif action.op == "delete":
-                meta = action.live["metadata"]
-                cluster.delete(_kind(action), meta.get("namespace"), meta["name"], uid=meta.get("uid"))
-            else:
-                cluster.apply(action.desired)
-            outcome = Outcome(action, True)
+            outcome = fn(action)
         except ClusterError as exc:
             outcome = Outcome(action, False, str(exc))
-        if progress:
+        if progress and not outcome.skipped:
             progress(outcome)
         return outcome
 
     with ThreadPoolExecutor(max_workers=POOL) as pool:
-        result.outcomes += list(pool.map(run, writes))
-        # Prune only once every member is in place, and not at all if some
-        # write failed: the next apply will finish both.
-        if not result.failed:
-            result.outcomes += list(pool.map(run, deletes))
-    if result.failed:
-        raise ApplyError([f"{o.action.kind} {o.action.key[1]}/{o.action.name}: {o.error}" for o in result.failed])
-    if plan.parent_last is not None:
-        cluster.apply(plan.parent_last)
-    return result
+        futures = [pool.submit(one, a) for a in actions]
+        try:
+            for f in futures:
+                f.result()
+        except KeyboardInterrupt:
+            # The writes already sent finish (each is one request); the queued never start.
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+    return [f.result() if not f.cancelled() else Outcome(a, False, "not written: interrupted", skipped=True)
+            for f, a in zip(futures, actions)]
 
 
 def _kind(action: Action):
     return KINDS[action.key[0]]
 
 
-def _replace(cluster: Cluster, action: Action, timeout: float, progress: Progress = None) -> None:
-    # The training operator never updates a running job's pods: delete it
-    # (foreground, so its pods go first) and create it afresh.
+def _write(cluster: Cluster, action: Action, replace_timeout: float, stop: threading.Event,
+           progress: Progress = None) -> Outcome:
+    if action.op == "create":
+        return _create(cluster, action)
+    if action.op == "replace":
+        # The training operator never updates a running job's pods: delete it
+        # (foreground, so its pods go first) and create it afresh.
+        meta = action.live["metadata"]
+        kind = _kind(action)
+        cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation="Foreground")
+        tell(progress, Waiting(action.key, f"replacing it, {action.reason or 'its spec changed'}; its pods go first"))
+        if not _wait_gone(cluster, action, replace_timeout, stop):
+            return Outcome(action, False, "deleted, not yet re-created: interrupted (apply again creates it)",
+                           skipped=True)
+        tell(progress, Gone(action.key))
+        return _create(cluster, action)
+    # An update goes only to the object the plan read: were it deleted and
+    # re-created by someone else since, its uid differs and the server refuses.
+    body = json.loads(json.dumps(action.desired))
+    body["metadata"]["uid"] = action.live["metadata"]["uid"]
+    cluster.apply(body)
+    return Outcome(action, True)
+
+
+def _create(cluster: Cluster, action: Action) -> Outcome:
+    stored = cluster.apply(action.desired)
+    # The plan (and recheck) found no object of this name; if the response shows
+    # other writers' fields, someone created it in the moment since: say so.
+    others = sorted({e.get("manager", "?") for e in (stored or {}).get("metadata", {}).get("managedFields") or []
+                     if e.get("manager") != FIELD_MANAGER and not e.get("subresource")})
+    if others:
+        return Outcome(action, False, f"was created by someone else ({', '.join(others)}) just before arena-run "
+                       "wrote it; it now also carries arena-run's fields: check it, then delete it or --adopt it")
+    return Outcome(action, True)
+
+
+def _delete(cluster: Cluster, action: Action) -> Outcome:
     meta = action.live["metadata"]
-    kind = _kind(action)
-    cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation="Foreground")
-    tell(progress, Waiting(action.key, f"replacing it, {action.reason or 'its spec changed'}; its pods go first"))
-    cluster.wait_gone(kind, meta.get("namespace"), meta["name"], meta.get("uid"), timeout=timeout)
-    tell(progress, Gone(action.key))
-    cluster.apply(action.desired)
+    cluster.delete(_kind(action), meta.get("namespace"), meta["name"], uid=meta.get("uid"))
+    return Outcome(action, True)
+
+
+def _wait_gone(cluster: Cluster, action: Action, timeout: float, stop: threading.Event) -> bool:
+    """Until the replaced object (that uid) is gone; False if stop was set first."""
+    meta = action.live["metadata"]
+    kind, deadline, interval = _kind(action), time.monotonic() + timeout, 0.2
+    while True:
+        live = cluster.get(kind, meta.get("namespace"), meta["name"])
+        if live is None or live["metadata"].get("uid") != meta.get("uid"):
+            return True
+        if time.monotonic() > deadline:
+            raise ClusterError(f"{kind.kind} {meta.get('namespace')}/{meta['name']} still exists after "
+                               f"{timeout:.0f}s of deletion")
+        if stop.wait(interval):
+            return False
+        interval = min(interval * 1.5, 2.0)
+
+
+def recheck(cluster: Cluster, plans: list) -> None:
+    """Ownership at write time: a name a plan would create that someone else has
+    taken since the plan was made (say, while its prompt was open) is refused
+    before anything is written.  One LIST (names and labels) per kind and namespace."""
+    wanted: dict = {}
+    for p in plans:
+        for a in p.actions:
+            if a.op == "create":
+                wanted.setdefault((a.key[1], a.key[0]), []).append((p, a))
+    problems = []
+    for (ns, gk), items in sorted(wanted.items()):
+        existing = {o["metadata"]["name"]: o for o in cluster.list(KINDS[gk], ns, metadata_only=True)}
+        for p, a in items:
+            obj = existing.get(a.name)
+            if obj is None:
+                continue
+            if (obj["metadata"].get("labels") or {}).get(PART_OF) != applyset_id(parent_name(p.experiment), ns):
+                problems.append(f"{a.kind} {ns}/{a.name} was created by someone else after the plan was made; "
+                                "arena-run leaves it alone (rename the experiment, delete it, or apply with --adopt)")
+    if problems:
+        raise ApplyError(problems)
 
 
 def find_experiment(cluster: Cluster, name: str, namespace: str, extra_kinds: tuple = ()) -> Optional[tuple]:
@@ -109,8 +266,11 @@ def find_experiment(cluster: Cluster, name: str, namespace: str, extra_kinds: tu
     set_id = applyset_id(parent_name(name), namespace)
     members = []
     for gk in sorted(set(group_kinds_of(parent)) | set(extra_kinds)):
-        if gk in KINDS:
-            members += [(KINDS[gk], obj) for obj in cluster.list(KINDS[gk], namespace, selector=f"{PART_OF}={set_id}")]
+        # A kind recorded by a newer arena-run is found by discovery, so its
+        # members are deleted too rather than orphaned with their parent gone.
+        kind = resolve(cluster, gk)
+        if kind is not None:
+            members += [(kind, obj) for obj in cluster.list(kind, namespace, selector=f"{PART_OF}={set_id}")]
     return parent, members
 
 

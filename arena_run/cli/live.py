@@ -127,7 +127,7 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
     if volumes:
         raise click.UsageError("--volume is for --local: on a cluster a PVC is a PVC")
     from ..api import load, plan as make_plans
-    from ..api import ApplyError
+    from ..api import Applied, ApplyError, Interrupted
     from . import show
 
     loaded = load(paths)
@@ -144,10 +144,25 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
     from ..api import apply_plans
     from .progress import Reporter
 
+    applied = []
     try:
-        with Reporter(show.out, show.err, len(todo), "Applying") as progress:
+        with Reporter(show.out, show.err, len(todo), "Applying") as reporter:
+            def progress(event):
+                if isinstance(event, Applied):
+                    applied.append(event)
+                reporter(event)
+
             apply_plans(cluster, todo, progress=progress)
-    except ApplyError:
+    except Interrupted as exc:
+        for line in exc.lines():
+            show.err.print(line, style="yellow")
+        return 130
+    except ApplyError as exc:
+        if not applied:  # refused before any experiment started: nothing was written
+            for problem in exc.problems:
+                show.err.print(f"error: {problem}", style="red")
+            show.err.print("Nothing was applied.")
+            return 1
         show.err.print("Fix the errors above and apply again: what was applied stays, nothing unfinished was pruned.")
         return 1
     if wait:

@@ -111,6 +111,10 @@ class Cluster:
         """Interrupt: waits between retries end now, and no request is sent from here on."""
         self._cancelled.set()
 
+    def resume(self) -> None:
+        """After an interrupt has been dealt with: requests may be sent again."""
+        self._cancelled.clear()
+
     # --- requests ---------------------------------------------------------
 
     def _call(self, method: str, path: str, *, query: Optional[list] = None, body: Any = None,
@@ -265,6 +269,19 @@ class Cluster:
             query.append(("dryRun", "All"))
         return self._call("PATCH", kind.path(meta.get("namespace"), meta["name"]), query=query, body=obj,
                           content_type="application/apply-patch+yaml")
+
+    def create(self, obj: dict) -> dict:
+        """Create only: the server refuses (409 AlreadyExists) if the object exists.
+
+        Server-side apply has no such precondition, so this is how two applies
+        that both found no ApplySet parent learn that only one may create it.
+        """
+        kind = kind_of(obj)
+        # Sent again after a reset: if the first attempt did create it, the
+        # answer is 409, and the caller recognises its own object (the lock
+        # does, by the token it wrote).
+        return self._call("POST", kind.path(obj["metadata"].get("namespace")),
+                          query=[("fieldManager", FIELD_MANAGER)], body=obj, idempotent=True)
 
     def delete(self, kind: Kind, namespace: Optional[str], name: str, *, uid: Optional[str] = None,
                propagation: str = "Background") -> bool:

@@ -77,6 +77,10 @@ class Plan:
     parent_first: Optional[dict]  # written before the members (the superset of kinds), or None
     parent_last: Optional[dict]  # written after pruning (exactly the new set), or None
     problems: list = field(default_factory=list)  # why it must not be applied
+    # What the plan was made from, for apply's checks at write time: the parent
+    # (its resourceVersion, its lock) and the keys of the members that existed.
+    live_parent: Optional[dict] = None
+    live_keys: frozenset = frozenset()
 
     @property
     def changes(self) -> list:
@@ -140,10 +144,13 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     old_kinds = set(group_kinds_of(live.parent))
     new_kinds = {group_kind(o) for o in desired}
     first = None
-    if live.parent is None or not new_kinds <= old_kinds:
+    # Written before any member changes: it names every kind old and new, and
+    # writing it is how an apply takes the experiment (apply/lock.py).
+    if live.parent is None or not new_kinds <= old_kinds or any(a.op not in ("unchanged", "keep") for a in actions):
         first = _superset(final, live.parent, old_kinds | new_kinds)
     last = None if live.parent is not None and not _record_changed(final, live.parent) else final
-    return Plan(exp.name, namespace, source, actions, first, last, problems)
+    return Plan(exp.name, namespace, source, actions, first, last, problems,
+                live_parent=live.parent, live_keys=frozenset(live.members))
 
 
 def _record_changed(final: dict, live_parent: dict) -> bool:

@@ -239,6 +239,13 @@ def load_all(paths: Iterable[str]) -> list[Loaded]:
     return loaded
 
 
+def problem_at(file: str, path: KeyPath, message: str) -> Problem:
+    """A problem about key path of a file that loaded fine (found to clash later, e.g. on a cluster)."""
+    if format_of(file) is None or not os.path.exists(file):
+        return Problem(file, 0, 0, format_path(path), message)
+    return _Locator(read(file)).problem(path, message)
+
+
 def _clashes(loaded: list[Loaded]) -> list[Problem]:
     # Two files naming the same experiment in one namespace would fight over
     # the same objects at apply time.

@@ -1,0 +1,37 @@
+"""Asking the API server before writing: every changed object through a
+server-side dry run (dryRun=All), so admission webhooks, the CRD's schema and
+quotas refuse it in the plan, per object, and an apply that cannot succeed
+writes nothing."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ..cluster import Cluster, ClusterError
+
+POOL = 8
+
+
+def dry_run(cluster: Cluster, plans: list) -> None:
+    """Add to each plan's problems what the API server would refuse; writes nothing."""
+    todo = [(p, a) for p in plans for a in p.actions if a.op in ("create", "update", "replace")]
+
+    def one(item):
+        plan, action = item
+        try:
+            cluster.apply(action.desired, dry_run=True)
+            return None
+        except ClusterError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=POOL) as pool:
+        refusals = list(pool.map(one, todo))
+    for (plan, action), exc in zip(todo, refusals):
+        if exc is None:
+            continue
+        if exc.reason == "NotFound-namespace":
+            problem = f"{plan.experiment}: {exc}"  # one line for the whole experiment, not one per object
+        else:
+            problem = f"{action.kind} {action.key[1]}/{action.name}: the API server refuses it: {exc}"
+        if problem not in plan.problems:
+            plan.problems.append(problem)
