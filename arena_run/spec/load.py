@@ -8,6 +8,7 @@ importing its libraries, and a bad one costs time linear in its size.
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Iterable, NamedTuple, Optional, Sequence
 
@@ -241,9 +242,13 @@ def load_all(paths: Iterable[str]) -> list[Loaded]:
 
 def problem_at(file: str, path: KeyPath, message: str) -> Problem:
     """A problem about key path of a file that loaded fine (found to clash later, e.g. on a cluster)."""
+    from .locate import positions
+
     if format_of(file) is None or not os.path.exists(file):
         return Problem(file, 0, 0, format_path(path), message)
-    return _Locator(read(file)).problem(path, message)
+    doc = read(file)
+    line, col = positions(doc.text, doc.fmt, [path]).find(path)
+    return Problem(file, line, col, format_path(path), message)
 
 
 def _clashes(loaded: list[Loaded]) -> list[Problem]:
