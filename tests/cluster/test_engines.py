@@ -335,10 +335,12 @@ def test_data_list_names_mpi_trainer_and_custom_experiments(cluster, kube, names
 def test_trainjob_on_a_missing_runtime_is_refused_in_one_line(cluster, kube, namespace, tmp_path, capsys):
     path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun t.py", extra='runtime = "no-such-runtime"'))
     code, out, err = cli(capsys, "apply", "-y", path)
-    # Trainer's own validating webhook says no; arena-run names the object and passes the reason on.
-    first = err.splitlines()[0]
+    # Trainer's own validating webhook says no, to the plan's dry run, before
+    # anything is written; arena-run names the object and passes the reason on.
+    first = err.splitlines()[0].strip()
     assert code == 1 and "Traceback" not in err, err
-    assert first.startswith(f"error: TrainJob {namespace}/llm: admission webhook "
+    assert "Nothing was applied." in err
+    assert first.startswith(f"error: TrainJob {namespace}/llm: the API server refuses it: admission webhook "
                             '"validator.trainjob.trainer.kubeflow.org" denied the request'), err
     assert '"no-such-runtime" not found' in first
     assert kubectl_json(cluster, "-n", namespace, "get", "trainjobs")["items"] == []
