@@ -105,6 +105,14 @@ def test_a_non_json_answer_is_one_line(tmp_path):
     assert "is not JSON: '<html><body>Please log in</body></html>'" in proc.stderr
 
 
+def test_json_that_is_not_an_object_is_one_line(tmp_path):
+    with Script(answer(200, b'["a", "list"]', {"Content-Type": "application/json"})) as s:
+        proc = arena_run("status", kubeconfig=kubeconfig(tmp_path, s.url))
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "internal error" not in proc.stderr
+    assert "is not a Kubernetes object but a list" in proc.stderr
+
+
 def test_an_answer_that_breaks_off_is_retried_then_one_line(tmp_path):
     with Script(answer(200, LIST[:10], length=len(LIST))) as s:
         cluster = connect(kubeconfig(tmp_path, s.url), retry=QUICK)

@@ -403,10 +403,13 @@ def _decode(data: bytes, method: str, path: str) -> Any:
     if not data:
         return None
     try:
-        return json.loads(data)
+        decoded = json.loads(data)
     except ValueError:
         head = data[:80].decode("utf-8", "replace")
         raise ClusterError(f"the answer to {method} {path} is not JSON: {' '.join(head.split())!r}") from None
+    if not isinstance(decoded, dict):  # every answer of the Kubernetes API is an object
+        raise ClusterError(f"the answer to {method} {path} is not a Kubernetes object but a {type(decoded).__name__}")
+    return decoded
 
 
 def _one_line(exc: BaseException) -> str:
