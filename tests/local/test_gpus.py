@@ -63,7 +63,9 @@ def test_replicas_get_disjoint_gpus_and_top_counts_them(local):
     f = local.write("g", GPU_JOB.format(name="split", workers=3, gpus=1))
     assert local.cli("apply", "--local", "-y", f).returncode == 0
     out = local.volume("gpu-out")
-    wait_until(lambda: all((out / f"split-{r}").exists() for r in range(3)), what="three replicas up")
+    # A file exists before `echo` has written its line: wait for the whole line.
+    wait_until(lambda: all((out / f"split-{r}").exists() and (out / f"split-{r}").read_text().endswith("\n")
+                           for r in range(3)), what="three replicas up")
     given = [(out / f"split-{r}").read_text().strip() for r in range(3)]
     assert len(set(given)) == 3 and all(g.startswith("GPU-41bfe190-") for g in given)
     top = json.loads(local.cli("top", "node", "--local", "-o", "json", check=True).stdout)
