@@ -4,9 +4,9 @@ Runs on the control plane of tests/cluster (started here, or the one in
 ARENA_RUN_TEST_CLUSTER=DIR from `tests/cluster/up DIR`).  Creates kwok GPU
 nodes (tainted for this bench; each experiment tolerates them), then grows
 one namespace to each size in turn with `arena-run apply` of a directory of
-experiments, each a TFJob (one worker, running on a kwok node) with
-TensorBoard (a Deployment and a Service): 3 objects, 2 pods, and the ApplySet
-parent.  At each size, every command is a new process (start-up included),
+experiments, each a TFJob (one worker, running on a kwok node) and its
+ApplySet parent, every tenth also with TensorBoard (a Deployment and a
+Service: the control plane's service range has 254 addresses).  At each size, every command is a new process (start-up included),
 timed as the median of --runs, its peak memory (max RSS) taken from the
 kernel, against `kubectl get tfjobs -o json` of the same namespace in the
 same run:
@@ -58,9 +58,16 @@ memory = "64Mi"
 [[job.tolerations]]
 key = "{taint}"
 operator = "Exists"
+"""
+TENSORBOARD = """\
 [tensorboard]
 logdir = "/data/logs/{i}"
 """
+
+
+def objects_and_pods(n: int) -> tuple[int, int]:
+    boards = len(range(0, n, 10))
+    return n + 2 * boards, n + boards
 
 
 def measured(cmd: list[str], env: dict) -> tuple[float, float, int]:
@@ -112,11 +119,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-scale-"))
     cp = control_plane.Cluster.load(reuse) if reuse else control_plane.up(tmp / "cp")
     ns = f"bench-scale-{str(int(time.time()))[-6:]}"
-    nodes = [f"{ns}-node-{i:02d}" for i in range(-(-2 * max(sizes) // PODS_PER_NODE) + 1)]
+    nodes = [f"{ns}-node-{i:02d}" for i in range(-(-objects_and_pods(max(sizes))[1] // PODS_PER_NODE) + 1)]
     try:
         run(cp, ns, nodes, sizes, args.runs, tmp)
     finally:
-        cp.run_kubectl("delete", "namespace", ns, "--timeout=600s", check=False)
+        cp.run_kubectl("delete", "namespace", ns, "--wait=false", check=False)
         cp.run_kubectl("delete", "nodes", "-l", TAINT, "--wait=false", check=False)
         if not reuse:
             control_plane.down(tmp / "cp")
@@ -161,13 +168,14 @@ def run(cp, ns: str, nodes: list[str], sizes: list[int], runs: int, tmp: Path) -
         for i in range(made, size):
             d = exps / f"e{i:04d}"
             d.mkdir(parents=True)
-            (d / "arena.toml").write_text(EXPERIMENT.format(i=i, taint=TAINT))
+            (d / "arena.toml").write_text(EXPERIMENT.format(i=i, taint=TAINT) + (TENSORBOARD.format(i=i) if i % 10 == 0 else ""))
             new.append(str(d / "arena.toml"))
         t0 = time.perf_counter()
         api.apply(new, kube, namespace=ns)
         grow = time.perf_counter() - t0
         made = size
-        wait_pods(cp, ns, 2 * size)
+        n_objects, n_pods = objects_and_pods(size)
+        wait_pods(cp, ns, n_pods)
         # What kubectl re-applies: the very objects arena-run applied, under its field manager.
         manifest = tmp / f"members-{size}.yaml"
         manifest.write_text(to_yaml([o for f in api.load(str(exps)) for o in members(f.experiment, ns)]))
@@ -197,7 +205,7 @@ def run(cp, ns: str, nodes: list[str], sizes: list[int], runs: int, tmp: Path) -
                               env=env, capture_output=True, text=True)
         assert diff.returncode == 0, f"kubectl diff after re-apply: {diff.stdout[-2000:]}{diff.stderr[-2000:]}"
 
-        print(f"\n{size} experiments in {ns} ({3 * size} objects, {2 * size} pods; grown in {grow:.1f} s), "
+        print(f"\n{size} experiments in {ns} ({n_objects} objects, {n_pods} pods; grown in {grow:.1f} s), "
               f"median of {runs} runs:")
         print(f"  {'':32} {'time':>8} {'× base':>7} {'peak MB':>8}   requests")
         for label, seconds, mb, req in rows:

@@ -20,13 +20,19 @@ OUTPUT = click.option("-o", "--output", type=click.Choice(["table", "json", "yam
 ALL_NAMESPACES = click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
 
 
-def _table(columns: list):
-    from rich.table import Table
+class _table:
+    """Rows gathered, then printed as one grid (show.grid: cheap at a thousand rows)."""
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in columns:
-        table.add_column(col)
-    return table
+    def __init__(self, columns: list) -> None:
+        self.columns, self.rows = columns, []
+
+    def add_row(self, *cells) -> None:
+        self.rows.append(list(cells))
+
+    def __rich__(self):
+        from .show import grid
+
+        return grid(self.columns, self.rows)
 
 
 # --- logs -----------------------------------------------------------------------

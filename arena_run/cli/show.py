@@ -10,8 +10,8 @@ import json
 import sys
 from typing import Any, Optional
 
+from rich.cells import cell_len
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from ..api import shown_pair
@@ -99,12 +99,30 @@ def structured(data: Any, fmt: str) -> None:
         print(to_yaml([json.loads(json.dumps(data, default=str))], explicit_start=False), end="")
 
 
-def status_table(items: list, all_namespaces: bool) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in (["NAMESPACE"] if all_namespaces else []) + [
+def grid(columns: list, rows: list) -> Text:
+    """Columns as kubectl prints them: left-aligned, two spaces apart, a bold header.
+
+    One Text for the whole table: rich's Table measures every cell as a
+    renderable, which at a thousand rows costs more than reading the cluster.
+    """
+    cells = [[c if isinstance(c, Text) else Text(str(c)) for c in row] for row in rows]
+    widths = [max([cell_len(col)] + [r[i].cell_len for r in cells]) for i, col in enumerate(columns)]
+    out = Text()
+    out.append("  ".join(col.ljust(w) for col, w in zip(columns, widths)).rstrip(), style="bold")
+    for row in cells:
+        out.append("\n")
+        for i, (cell, w) in enumerate(zip(row, widths)):
+            out.append_text(cell)
+            if i < len(row) - 1:
+                out.append(" " * (w - cell.cell_len + 2))
+    return out
+
+
+def status_table(items: list, all_namespaces: bool) -> Text:
+    columns = (["NAMESPACE"] if all_namespaces else []) + [
         "EXPERIMENT", "PHASE", "JOBS", "REPLICAS", "GPUS", "AGE", "TENSORBOARD", "SERVING", "SYNC",
-    ]:
-        table.add_column(col)
+    ]
+    rows = []
     colors = {"Running": "green", "Succeeded": "blue", "Failed": "red", "Pending": "yellow"}
     for st in items:
         jobs = st.jobs
@@ -119,8 +137,8 @@ def status_table(items: list, all_namespaces: bool) -> Table:
             st.name, Text(st.phase, style=colors.get(st.phase, "")), str(len(jobs)), replicas, gpus, age or "-",
             tb, serving, Text(st.sync, style=sync_color),
         ]
-        table.add_row(*row)
-    return table
+        rows.append(row)
+    return grid(columns, rows)
 
 
 def status_detail(st) -> list:
