@@ -102,20 +102,24 @@ def _wait(plans, timeout) -> int:
     try:
         states = api.wait_local(plans, timeout=timeout)
     except api.ApplyError as exc:
-        if follower:
-            follower.join(timeout=5)
+        _finish(follower, stop)
         for problem in exc.problems:
             show.err.print(f"error: {problem}", style="red")
         name = plans[0].experiment
         show.err.print(f"(arena-run logs --local {name}; arena-run status --local {name})")
         return 1
-    finally:
-        stop.set()
-    if follower:
-        follower.join(timeout=5)
+    _finish(follower, stop)
     done = ", ".join(f"{k[0]} {k[1]} {s[0]}" for k, s in states.items())
     show.out.print(f"[green]Done[/]: {done or 'nothing to wait for'}.")
     return 0
+
+
+def _finish(follower, stop) -> None:
+    """Let the follower print what the ended replica wrote (a short job ends before its log is
+    read), then silence it: its stream ends with the replica, so the wait is short."""
+    if follower:
+        follower.join(timeout=10)
+    stop.set()
 
 
 def status(targets, output) -> int:
