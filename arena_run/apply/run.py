@@ -12,7 +12,7 @@ from typing import Callable, Optional
 from ..cluster import FIELD_MANAGER, Cluster, ClusterError
 from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
 from ..cluster.discovery import resolve
-from ..cluster.kinds import KINDS
+from ..cluster.kinds import KINDS, Kind
 from ..cluster.live import key_of
 from ..plan import Action, Plan, members
 from ..spec.model import Experiment
@@ -21,6 +21,14 @@ from .errors import ApplyError, Locked
 from .events import Gone, Waiting, tell
 
 POOL = 8  # concurrent writes per experiment; the API server's fairness does the rest
+# Kubeflow Trainer (v2.3) re-creates a TrainJob's JobSet while the TrainJob waits
+# in foreground deletion (it does not look at deletionTimestamp), so that wait
+# never ends. Such a job is deleted in the background instead, and its
+# replacement waits for the child it owned, and that child's pods, to be gone
+# as well: a JobSet of the same name still there would be taken over by the new
+# TrainJob, and old pods would run beside the new ones.
+OWNED_CHILD = {"TrainJob.trainer.kubeflow.org": (Kind("JobSet", "jobset.x-k8s.io", "v1alpha2", "jobsets"),
+                                                 "jobset.sigs.k8s.io/jobset-name")}
 
 
 @dataclass
@@ -185,10 +193,15 @@ def _write(cluster: Cluster, action: Action, replace_timeout: float, stop: threa
         # The training operator never updates a running job's pods: delete it
         # (foreground, so its pods go first) and create it afresh.
         meta = action.live["metadata"]
-        kind = _kind(action)
-        cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation="Foreground")
+        kind, child = _kind(action), OWNED_CHILD.get(action.key[0])
+        cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"),
+                       propagation="Background" if child else "Foreground")
         tell(progress, Waiting(action.key, f"replacing it, {action.reason or 'its spec changed'}; its pods go first"))
-        if not _wait_gone(cluster, action, replace_timeout, stop):
+        deadline = time.monotonic() + replace_timeout
+        gone = _wait_gone(cluster, kind, meta, deadline, stop) and (
+            child is None or (_wait_gone(cluster, child[0], meta, deadline, stop, owner=meta.get("uid"))
+                              and _wait_no_pods(cluster, meta, f"{child[1]}={meta['name']}", deadline, stop)))
+        if not gone:
             return Outcome(action, False, "deleted, not yet re-created: interrupted (apply again creates it)",
                            skipped=True)
         tell(progress, Gone(action.key))
@@ -219,20 +232,37 @@ def _delete(cluster: Cluster, action: Action) -> Outcome:
     return Outcome(action, True)
 
 
-def _wait_gone(cluster: Cluster, action: Action, timeout: float, stop: threading.Event) -> bool:
-    """Until the replaced object (that uid) is gone; False if stop was set first."""
-    meta = action.live["metadata"]
-    kind, deadline, interval = _kind(action), time.monotonic() + timeout, 0.2
+def _wait_gone(cluster: Cluster, kind: Kind, meta: dict, deadline: float, stop: threading.Event,
+               owner: Optional[str] = None) -> bool:
+    """Until the replaced object (that uid) is gone, or with owner, the object of its name that
+    this owner's uid owned; False if stop was set first."""
+    interval = 0.2
     while True:
         live = cluster.get(kind, meta.get("namespace"), meta["name"])
-        if live is None or live["metadata"].get("uid") != meta.get("uid"):
+        if owner is None:
+            gone = live is None or live["metadata"].get("uid") != meta.get("uid")
+        else:
+            gone = live is None or owner not in {o.get("uid") for o in live["metadata"].get("ownerReferences") or []}
+        if gone:
             return True
         if time.monotonic() > deadline:
-            raise ClusterError(f"{kind.kind} {meta.get('namespace')}/{meta['name']} still exists after "
-                               f"{timeout:.0f}s of deletion")
+            raise ClusterError(f"{kind.kind} {meta.get('namespace')}/{meta['name']} still exists "
+                               f"{'after its owner was deleted' if owner else 'after its deletion'}")
         if stop.wait(interval):
             return False
         interval = min(interval * 1.5, 2.0)
+
+
+def _wait_no_pods(cluster: Cluster, meta: dict, selector: str, deadline: float, stop: threading.Event) -> bool:
+    """Until no pod of the deleted job's child is left; False if stop was set first."""
+    interval = 0.2
+    while cluster.list(KINDS["Pod"], meta.get("namespace"), selector=selector, metadata_only=True):
+        if time.monotonic() > deadline:
+            raise ClusterError(f"pods of {meta.get('namespace')}/{meta['name']} still exist after its deletion")
+        if stop.wait(interval):
+            return False
+        interval = min(interval * 1.5, 2.0)
+    return True
 
 
 def recheck(cluster: Cluster, plans: list) -> None:
