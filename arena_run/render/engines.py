@@ -7,10 +7,10 @@ import shlex
 from typing import Optional
 
 from ..spec.model import TRAINER_RUNTIME, Experiment, Job
-from ..spec.names import Replica, job_name, replicas
+from ..spec.names import Replica, replicas
 from ..spec.sweep import Point, substitute
 from . import labels as L
-from .pod import code_dir, data_mounts, data_volumes, env_list, resources, scheduling, sync_container
+from .pod import env_list, job_env, job_pod, job_volumes, resources, scheduling
 
 MPI_API_VERSION = "kubeflow.org/v2beta1"
 TRAINER_API_VERSION = "trainer.kubeflow.org/v1alpha1"
@@ -31,15 +31,6 @@ def run_policy(job: Job) -> dict:
     if job.backoff_limit is not None:
         policy["backoffLimit"] = job.backoff_limit
     return policy
-
-
-def _env(job: Job, point: Optional[Point], extra: Optional[dict] = None) -> dict:
-    params = point.params if point else {}
-    env = {**job.env, **(extra or {})}
-    env = {k: substitute(v, params) for k, v in env.items()}
-    if point:
-        env.update(point.env())
-    return env
 
 
 def mpi_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict) -> dict:
@@ -67,7 +58,7 @@ def _mpi_template(exp: Experiment, job: Job, replica: Replica, point: Optional[P
     role = replica.override
     launcher = replica.role == "Launcher"
     gpus = role.gpus if role and role.gpus is not None else (0 if launcher else job.gpus)
-    env = _env(job, point, role.env if role else None)
+    env = job_env(job, point, role.env if role else None)
     container: dict = {"name": "mpi-launcher" if launcher else "mpi-worker", "image": (role and role.image) or job.image}
     if job.image_pull_policy:
         container["imagePullPolicy"] = job.image_pull_policy
@@ -79,24 +70,8 @@ def _mpi_template(exp: Experiment, job: Job, replica: Replica, point: Optional[P
     res = resources((role and role.cpu) or job.cpu, (role and role.memory) or job.memory, gpus)
     if res:
         container["resources"] = res
-    mounts, volumes = _volumes(exp, job)
-    container["volumeMounts"] = mounts
-    node_selector = role.node_selector if role and role.node_selector is not None else job.node_selector
-    pod: dict = scheduling(job, node_selector)
-    if exp.code:
-        pod["initContainers"] = [sync_container(exp.code)]
-    pod["containers"] = [container]
-    pod["volumes"] = volumes
-    return {"metadata": {"labels": L.labels(exp, "job", point.suffix if point else None)}, "spec": pod}
-
-
-def _volumes(exp: Experiment, job: Job) -> tuple[list, list]:
-    mounts = data_mounts(exp) + [{"name": "dshm", "mountPath": "/dev/shm"}]
-    volumes = data_volumes(exp) + [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": job.shm}}]
-    if exp.code:
-        mounts.append({"name": "code", "mountPath": code_dir(job)})
-        volumes.append({"name": "code", "emptyDir": {}})
-    return mounts, volumes
+    container["volumeMounts"], volumes = job_volumes(exp, job)
+    return job_pod(exp, job, role, point, container, volumes)
 
 
 def train_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict) -> dict:
@@ -107,14 +82,14 @@ def train_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict)
     # A TrainJob's trainer has no working directory field: the shell changes to it.
     command = f"cd {shlex.quote(job.working_dir)} && {substitute(job.command, params)}"
     trainer: dict = {"image": job.image, "command": ["sh", "-c", command]}
-    env = _env(job, point)
+    env = job_env(job, point)
     if env:
         trainer["env"] = env_list(env)
     trainer["numNodes"] = job.workers
     res = resources(job.cpu, job.memory, job.gpus)
     if res:
         trainer["resourcesPerNode"] = res
-    mounts, volumes = _volumes(exp, job)
+    mounts, volumes = job_volumes(exp, job)
     pod: dict = scheduling(job, job.node_selector)
     pod["containers"] = [{"name": TRAINER_NODE, "volumeMounts": mounts}]
     pod["volumes"] = volumes

@@ -11,7 +11,7 @@ from ..spec.names import Replica, job_name, job_points, replicas
 from ..spec.sweep import Point, substitute
 from . import labels as L
 from .engines import mpi_job, run_policy, train_job
-from .pod import code_dir, data_mounts, data_volumes, env_list, resources, scheduling, sync_container
+from .pod import env_list, job_env, job_pod, job_volumes, resources
 
 API_VERSION = "kubeflow.org/v1"
 # The training operator finds the training container and its port by these names.
@@ -56,10 +56,7 @@ def _template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point
     role = replica.override
     params = point.params if point else {}
     gpus = role.gpus if role and role.gpus is not None else (0 if replica.role == "PS" else job.gpus)
-    env = {**job.env, **(role.env if role else {})}
-    env = {k: substitute(v, params) for k, v in env.items()}
-    if point:
-        env.update(point.env())
+    env = job_env(job, point, role.env if role else None)
 
     container: dict = {"name": container_name, "image": (role and role.image) or job.image}
     if job.image_pull_policy:
@@ -72,17 +69,5 @@ def _template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point
     res = resources((role and role.cpu) or job.cpu, (role and role.memory) or job.memory, gpus)
     if res:
         container["resources"] = res
-    mounts = data_mounts(exp) + [{"name": "dshm", "mountPath": "/dev/shm"}]
-    volumes = data_volumes(exp) + [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": job.shm}}]
-    if exp.code:
-        mounts.append({"name": "code", "mountPath": code_dir(job)})
-        volumes.append({"name": "code", "emptyDir": {}})
-    container["volumeMounts"] = mounts
-
-    node_selector = role.node_selector if role and role.node_selector is not None else job.node_selector
-    pod: dict = scheduling(job, node_selector)
-    if exp.code:
-        pod["initContainers"] = [sync_container(exp.code)]
-    pod["containers"] = [container]
-    pod["volumes"] = volumes
-    return {"metadata": {"labels": L.labels(exp, "job", point.suffix if point else None)}, "spec": pod}
+    container["volumeMounts"], volumes = job_volumes(exp, job)
+    return job_pod(exp, job, role, point, container, volumes)

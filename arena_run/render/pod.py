@@ -5,7 +5,9 @@ from __future__ import annotations
 import posixpath
 from typing import Mapping, Optional
 
-from ..spec.model import Code, Experiment, GIT_SYNC_IMAGE, Job, RSYNC_IMAGE
+from ..spec.model import Code, Experiment, GIT_SYNC_IMAGE, Job, RSYNC_IMAGE, Role
+from ..spec.sweep import Point, substitute
+from . import labels as L
 
 GPU = "nvidia.com/gpu"
 CODE_ROOT = "/code"  # where the sync init container writes
@@ -113,3 +115,38 @@ def _toleration(t) -> dict:
     if t.seconds is not None:
         out["tolerationSeconds"] = t.seconds
     return out
+
+
+# --- a training job's pod, whatever its kind ----------------------------------------------
+
+
+def job_env(job: Job, point: Optional[Point], extra: Optional[dict] = None) -> dict:
+    """The job's env, a role's on top, `{{param}}` substituted, then the point's ARENA_PARAM_*."""
+    params = point.params if point else {}
+    env = {k: substitute(v, params) for k, v in {**job.env, **(extra or {})}.items()}
+    if point:
+        env.update(point.env())
+    return env
+
+
+def job_volumes(exp: Experiment, job: Job) -> tuple[list, list]:
+    """Mounts and volumes of a job's container: the data, a memory /dev/shm, the code checkout."""
+    mounts = data_mounts(exp) + [{"name": "dshm", "mountPath": "/dev/shm"}]
+    volumes = data_volumes(exp) + [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": job.shm}}]
+    if exp.code:
+        mounts.append({"name": "code", "mountPath": code_dir(job)})
+        volumes.append({"name": "code", "emptyDir": {}})
+    return mounts, volumes
+
+
+def job_pod(exp: Experiment, job: Job, role: Optional[Role], point: Optional[Point], container: dict,
+            volumes: list) -> dict:
+    """The pod template around a job's container: scheduling (a role's node selector first), the code
+    sync, volumes and the experiment's labels."""
+    node_selector = role.node_selector if role and role.node_selector is not None else job.node_selector
+    pod: dict = scheduling(job, node_selector)
+    if exp.code:
+        pod["initContainers"] = [sync_container(exp.code)]
+    pod["containers"] = [container]
+    pod["volumes"] = volumes
+    return {"metadata": {"labels": L.labels(exp, "job", point.suffix if point else None)}, "spec": pod}
