@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 
 from arena_run.cli import main
+from tests.waiting import until  # noqa: F401  (the cluster tests import it from here)
 
 
 def cli(capsys, *args):
@@ -19,13 +19,3 @@ def kubectl_json(cluster, *args):
     return json.loads(cluster.run_kubectl(*args, "-o", "json").stdout)
 
 
-def until(check, timeout: float = 90, interval: float = 0.3, what: str = "condition"):
-    """Poll check() until it returns something true, and return that; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)

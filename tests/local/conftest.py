@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from ..conftest import ROOT
+from ..waiting import until
 
 FAKE_GPU_DIR = ROOT / "tests" / "fixtures" / "gpu"
 
@@ -76,16 +77,8 @@ class Local:
         return [store.run_status(name, e["uid"]) or {} for e in store.objects(name)]
 
 
-def wait_until(predicate, timeout: float = 60, what: str = "condition"):
-    """Poll for an event (a file, a state) until it happens; fail after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.05)
+# Local processes answer in milliseconds: look often, give up sooner than on a cluster.
+wait_until = partial(until, timeout=60, interval=0.05)
 
 
 def processes_with(marker: str) -> list[int]:
