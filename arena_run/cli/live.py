@@ -98,7 +98,7 @@ def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_
         show.diffs(diffs or [])
     if any(p.problems for p in plans):
         return 1
-    if detailed_exitcode and any(p.has_changes for p in plans):
+    if detailed_exitcode and any(p.to_review for p in plans):
         return 2
     return 0
 
@@ -138,7 +138,8 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
         show.err.print("Nothing was applied.")
         return 1
     todo = [p for p in plans if p.has_changes]
-    if todo and not _confirm("Apply these changes?", yes):
+    # Recording finished jobs is apply's own bookkeeping: nothing to confirm.
+    if any(p.to_review for p in todo) and not _confirm("Apply these changes?", yes):
         show.err.print("Nothing was applied.")
         return 1
     from ..api import apply_plans

@@ -42,7 +42,7 @@ def plan(paths, output, detailed_exitcode, rerun, verbose) -> int:
         _note_images(plans)
     if any(p.problems for p in plans):
         return 1
-    if detailed_exitcode and any(p.has_changes for p in plans):
+    if detailed_exitcode and any(p.to_review for p in plans):
         return 2
     return 0
 

@@ -35,7 +35,7 @@ def code(text: str) -> str:
 
 
 def markdown(plans: list[Plan], diffs: Optional[list[ObjectDiff]] = None) -> str:
-    changed = [p for p in plans if p.has_changes or p.problems]
+    changed = [p for p in plans if p.to_review or p.problems]
     drifted = [p for p in plans if any(a.drift for a in p.actions)]
     head = f"### arena-run plan: {len(plans)} experiment(s), {len(changed)} with changes"
     if drifted:
@@ -47,7 +47,7 @@ def markdown(plans: list[Plan], diffs: Optional[list[ObjectDiff]] = None) -> str
             "|---|---|" + "--:|" * len(OPS) + "---|---|"]
     for p in plans:
         counts = p.counts()
-        state = "error" if p.problems else ("changes" if p.has_changes else "no changes")
+        state = "error" if p.problems else ("changes" if p.to_review else "no changes")
         out.append(f"| {cell(p.experiment)} | {cell(p.namespace)} | "
                    + " | ".join(str(counts.get(op, 0)) for op in OPS)
                    + f" | {'yes' if p in drifted else ''} | {state} |")

@@ -47,12 +47,15 @@ def plans(items: list, verbose: bool = False) -> None:
                 if c.changed_by:
                     change.append(f"  (drift: changed by {', '.join(c.changed_by)})", style="yellow")
                 out.print(change)
-        if plan.parent_last is not None and not plan.changes:
+        if plan.parent_last is not None and not plan.changes and not plan.record_only:
             out.print(Text("    ~ ", style="yellow") + Text(f"ConfigMap {plan.parent_last['metadata']['name']}")
                       + Text("   the ApplySet parent's record of the experiment", style="dim"))
         counts = plan.counts()
         summary = ", ".join(f"{counts[op]} {_WORD[op]}" for op in _WORD if counts.get(op))
-        if not plan.has_changes:
+        if plan.record_only:
+            out.print(Text("  No changes.", style="green")
+                      + Text(f" ({summary}; apply records the finished job(s) it now sees)", style="dim"))
+        elif not plan.has_changes:
             out.print(Text("  No changes.", style="green") + Text(f" ({summary})" if summary else "", style="dim"))
         else:
             out.print(f"  Plan: {summary}.")

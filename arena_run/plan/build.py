@@ -81,6 +81,10 @@ class Plan:
     # (its resourceVersion, its lock) and the keys of the members that existed.
     live_parent: Optional[dict] = None
     live_keys: frozenset = frozenset()
+    # Only apply's own bookkeeping would be written (the jobs it has now seen
+    # finished): apply still writes it, but nothing the user would review
+    # changes, so `plan --detailed-exitcode` is not tripped by a job ending.
+    record_only: bool = False
 
     @property
     def changes(self) -> list:
@@ -89,6 +93,11 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes) or self.parent_last is not None
+
+    @property
+    def to_review(self) -> bool:
+        """Changes beyond apply's bookkeeping: what `--detailed-exitcode` reports."""
+        return self.has_changes and not self.record_only
 
     def counts(self) -> dict:
         out: dict = {}
@@ -99,7 +108,7 @@ class Plan:
     def to_dict(self) -> dict:
         return {
             "experiment": self.experiment, "namespace": self.namespace, "source": self.source,
-            "changes": self.has_changes, "problems": list(self.problems),
+            "changes": self.has_changes, "record_only": self.record_only, "problems": list(self.problems),
             "actions": [a.to_dict() for a in self.actions],
         }
 
@@ -148,15 +157,18 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     # writing it is how an apply takes the experiment (apply/lock.py).
     if live.parent is None or not new_kinds <= old_kinds or any(a.op not in ("unchanged", "keep") for a in actions):
         first = _superset(final, live.parent, old_kinds | new_kinds)
-    last = None if live.parent is not None and not _record_changed(final, live.parent) else final
+    changed = [] if live.parent is None else _record_changes(final, live.parent)
+    last = None if live.parent is not None and not changed else final
+    record_only = first is None and bool(changed) and changed == [f"metadata.annotations.{FINISHED}"]
     return Plan(exp.name, namespace, source, actions, first, last, problems,
-                live_parent=live.parent, live_keys=frozenset(live.members))
+                live_parent=live.parent, live_keys=frozenset(live.members), record_only=record_only)
 
 
-def _record_changed(final: dict, live_parent: dict) -> bool:
-    """Whether the parent must be rewritten.  Where the file lies is no reason:
-    the same file applied from another checkout changes nothing."""
-    return any(format_path(c.path) != f"metadata.annotations.{SOURCE}" for c in diff(final, live_parent))
+def _record_changes(final: dict, live_parent: dict) -> list[str]:
+    """The paths for which the parent must be rewritten.  Where the file lies is
+    no reason: the same file applied from another checkout changes nothing."""
+    paths = {format_path(c.path) for c in diff(final, live_parent)}
+    return sorted(paths - {f"metadata.annotations.{SOURCE}"})
 
 
 def _finished_now(actions: list) -> dict:

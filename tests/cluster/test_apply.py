@@ -266,6 +266,13 @@ def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
     until(lambda: api.status(kube, path)[0].phase == "Succeeded")
     (plan,) = api.plan(path, kube)
     assert plan.changes == [] and plan.actions[0].reason == "finished"
+    # Only apply's bookkeeping would be written: nothing for a CI drift check.
+    assert plan.record_only and not plan.to_review
+    code, out, err = cli(capsys, "plan", "--detailed-exitcode", path)
+    assert code == 0, out + err
+    assert "No changes" in out and "finished job" in out
+    code, out, _ = cli(capsys, "plan", "--detailed-exitcode", "-o", "markdown", path)
+    assert code == 0 and "| no changes |" in out
     (st,) = api.status(kube, path)
     assert st.jobs[0].duration is not None and st.sync == "in sync"
     # Apply records that it saw the job finished: one write, of the parent.
