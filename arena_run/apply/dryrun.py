@@ -6,21 +6,24 @@ writes nothing."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from typing import Optional
 
 from ..cluster import Cluster, ClusterError
+from ..plan import Action, Plan
 
 POOL = 8
 
 
-def dry_run(cluster: Cluster, plans: list) -> None:
+def dry_run(cluster: Cluster, plans: list[Plan]) -> None:
     """Add to each plan's problems what the API server would refuse; writes nothing."""
     # Not a replacement: its new object is created after the old one is gone,
     # and a dry run over the old one would be refused for the very fields
     # (immutable ones, such as a TrainJob's trainer) that make it a replacement.
     todo = [(p, a) for p in plans for a in p.actions if a.op in ("create", "update")]
 
-    def one(item):
+    def one(item: tuple[Plan, Action]) -> Optional[ClusterError]:
         plan, action = item
+        assert action.desired is not None  # a creation or an update has what it writes
         try:
             cluster.apply(action.desired, dry_run=True)
             return None

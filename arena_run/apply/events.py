@@ -53,7 +53,7 @@ class Deleted:
 
     name: str
     namespace: str
-    members: list = field(default_factory=list)
+    members: list[Key] = field(default_factory=list)
 
 
 Listener = Optional[Callable[[object], None]]

@@ -28,17 +28,18 @@ import os
 import socket
 import threading
 import uuid
-from typing import Optional
+from typing import Any, Callable, Optional
 
 from ..cluster import Cluster, ClusterError
 from ..cluster.applyset import EXPERIMENT_KEY, PARENT_KIND
+from ..cluster.live import Key
 from .errors import Locked
 
 LOCK = "arena-run.io/apply-lock"
 LEASE = dt.timedelta(minutes=15)  # longest an apply from another host is held to (replacements wait up to 5)
 FIRST_LEASE = dt.timedelta(minutes=2)  # a first apply only creates: seconds, even for a directory
 
-_active: set = set()  # tokens of the applies this process is running
+_active: set[str] = set()  # tokens of the applies this process is running
 _active_lock = threading.Lock()
 
 
@@ -50,7 +51,7 @@ def _iso(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def new_marker(first: bool) -> dict:
+def new_marker(first: bool) -> dict[str, Any]:
     now = _now()
     try:
         user = getpass.getuser()
@@ -61,7 +62,7 @@ def new_marker(first: bool) -> dict:
             "token": uuid.uuid4().hex[:12], "since": _iso(now), "until": _iso(now + lease), "first": first}
 
 
-def marker_of(parent: Optional[dict]) -> Optional[dict]:
+def marker_of(parent: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
     text = ((parent or {}).get("metadata", {}).get("annotations") or {}).get(LOCK) or ""
     if not text:
         return None
@@ -72,7 +73,7 @@ def marker_of(parent: Optional[dict]) -> Optional[dict]:
     return marker if isinstance(marker, dict) else None
 
 
-def holder_gone(marker: dict, now: Optional[dt.datetime] = None) -> bool:
+def holder_gone(marker: dict[str, Any], now: Optional[dt.datetime] = None) -> bool:
     """Whether the apply that wrote marker can no longer be writing."""
     now = now or _now()
     try:
@@ -82,7 +83,7 @@ def holder_gone(marker: dict, now: Optional[dt.datetime] = None) -> bool:
         return True
     if marker.get("host") != socket.gethostname():
         return False
-    pid = marker.get("pid")
+    pid: Any = marker.get("pid")  # whatever the marker holds: int() refuses what is no pid
     if pid == os.getpid():
         with _active_lock:
             return marker.get("token") not in _active
@@ -95,7 +96,8 @@ def holder_gone(marker: dict, now: Optional[dt.datetime] = None) -> bool:
     return False
 
 
-def held_by(parent: Optional[dict], present: frozenset, render_keys) -> Optional[dict]:
+def held_by(parent: Optional[dict[str, Any]], present: frozenset[Key],
+            render_keys: Callable[[str], list[Key]]) -> Optional[dict[str, Any]]:
     """The marker of an apply that may still be writing this experiment, or None.
 
     present: keys of the members that exist; render_keys(experiment_json) the
@@ -115,7 +117,7 @@ def held_by(parent: Optional[dict], present: frozenset, render_keys) -> Optional
     return marker
 
 
-def describe(marker: dict) -> str:
+def describe(marker: dict[str, Any]) -> str:
     since = str(marker.get("since", "?"))
     try:
         ago = int((_now() - dt.datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds())
@@ -125,7 +127,7 @@ def describe(marker: dict) -> str:
     return f"{marker.get('holder', '?')} (pid {marker.get('pid', '?')}) {when}"
 
 
-def acquire(cluster: Cluster, parent: dict, live_parent: Optional[dict], marker: dict) -> dict:
+def acquire(cluster: Cluster, parent: dict[str, Any], live_parent: Optional[dict[str, Any]], marker: dict[str, Any]) -> dict[str, Any]:
     """Write parent with the lock, only over the parent the plan read; returns what the server stored."""
     body = json.loads(json.dumps(parent))
     body["metadata"].setdefault("annotations", {})[LOCK] = json.dumps(marker, sort_keys=True)
@@ -154,7 +156,7 @@ def acquire(cluster: Cluster, parent: dict, live_parent: Optional[dict], marker:
                      "plan and apply again") from None
 
 
-def release(cluster: Cluster, parent: dict, marker: dict) -> dict:
+def release(cluster: Cluster, parent: dict[str, Any], marker: dict[str, Any]) -> dict[str, Any]:
     """The last parent write: the new record, the lock cleared (an empty value,
     which also clears a lock the parent's create set, whose fields an apply does not own)."""
     body = json.loads(json.dumps(parent))
@@ -165,6 +167,6 @@ def release(cluster: Cluster, parent: dict, marker: dict) -> dict:
         release_token(marker)
 
 
-def release_token(marker: dict) -> None:
+def release_token(marker: dict[str, Any]) -> None:
     with _active_lock:
         _active.discard(marker["token"])

@@ -7,18 +7,21 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..cluster import FIELD_MANAGER, Cluster, ClusterError
 from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
 from ..cluster.discovery import resolve
 from ..cluster.kinds import KINDS, Kind
-from ..cluster.live import key_of
+from ..cluster.live import Key, key_of
 from ..plan import Action, Plan, members
 from ..spec.model import Experiment
 from . import lock
 from .errors import ApplyError, Locked
 from .events import Gone, Waiting, tell
+
+# An experiment on the cluster: its ApplySet parent and its members with their kinds.
+Found = tuple[dict[str, Any], list[tuple[Kind, dict[str, Any]]]]
 
 POOL = 8  # concurrent writes per experiment; the API server's fairness does the rest
 # Kubeflow Trainer (v2.3) re-creates a TrainJob's JobSet while the TrainJob waits
@@ -42,21 +45,21 @@ class Outcome:
 @dataclass
 class Result:
     plan: Plan
-    outcomes: list = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
     @property
-    def failed(self) -> list:
+    def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok and not o.skipped]
 
     @property
-    def done(self) -> list:
+    def done(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.ok]
 
 
 class Interrupted(ApplyError):
     """Ctrl-C: no write was started after it; says what was written and what was not."""
 
-    def __init__(self, results: list):
+    def __init__(self, results: list[Result]) -> None:
         self.results = results
         done = sum(len(r.done) for r in results)
         lines = [f"interrupted: no write was sent after the interrupt; {done} change(s) were written"]
@@ -107,6 +110,7 @@ def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, repla
         recheck(cluster, [plan])
     marker = lock.new_marker(first=plan.live_parent is None)
     first = plan.parent_first or plan.parent_last
+    assert first is not None  # a plan that writes or deletes members writes its parent first
     lock.acquire(cluster, first, plan.live_parent, marker)
     try:
         result.outcomes += _each(lambda a: _write(cluster, a, replace_timeout, stop, progress), writes, stop,
@@ -131,12 +135,12 @@ def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, repla
         lock.release_token(marker)
 
 
-def _same(a: dict, b: dict) -> bool:
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
-def _keys_of(namespace: str):
-    def keys(experiment_json: str) -> list:
+def _keys_of(namespace: str) -> Callable[[str], list[Key]]:
+    def keys(experiment_json: str) -> list[Key]:
         return [key_of(o) for o in members(Experiment.from_json(experiment_json), namespace)]
     return keys
 
@@ -155,7 +159,8 @@ def _write_record(cluster: Cluster, plan: Plan) -> None:
         raise
 
 
-def _each(fn, actions: list, stop: threading.Event, progress: Progress) -> list:
+def _each(fn: Callable[[Action], Outcome], actions: list[Action], stop: threading.Event,
+          progress: Progress) -> list[Outcome]:
     """fn over actions, POOL at a time; once stop is set none starts, and Ctrl-C sets it."""
     def one(action: Action) -> Outcome:
         if stop.is_set():
@@ -181,7 +186,7 @@ def _each(fn, actions: list, stop: threading.Event, progress: Progress) -> list:
             for f, a in zip(futures, actions)]
 
 
-def _kind(action: Action):
+def _kind(action: Action) -> Kind:
     return KINDS[action.key[0]]
 
 
@@ -192,6 +197,7 @@ def _write(cluster: Cluster, action: Action, replace_timeout: float, stop: threa
     if action.op == "replace":
         # The training operator never updates a running job's pods: delete it
         # (foreground, so its pods go first) and create it afresh.
+        assert action.live is not None and action.desired is not None  # a replacement has both
         meta = action.live["metadata"]
         kind, child = _kind(action), OWNED_CHILD.get(action.key[0])
         cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"),
@@ -208,6 +214,7 @@ def _write(cluster: Cluster, action: Action, replace_timeout: float, stop: threa
         return _create(cluster, action)
     # An update goes only to the object the plan read: were it deleted and
     # re-created by someone else since, its uid differs and the server refuses.
+    assert action.live is not None  # an update has both
     body = json.loads(json.dumps(action.desired))
     body["metadata"]["uid"] = action.live["metadata"]["uid"]
     cluster.apply(body)
@@ -215,6 +222,7 @@ def _write(cluster: Cluster, action: Action, replace_timeout: float, stop: threa
 
 
 def _create(cluster: Cluster, action: Action) -> Outcome:
+    assert action.desired is not None  # a creation has what it creates
     stored = cluster.apply(action.desired)
     # The plan (and recheck) found no object of this name; if the response shows
     # other writers' fields, someone created it in the moment since: say so.
@@ -227,12 +235,13 @@ def _create(cluster: Cluster, action: Action) -> Outcome:
 
 
 def _delete(cluster: Cluster, action: Action) -> Outcome:
+    assert action.live is not None  # a deletion has what it deletes
     meta = action.live["metadata"]
     cluster.delete(_kind(action), meta.get("namespace"), meta["name"], uid=meta.get("uid"))
     return Outcome(action, True)
 
 
-def _wait_gone(cluster: Cluster, kind: Kind, meta: dict, deadline: float, stop: threading.Event,
+def _wait_gone(cluster: Cluster, kind: Kind, meta: dict[str, Any], deadline: float, stop: threading.Event,
                owner: Optional[str] = None) -> bool:
     """Until the replaced object (that uid) is gone, or with owner, the object of its name that
     this owner's uid owned; False if stop was set first."""
@@ -253,7 +262,7 @@ def _wait_gone(cluster: Cluster, kind: Kind, meta: dict, deadline: float, stop: 
         interval = min(interval * 1.5, 2.0)
 
 
-def _wait_no_pods(cluster: Cluster, meta: dict, selector: str, deadline: float, stop: threading.Event) -> bool:
+def _wait_no_pods(cluster: Cluster, meta: dict[str, Any], selector: str, deadline: float, stop: threading.Event) -> bool:
     """Until no pod of the deleted job's child is left; False if stop was set first."""
     interval = 0.2
     while cluster.list(KINDS["Pod"], meta.get("namespace"), selector=selector, metadata_only=True):
@@ -265,11 +274,11 @@ def _wait_no_pods(cluster: Cluster, meta: dict, selector: str, deadline: float, 
     return True
 
 
-def recheck(cluster: Cluster, plans: list) -> None:
+def recheck(cluster: Cluster, plans: list[Plan]) -> None:
     """Ownership at write time: a name a plan would create that someone else has
     taken since the plan was made (say, while its prompt was open) is refused
     before anything is written.  One LIST (names and labels) per kind and namespace."""
-    wanted: dict = {}
+    wanted: dict[tuple[Optional[str], str], list[tuple[Plan, Action]]] = {}
     for p in plans:
         for a in p.actions:
             if a.op == "create":
@@ -281,20 +290,20 @@ def recheck(cluster: Cluster, plans: list) -> None:
             obj = existing.get(a.name)
             if obj is None:
                 continue
-            if (obj["metadata"].get("labels") or {}).get(PART_OF) != applyset_id(parent_name(p.experiment), ns):
+            if (obj["metadata"].get("labels") or {}).get(PART_OF) != applyset_id(parent_name(p.experiment), str(ns)):
                 problems.append(f"{a.kind} {ns}/{a.name} was created by someone else after the plan was made; "
                                 "arena-run leaves it alone (rename the experiment, delete it, or apply with --adopt)")
     if problems:
         raise ApplyError(problems)
 
 
-def find_experiment(cluster: Cluster, name: str, namespace: str, extra_kinds: tuple = ()) -> Optional[tuple]:
+def find_experiment(cluster: Cluster, name: str, namespace: str, extra_kinds: tuple[str, ...] = ()) -> Optional[Found]:
     """(parent, [(kind, member)]) of an experiment, or None when it has no parent."""
     parent = cluster.get(PARENT_KIND, namespace, parent_name(name))
     if parent is None:
         return None
     set_id = applyset_id(parent_name(name), namespace)
-    members = []
+    members: list[tuple[Kind, dict[str, Any]]] = []
     for gk in sorted(set(group_kinds_of(parent)) | set(extra_kinds)):
         # A kind recorded by a newer arena-run is found by discovery, so its
         # members are deleted too rather than orphaned with their parent gone.
@@ -304,13 +313,13 @@ def find_experiment(cluster: Cluster, name: str, namespace: str, extra_kinds: tu
     return parent, members
 
 
-def delete_experiment(cluster: Cluster, found: tuple, *, wait: bool = False, timeout: float = 300,
-                      progress: Progress = None) -> list:
+def delete_experiment(cluster: Cluster, found: Found, *, wait: bool = False, timeout: float = 300,
+                      progress: Progress = None) -> list[Key]:
     """Delete every member, then the parent; returns the members' keys."""
     parent, members = found
     propagation = "Foreground" if wait else "Background"
 
-    def remove(item):
+    def remove(item: tuple[Kind, dict[str, Any]]) -> Key:
         kind, obj = item
         meta = obj["metadata"]
         cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation=propagation)

@@ -7,6 +7,8 @@ from typing import Callable, Optional
 
 from ..cluster import Cluster
 from ..cluster.kinds import KINDS
+from ..cluster.live import Key
+from ..plan import Plan
 from ..plan.jobs import JOB_KIND_NAMES
 from ..plan.phase import job_phase, ready
 
@@ -15,8 +17,8 @@ class WaitTimeout(Exception):
     pass
 
 
-def wait_ready(cluster: Cluster, plans: list, *, timeout: float = 600, interval: float = 1.0,
-               progress: Optional[Callable[[dict], None]] = None) -> dict:
+def wait_ready(cluster: Cluster, plans: list[Plan], *, timeout: float = 600, interval: float = 1.0,
+               progress: Optional[Callable[[dict[Key, tuple[bool, str]]], None]] = None) -> dict[Key, tuple[bool, str]]:
     """Poll until every desired object is ready; returns {key: state}.
 
     progress receives the whole state map after each round, for a live display.

@@ -17,8 +17,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Union
 from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from urllib3.response import BaseHTTPResponse
 
 from ..spec.errors import UserError
 from .kinds import Kind, kind_of
@@ -92,8 +95,8 @@ class Cluster:
         self.namespace = namespace
         self.server = server
         self.source = source  # what was loaded: kubeconfig paths and context, or in-cluster
-        self.requests: Counter = Counter()
-        self.retries: Counter = Counter()
+        self.requests: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
         self.retry = retry or RetryPolicy()
         self.read_timeout: float = READ_TIMEOUT
         self.page_size: int = PAGE_SIZE
@@ -117,7 +120,7 @@ class Cluster:
 
     # --- requests ---------------------------------------------------------
 
-    def _call(self, method: str, path: str, *, query: Optional[list] = None, body: Any = None,
+    def _call(self, method: str, path: str, *, query: Optional[list[tuple[str, str]]] = None, body: Any = None,
               content_type: str = "application/json", accept: str = "application/json",
               stream: bool = False, read_timeout: Any = "default",
               idempotent: Optional[bool] = None) -> Any:
@@ -138,7 +141,10 @@ class Cluster:
             if self._cancelled.is_set():
                 raise ClusterError(f"interrupted: {method} {shown} was not sent")
             t0 = time.monotonic()
-            status, retry_after, payload, failure = None, None, None, None
+            status: Optional[int] = None
+            reason, retry_after = "", None
+            payload: Union[bytes, BaseHTTPResponse] = b""
+            failure: Optional[_Failed] = None
             try:
                 status, reason, retry_after, payload = self._attempt(
                     method, path, query, body, content_type, accept, stream,
@@ -150,7 +156,10 @@ class Cluster:
                 self._reached = True
             if failure is None and status is not None and 200 <= status < 300:
                 self._tell(Attempt(method, shown, status, ms, retries))
-                return payload if stream else _decode(payload, method, shown)
+                if stream:
+                    return payload
+                assert isinstance(payload, bytes)
+                return _decode(payload, method, shown)
             with self._lock:
                 rand = self._random.random()
             delay = self.retry.next_wait(
@@ -164,6 +173,7 @@ class Cluster:
                 if failure is not None:
                     raise ClusterError(f"cannot reach the cluster at {self.server} ({self.source}): "
                                        f"{failure.text}{after}") from None
+                assert status is not None and isinstance(payload, bytes)  # no failure: an answer came
                 err = _api_error(status, reason, payload)
                 raise ClusterError(str(err) + after, err.status, err.reason) from None
             with self._lock:
@@ -172,7 +182,9 @@ class Cluster:
                 raise ClusterError(f"interrupted: {method} {shown} was not sent again")
             retries += 1
 
-    def _attempt(self, method, path, query, body, content_type, accept, stream, read_timeout):
+    def _attempt(self, method: str, path: str, query: Optional[list[tuple[str, str]]], body: Any, content_type: str,
+                 accept: str, stream: bool, read_timeout: Optional[float]
+                 ) -> tuple[int, str, Optional[float], Union[bytes, BaseHTTPResponse]]:
         """(status, reason, Retry-After seconds, body bytes or the open response); _Failed without an answer."""
         from kubernetes.client.exceptions import ApiException
         from kubernetes.config.config_exception import ConfigException
@@ -214,7 +226,7 @@ class Cluster:
             observer(attempt)
 
     def list(self, kind: Kind, namespace: Optional[str], selector: Optional[str] = None,
-             metadata_only: bool = False, field_selector: Optional[str] = None) -> list[dict]:
+             metadata_only: bool = False, field_selector: Optional[str] = None) -> list[dict[str, Any]]:
         """Every object of a kind, in pages of page_size (`limit`/`continue`), as kubectl lists."""
         query = [("labelSelector", selector)] if selector else []
         if field_selector:
@@ -223,7 +235,7 @@ class Cluster:
         if metadata_only:
             # Names and labels only: enough to see what exists without its bulk.
             accept = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-        items: list = []
+        items: list[dict[str, Any]] = []
         token = ""
         while True:
             page = query + ([("limit", str(self.page_size))] if self.page_size else [])
@@ -252,25 +264,27 @@ class Cluster:
             item.setdefault("kind", kind.kind)
         return items
 
-    def get(self, kind: Kind, namespace: Optional[str], name: str) -> Optional[dict]:
+    def get(self, kind: Kind, namespace: Optional[str], name: str) -> Optional[dict[str, Any]]:
         try:
-            return self._call("GET", kind.path(namespace, name))
+            found: dict[str, Any] = self._call("GET", kind.path(namespace, name))
+            return found
         except ClusterError as exc:
             if exc.status == 404:
                 return None
             raise
 
-    def apply(self, obj: dict, *, force: bool = True, dry_run: bool = False) -> dict:
+    def apply(self, obj: dict[str, Any], *, force: bool = True, dry_run: bool = False) -> dict[str, Any]:
         """Server-side apply with arena-run's field manager: create or update."""
         kind = kind_of(obj)
         meta = obj["metadata"]
         query = [("fieldManager", FIELD_MANAGER), ("force", "true" if force else "false")]
         if dry_run:
             query.append(("dryRun", "All"))
-        return self._call("PATCH", kind.path(meta.get("namespace"), meta["name"]), query=query, body=obj,
-                          content_type="application/apply-patch+yaml")
+        applied: dict[str, Any] = self._call("PATCH", kind.path(meta.get("namespace"), meta["name"]), query=query,
+                                             body=obj, content_type="application/apply-patch+yaml")
+        return applied
 
-    def create(self, obj: dict) -> dict:
+    def create(self, obj: dict[str, Any]) -> dict[str, Any]:
         """Create only: the server refuses (409 AlreadyExists) if the object exists.
 
         Server-side apply has no such precondition, so this is how two applies
@@ -280,8 +294,9 @@ class Cluster:
         # Sent again after a reset: if the first attempt did create it, the
         # answer is 409, and the caller recognises its own object (the lock
         # does, by the token it wrote).
-        return self._call("POST", kind.path(obj["metadata"].get("namespace")),
-                          query=[("fieldManager", FIELD_MANAGER)], body=obj, idempotent=True)
+        created: dict[str, Any] = self._call("POST", kind.path(obj["metadata"].get("namespace")),
+                                             query=[("fieldManager", FIELD_MANAGER)], body=obj, idempotent=True)
+        return created
 
     def delete(self, kind: Kind, namespace: Optional[str], name: str, *, uid: Optional[str] = None,
                propagation: str = "Background") -> bool:
@@ -290,7 +305,7 @@ class Cluster:
         With uid, the server deletes only that very object, never a namesake
         created since it was read.
         """
-        body: dict = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": propagation}
         if uid:
             body["preconditions"] = {"uid": uid}
         try:
@@ -315,9 +330,9 @@ class Cluster:
             interval = min(interval * 1.5, 2.0)
 
     def logs(self, namespace: str, pod: str, *, container: Optional[str] = None, follow: bool = False,
-             tail: Optional[int] = None, since_seconds: Optional[int] = None, timestamps: bool = False):
+             tail: Optional[int] = None, since_seconds: Optional[int] = None, timestamps: bool = False) -> LogStream:
         """A pod's log as a stream of byte chunks."""
-        query: list = []
+        query: list[tuple[str, str]] = []
         if container:
             query.append(("container", container))
         if follow:
@@ -416,7 +431,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(getattr(exc, "reason", None) or exc).split())[:300]
 
 
-def _transport_failure(exc: BaseException) -> tuple:
+def _transport_failure(exc: BaseException) -> tuple[str, str]:
     """(retry kind, reason) of a request that got no usable answer."""
     from urllib3.exceptions import (ConnectTimeoutError, NewConnectionError, ProtocolError, ReadTimeoutError,
                                     SSLError)
@@ -499,15 +514,15 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, poo
     if found:
         where = os.pathsep.join(found)
         try:
-            config.load_kube_config_from_dict(merged, context=context, client_configuration=cfg,
-                                              persist_config=False)
+            config.load_kube_config_from_dict(  # type: ignore[no-untyped-call]  # untyped in the kubernetes package
+                merged, context=context, client_configuration=cfg, persist_config=False)
         except (ConfigException, OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ClusterError(f"cannot use kubeconfig {where}: {_one_line(exc)}") from None
         chosen, namespace = kc.context_namespace(merged, context)
         source = f"kubeconfig {where}, context {chosen or '?'}"
     else:
         try:
-            config.load_incluster_config(client_configuration=cfg)
+            config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]  # likewise
         except ConfigException:
             if env:
                 raise ClusterError(f"$KUBECONFIG names no existing file: {env}") from None

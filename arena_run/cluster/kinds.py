@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-from ..objects.kinds import JOB_KINDS, KINDS, Kind, by_group_kind, kind_of  # noqa: F401  (re-exported)
+from ..objects.kinds import JOB_KINDS, KINDS, Kind, by_group_kind, kind_of
+
+__all__ = ["JOB_KINDS", "KINDS", "Kind", "by_group_kind", "kind_of"]  # re-exported

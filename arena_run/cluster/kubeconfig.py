@@ -16,7 +16,7 @@ handed to its loader as a dict.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import yaml
 
@@ -39,7 +39,7 @@ def candidates(env: Optional[str]) -> list[str]:
     return [os.path.expanduser("~/.kube/config")]
 
 
-def read_one(path: str) -> dict:
+def read_one(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh)
@@ -52,7 +52,7 @@ def read_one(path: str) -> dict:
     return _absolute_paths(data, os.path.dirname(os.path.abspath(path)))
 
 
-def _absolute_paths(config: dict, base: str) -> dict:
+def _absolute_paths(config: dict[str, Any], base: str) -> dict[str, Any]:
     for section, fields in PATH_FIELDS.items():
         for entry in config.get(section) or []:
             body = (entry or {}).get(section[:-1]) if isinstance(entry, dict) else None
@@ -66,15 +66,16 @@ def _absolute_paths(config: dict, base: str) -> dict:
                 exec_ = body.get("exec")
                 command = exec_.get("command") if isinstance(exec_, dict) else None
                 # A bare command name is looked up on $PATH; only a relative path is the file's.
-                if isinstance(command, str) and os.path.basename(command) != command and not os.path.isabs(command):
+                if isinstance(exec_, dict) and isinstance(command, str) and os.path.basename(command) != command \
+                        and not os.path.isabs(command):
                     exec_["command"] = os.path.join(base, command)
     return config
 
 
-def merge(configs: Iterable[dict]) -> dict:
+def merge(configs: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """One kubeconfig from several: the first file that sets a name or current-context wins."""
-    merged: dict = {"apiVersion": "v1", "kind": "Config", **{s: [] for s in NAMED}}
-    seen: dict = {s: set() for s in NAMED}
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", **{s: [] for s in NAMED}}
+    seen: dict[str, Any] = {s: set() for s in NAMED}
     for config in configs:
         for section in NAMED:
             for entry in config.get(section) or []:
@@ -88,13 +89,13 @@ def merge(configs: Iterable[dict]) -> dict:
     return merged
 
 
-def load(paths: list[str]) -> tuple[dict, list[str]]:
+def load(paths: list[str]) -> tuple[dict[str, Any], list[str]]:
     """The merged config of the files that exist, and which ones those were."""
     found = [p for p in paths if os.path.exists(p)]
     return merge(read_one(p) for p in found), found
 
 
-def context_namespace(config: dict, context: Optional[str]) -> tuple[Optional[str], str]:
+def context_namespace(config: dict[str, Any], context: Optional[str]) -> tuple[Optional[str], str]:
     """(the context's name, its namespace or 'default')."""
     name = context or config.get("current-context")
     for entry in config.get("contexts") or []:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 from .. import __version__
 
@@ -47,7 +47,7 @@ def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND_NAME, group: 
 
 
 def parent_manifest(experiment: str, namespace: str, group_kinds: Iterable[str], *, source: str,
-                    spec_hash: str, finished: dict, spec_json: str, labels: dict) -> dict:
+                    spec_hash: str, finished: dict[str, Any], spec_json: str, labels: dict[str, Any]) -> dict[str, Any]:
     name = parent_name(experiment)
     return {
         "apiVersion": PARENT_API_VERSION,
@@ -68,14 +68,14 @@ def parent_manifest(experiment: str, namespace: str, group_kinds: Iterable[str],
     }
 
 
-def group_kinds_of(parent: Optional[dict]) -> list[str]:
+def group_kinds_of(parent: Optional[dict[str, Any]]) -> list[str]:
     if not parent:
         return []
     text = (parent["metadata"].get("annotations") or {}).get(GROUP_KINDS, "")
     return [g for g in text.split(",") if g]
 
 
-def finished_jobs(parent: Optional[dict]) -> dict:
+def finished_jobs(parent: Optional[dict[str, Any]]) -> dict[str, Any]:
     """Job name -> hash of its spec, for the jobs an apply saw finished."""
     if not parent:
         return {}
@@ -86,7 +86,7 @@ def finished_jobs(parent: Optional[dict]) -> dict:
     return record if isinstance(record, dict) else {}
 
 
-def foreign_tooling(parent: dict) -> Optional[str]:
+def foreign_tooling(parent: dict[str, Any]) -> Optional[str]:
     """The other tool that owns this parent, if it is not arena-run's."""
     tooling = (parent["metadata"].get("annotations") or {}).get(TOOLING, "")
     return None if tooling.split("/")[0] == TOOL else (tooling or "no tooling annotation")

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
-Key = tuple  # (group_kind, namespace, name)
+# A Kubernetes object (or any JSON mapping) as the API server sends it: its
+# values are whatever JSON holds, so Any is the honest value type.
+Obj = dict[str, Any]
+Key = tuple[str, Optional[str], str]  # (group_kind, namespace, name)
 
 
-def group_kind(obj: dict) -> str:
+def group_kind(obj: dict[str, Any]) -> str:
     """`Kind.group` as ApplySets spell it (the core group has no suffix), from apiVersion and kind."""
     group = obj["apiVersion"].rpartition("/")[0]
     return f"{obj['kind']}.{group}" if group else obj["kind"]
 
 
-def key_of(obj: dict) -> Key:
+def key_of(obj: dict[str, Any]) -> Key:
     meta = obj["metadata"]
     return (group_kind(obj), meta.get("namespace"), meta["name"])
 
 
 class Live(NamedTuple):
-    parent: Optional[dict]  # the ApplySet parent as the target holds it, or None
-    members: dict  # Key -> live object, with its metadata.managedFields
-    foreign: dict  # Key -> metadata of a non-member with a desired object's name
+    parent: Optional[dict[str, Any]]  # the ApplySet parent as the target holds it, or None
+    members: dict[Key, dict[str, Any]]  # Key -> live object, with its metadata.managedFields
+    foreign: dict[Key, dict[str, Any]]  # Key -> metadata of a non-member with a desired object's name

@@ -6,7 +6,7 @@ on every run, and arena-run only ever touches these kinds.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 
 class Kind(NamedTuple):
@@ -60,7 +60,7 @@ KINDS = {
 JOB_KINDS = ("TFJob.kubeflow.org", "PyTorchJob.kubeflow.org", "MPIJob.kubeflow.org", "TrainJob.trainer.kubeflow.org")
 
 
-def kind_of(obj: dict) -> Kind:
+def kind_of(obj: dict[str, Any]) -> Kind:
     group = obj["apiVersion"].rpartition("/")[0]
     key = f"{obj['kind']}.{group}" if group else obj["kind"]
     return KINDS[key]

@@ -27,26 +27,29 @@ from .phase import finished
 NORMALISING_GROUPS = ("", "apps", "batch")  # "": the core group
 
 
+def _absent(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
 @dataclass
 class FieldDiff:
     path: str
     old: Any
     new: Any
-    changed_by: tuple = ()  # managers other than arena-run that own the live value: drift
+    changed_by: tuple[str, ...] = ()  # managers other than arena-run that own the live value: drift
     respelled: bool = False  # a quantity written differently with the same value (`0.5` -> `500m`)
 
-    def to_dict(self) -> dict:
-        absent = lambda v: None if v is MISSING else v  # noqa: E731
-        return {"path": self.path, "old": absent(self.old), "new": absent(self.new), "changed_by": list(self.changed_by)}
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "old": _absent(self.old), "new": _absent(self.new), "changed_by": list(self.changed_by)}
 
 
 @dataclass
 class Action:
     op: str  # create, update, replace, delete, unchanged, keep
     key: Key
-    desired: Optional[dict] = None
-    live: Optional[dict] = None
-    changes: list = field(default_factory=list)
+    desired: Optional[dict[str, Any]] = None
+    live: Optional[dict[str, Any]] = None
+    changes: list[FieldDiff] = field(default_factory=list)
     reason: str = ""
 
     @property
@@ -61,7 +64,7 @@ class Action:
     def drift(self) -> bool:
         return any(c.changed_by for c in self.changes)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "op": self.op, "kind": self.kind, "namespace": self.key[1], "name": self.name,
             "reason": self.reason, "changes": [c.to_dict() for c in self.changes],
@@ -73,21 +76,21 @@ class Plan:
     experiment: str
     namespace: str
     source: str
-    actions: list
-    parent_first: Optional[dict]  # written before the members (the superset of kinds), or None
-    parent_last: Optional[dict]  # written after pruning (exactly the new set), or None
-    problems: list = field(default_factory=list)  # why it must not be applied
+    actions: list[Action]
+    parent_first: Optional[dict[str, Any]]  # written before the members (the superset of kinds), or None
+    parent_last: Optional[dict[str, Any]]  # written after pruning (exactly the new set), or None
+    problems: list[str] = field(default_factory=list)  # why it must not be applied
     # What the plan was made from, for apply's checks at write time: the parent
     # (its resourceVersion, its lock) and the keys of the members that existed.
-    live_parent: Optional[dict] = None
-    live_keys: frozenset = frozenset()
+    live_parent: Optional[dict[str, Any]] = None
+    live_keys: frozenset[Key] = frozenset()
     # Only apply's own bookkeeping would be written (the jobs it has now seen
     # finished): apply still writes it, but nothing the user would review
     # changes, so `plan --detailed-exitcode` is not tripped by a job ending.
     record_only: bool = False
 
     @property
-    def changes(self) -> list:
+    def changes(self) -> list[Action]:
         return [a for a in self.actions if a.op not in ("unchanged", "keep")]
 
     @property
@@ -99,13 +102,13 @@ class Plan:
         """Changes beyond apply's bookkeeping: what `--detailed-exitcode` reports."""
         return self.has_changes and not self.record_only
 
-    def counts(self) -> dict:
-        out: dict = {}
+    def counts(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
         for a in self.actions:
             out[a.op] = out.get(a.op, 0) + 1
         return out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment, "namespace": self.namespace, "source": self.source,
             "changes": self.has_changes, "record_only": self.record_only, "problems": list(self.problems),
@@ -122,7 +125,7 @@ def experiment_hash(exp: Experiment) -> str:
 
 
 def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
-              adopt: bool = False, rerun: bool = False, desired: Optional[list[dict]] = None) -> Plan:
+              adopt: bool = False, rerun: bool = False, desired: Optional[list[dict[str, Any]]] = None) -> Plan:
     """desired: members(exp, namespace) when the caller has already rendered them."""
     if desired is None:
         desired = members(exp, namespace)
@@ -143,7 +146,7 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     for key, obj in live.members.items():
         if key not in desired_keys:
             actions.append(Action("delete", key, live=obj, reason="no longer in the file"))
-    actions.sort(key=lambda a: sort_key(a.desired or a.live))
+    actions.sort(key=lambda a: sort_key(a.desired or a.live or {}))
 
     final = parent_manifest(
         exp.name, namespace, {group_kind(o) for o in desired}, source=source,
@@ -164,14 +167,14 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
                 live_parent=live.parent, live_keys=frozenset(live.members), record_only=record_only)
 
 
-def _record_changes(final: dict, live_parent: dict) -> list[str]:
+def _record_changes(final: dict[str, Any], live_parent: dict[str, Any]) -> list[str]:
     """The paths for which the parent must be rewritten.  Where the file lies is
     no reason: the same file applied from another checkout changes nothing."""
     paths = {format_path(c.path) for c in diff(final, live_parent)}
     return sorted(paths - {f"metadata.annotations.{SOURCE}"})
 
 
-def _finished_now(actions: list) -> dict:
+def _finished_now(actions: list[Action]) -> dict[str, Any]:
     """The jobs to record as seen finished: finished and kept as they are, or kept away after their TTL."""
     out = {}
     for a in actions:
@@ -181,7 +184,7 @@ def _finished_now(actions: list) -> dict:
     return out
 
 
-def members(exp: Experiment, namespace: str) -> list[dict]:
+def members(exp: Experiment, namespace: str) -> list[dict[str, Any]]:
     """The rendered objects, each labelled as a member of the experiment's ApplySet."""
     set_id = applyset_id(parent_name(exp.name), namespace)
     objects = render(exp, namespace)
@@ -190,8 +193,8 @@ def members(exp: Experiment, namespace: str) -> list[dict]:
     return objects
 
 
-def _action(obj: dict, key: Key, live: Live, seen_finished: dict,
-            adopt: bool, rerun: bool, problems: list) -> Action:
+def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, Any],
+            adopt: bool, rerun: bool, problems: list[str]) -> Action:
     current = live.members.get(key)
     is_job = key[0] in JOB_KINDS
     if current is None:
@@ -223,7 +226,7 @@ def _action(obj: dict, key: Key, live: Live, seen_finished: dict,
     return Action("update" if changes else "unchanged", key, obj, current, changes)
 
 
-def _changes(desired: dict, live: dict) -> list[FieldDiff]:
+def _changes(desired: dict[str, Any], live: dict[str, Any]) -> list[FieldDiff]:
     normalised = desired["apiVersion"].rpartition("/")[0] in NORMALISING_GROUPS
     raw: list[Change] = diff(_essence(desired), live, normalised=normalised)
     # What applying takes away (or replaces whole), from what arena-run owns
@@ -240,18 +243,18 @@ def _changes(desired: dict, live: dict) -> list[FieldDiff]:
     return out
 
 
-def _essence(obj: dict) -> dict:
+def _essence(obj: dict[str, Any]) -> dict[str, Any]:
     """What arena-run sets, minus identity fields the key already compares."""
     meta = {k: v for k, v in obj["metadata"].items() if k not in ("name", "namespace")}
     return {**{k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}, "metadata": meta}
 
 
-def _superset(final: dict, live_parent: Optional[dict], kinds: set) -> dict:
+def _superset(final: dict[str, Any], live_parent: Optional[dict[str, Any]], kinds: set[str]) -> dict[str, Any]:
     # Written before any member: it must name every kind a member may have,
     # old or new, so an apply interrupted at any point leaves nothing that a
     # later run (or kubectl) cannot find.  The record of finished jobs is the
     # old one until the members are applied.
-    out = json.loads(json.dumps(final))
+    out: dict[str, Any] = json.loads(json.dumps(final))
     ann = out["metadata"]["annotations"]
     ann["applyset.kubernetes.io/contains-group-kinds"] = ",".join(sorted(kinds))
     old_ann = (live_parent or {}).get("metadata", {}).get("annotations") or {}
@@ -293,7 +296,7 @@ _RUN_POLICY = {
 }
 
 
-def _job_keys(changes: list) -> str:
+def _job_keys(changes: list[FieldDiff]) -> str:
     keys: list[str] = []
     for change in changes:
         for pattern, name in _JOB_KEYS:

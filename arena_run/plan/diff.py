@@ -16,18 +16,20 @@ was sent, so there they compare literally too (`normalised=False`).
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Union
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<absent>"})()
 
 # A step through a list: the item's index in the live list and, for keyed
 # lists, the key that identifies it.
 class Item(NamedTuple):
-    index: int
-    key: Optional[tuple]  # (field, value) or None
+    # Not `index`: a field of that name would hide tuple.index, which every
+    # tuple has (mypy rightly refuses the override).
+    position: int
+    key: Optional[tuple[str, Any]]  # (field, value) or None
 
 
-Path = tuple  # of str and Item
+Path = tuple[Union[str, Item], ...]
 
 
 class Change(NamedTuple):
@@ -62,7 +64,7 @@ def diff(desired: Any, live: Any, path: Path = (), normalised: bool = True) -> l
     return [] if same_value(desired, live, path, normalised) else [Change(path, live, desired)]
 
 
-def merge_key(items: list) -> Optional[str]:
+def merge_key(items: list[Any]) -> Optional[str]:
     if not items or not all(isinstance(i, dict) for i in items):
         return None
     for key in _MERGE_KEYS:
@@ -72,7 +74,7 @@ def merge_key(items: list) -> Optional[str]:
     return None
 
 
-def same_list(desired: list, live: list, path: Path = (), normalised: bool = True) -> bool:
+def same_list(desired: list[Any], live: list[Any], path: Path = (), normalised: bool = True) -> bool:
     if len(desired) != len(live):
         return False
     return all(not diff(d, l, path + (Item(i, None),), normalised) for i, (d, l) in enumerate(zip(desired, live)))
@@ -119,7 +121,7 @@ def equivalent_quantities(change: Change) -> bool:
     return a is not None and a == b
 
 
-_SUFFIX = {
+_SUFFIX: dict[str, Union[int, Decimal]] = {
     "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
     "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1,
     "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
@@ -148,7 +150,7 @@ def format_path(path: Path) -> str:
     for step in path:
         if isinstance(step, Item):
             if step.key is None:
-                out += f"[{step.index}]"
+                out += f"[{step.position}]"
             else:  # a keyed item, or a set's value (no field name)
                 out += f"[{step.key[0]}={step.key[1]}]" if step.key[0] else f"[{step.key[1]}]"
         else:

@@ -8,7 +8,7 @@ are. Pure functions over the objects as the API returns them.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 # The training operator's pod labels; the mpi-operator sets JOB_NAME and, on workers, REPLICA_INDEX.
 JOB_NAME = "training.kubeflow.org/job-name"
@@ -25,12 +25,12 @@ COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 JOB_KIND_NAMES = ("TFJob", "PyTorchJob", "MPIJob", "TrainJob")
 
 
-def replica_specs(job: dict) -> dict:
+def replica_specs(job: dict[str, Any]) -> dict[str, Any]:
     """Role -> {replicas, template}; a TrainJob's nodes as one role `Node`."""
     spec = job.get("spec") or {}
     if job.get("kind") == "TrainJob":
         trainer = spec.get("trainer") or {}
-        pod: dict = {"containers": [{"name": "node", "resources": trainer.get("resourcesPerNode") or {}}]}
+        pod: dict[str, Any] = {"containers": [{"name": "node", "resources": trainer.get("resourcesPerNode") or {}}]}
         for patch in spec.get("runtimePatches") or []:
             template = (((patch.get("trainingRuntimeSpec") or {}).get("template") or {}).get("spec")) or {}
             for rjob in template.get("replicatedJobs") or []:
@@ -40,34 +40,34 @@ def replica_specs(job: dict) -> dict:
     return spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs") or spec.get("mpiReplicaSpecs") or {}
 
 
-def _labels(pod: dict) -> dict:
+def _labels(pod: dict[str, Any]) -> dict[str, Any]:
     return pod["metadata"].get("labels") or {}
 
 
-def pod_job(pod: dict) -> Optional[str]:
+def pod_job(pod: dict[str, Any]) -> Optional[str]:
     """The name of the job a pod belongs to."""
     labels = _labels(pod)
     return labels.get(JOB_NAME) or labels.get(JOBSET_NAME)
 
 
-def pod_role(pod: dict) -> str:
+def pod_role(pod: dict[str, Any]) -> str:
     labels = _labels(pod)
     if JOBSET_NAME in labels:
-        return labels.get(REPLICATED_JOB, "")
+        return str(labels.get(REPLICATED_JOB, ""))
     return (labels.get(REPLICA_TYPE) or labels.get(JOB_ROLE) or "").lower()
 
 
-def pod_index(pod: dict) -> Optional[str]:
+def pod_index(pod: dict[str, Any]) -> Optional[str]:
     labels = _labels(pod)
     if JOBSET_NAME in labels:
         # Only the first Job of the replicated job: Trainer runs one.
         return labels.get(COMPLETION_INDEX) if labels.get(JOB_INDEX, "0") == "0" else None
     if labels.get(JOB_ROLE) == "launcher":
-        return labels.get(REPLICA_INDEX, "0")  # one launcher; labelled only when it also works
+        return str(labels.get(REPLICA_INDEX, "0"))  # one launcher; labelled only when it also works
     return labels.get(REPLICA_INDEX)
 
 
-def default_role(roles: list) -> str:
+def default_role(roles: list[str]) -> str:
     """Whose logs a job's are: the chief's, the master's, the launcher's, else worker (or node) 0."""
     lower = {r.lower(): r for r in roles}
     for role in ("chief", "master", "launcher", "worker", "node"):

@@ -18,23 +18,24 @@ names.
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .diff import MISSING, Change, Item, Path, same_whole
 from ..objects.applyset import FIELD_MANAGER
 from .owners import other_owners
 
 
-def own_fields(live: dict, manager: str = FIELD_MANAGER) -> Optional[dict]:
+def own_fields(live: dict[str, Any], manager: str = FIELD_MANAGER) -> Optional[dict[str, Any]]:
     """The fieldsV1 set the manager's Apply entry owns, or None when it has none."""
     for entry in (live.get("metadata") or {}).get("managedFields") or []:
         if entry.get("manager") == manager and entry.get("operation") == "Apply" \
                 and not entry.get("subresource") and isinstance(entry.get("fieldsV1"), dict):
-            return entry["fieldsV1"]
+            fields: dict[str, Any] = entry["fieldsV1"]
+            return fields
     return None
 
 
-def owned_changes(desired: dict, live: dict, normalised: bool = True) -> list[Change]:
+def owned_changes(desired: dict[str, Any], live: dict[str, Any], normalised: bool = True) -> list[Change]:
     """Fields arena-run owns on live that applying desired removes, or replaces as a whole."""
     fields = own_fields(live)
     if fields is None:
@@ -44,7 +45,7 @@ def owned_changes(desired: dict, live: dict, normalised: bool = True) -> list[Ch
     return out
 
 
-def _walk(fields: dict, want: Any, have: Any, path: Path, root: dict, out: list, normalised: bool) -> None:
+def _walk(fields: dict[str, Any], want: Any, have: Any, path: Path, root: dict[str, Any], out: list[Change], normalised: bool) -> None:
     for key, sub in fields.items():
         found = _step(key, want, have)
         if found is None:
@@ -60,7 +61,7 @@ def _walk(fields: dict, want: Any, have: Any, path: Path, root: dict, out: list,
             out.append(Change(here, h, w))  # owned whole: applying replaces all of it
 
 
-def _remove(children: dict, have: Any, path: Path, root: dict, out: list) -> None:
+def _remove(children: dict[str, Any], have: Any, path: Path, root: dict[str, Any], out: list[Change]) -> None:
     # Another manager owning this field (or something under it) keeps that
     # part in place: only what arena-run alone owns goes.
     if not other_owners(root, path):
@@ -74,7 +75,7 @@ def _remove(children: dict, have: Any, path: Path, root: dict, out: list) -> Non
             _remove(grand, h, path + (step,), root, out)
 
 
-def _step(key: str, want: Any, have: Any) -> Optional[tuple]:
+def _step(key: str, want: Any, have: Any) -> Optional[tuple[Union[str, Item], Any, Any]]:
     """(path step, desired value, live value) for one fieldsV1 key, or None when live lacks it."""
     if key.startswith("f:"):
         name = key[2:]
@@ -117,7 +118,7 @@ def _step(key: str, want: Any, have: Any) -> Optional[tuple]:
 _SHOWN_KEYS = ("name", "mountPath", "containerPort", "port", "key")
 
 
-def _label(ident: dict) -> tuple:
+def _label(ident: dict[str, Any]) -> tuple[str, Any]:
     for field in _SHOWN_KEYS:
         if field in ident:
             return field, ident[field]

@@ -13,17 +13,17 @@ from ..objects.applyset import FIELD_MANAGER
 from .diff import Item, Path
 
 
-def owners(live: dict, path: Path) -> list[str]:
+def owners(live: dict[str, Any], path: Path) -> list[str]:
     """Managers whose field set holds path (or something under it)."""
     return _owners(live, path, skip_own=False)
 
 
-def other_owners(live: dict, path: Path) -> list[str]:
+def other_owners(live: dict[str, Any], path: Path) -> list[str]:
     """As owners, leaving out arena-run's own Apply entry."""
     return _owners(live, path, skip_own=True)
 
 
-def _owners(live: dict, path: Path, skip_own: bool) -> list[str]:
+def _owners(live: dict[str, Any], path: Path, skip_own: bool) -> list[str]:
     out = []
     for entry in live.get("metadata", {}).get("managedFields") or []:
         fields = entry.get("fieldsV1")
@@ -38,13 +38,16 @@ def _owners(live: dict, path: Path, skip_own: bool) -> list[str]:
     return out
 
 
-def _holds(fields: dict, node: Any, path: Path) -> bool:
+def _holds(root: dict[str, Any], node: Any, path: Path) -> bool:
+    fields: Optional[dict[str, Any]] = root
     for step in path:
+        if fields is None:
+            return False
         if isinstance(step, Item):
-            if not isinstance(node, list) or step.index < 0 or step.index >= len(node):
+            if not isinstance(node, list) or step.position < 0 or step.position >= len(node):
                 return False
-            item = node[step.index]
-            fields = _item_fields(fields, item, step.index)
+            item = node[step.position]
+            fields = _item_fields(fields, item, step.position)
             node = item
         else:
             fields = fields.get(f"f:{step}")
@@ -54,7 +57,8 @@ def _holds(fields: dict, node: Any, path: Path) -> bool:
     return True
 
 
-def _item_fields(fields: dict, item: Any, index: int) -> Optional[dict]:
+def _item_fields(fields: dict[str, Any], item: Any, index: int) -> Optional[dict[str, Any]]:
+    sub: dict[str, Any]
     for key, sub in fields.items():
         if key.startswith("k:"):
             try:

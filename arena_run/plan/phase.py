@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 FINISHED = ("Succeeded", "Failed")
 
 
-def job_phase(job: Optional[dict]) -> str:
+def job_phase(job: Optional[dict[str, Any]]) -> str:
     """Succeeded > Failed > Running > Created/Queuing/Restarting > Pending.
 
     A TrainJob says Complete for Succeeded and has no Running condition: it
@@ -36,21 +36,21 @@ def job_phase(job: Optional[dict]) -> str:
     return "Pending"
 
 
-def finished(job: Optional[dict]) -> bool:
+def finished(job: Optional[dict[str, Any]]) -> bool:
     return job_phase(job) in FINISHED
 
 
-def finish_time(job: Optional[dict]) -> Optional[str]:
+def finish_time(job: Optional[dict[str, Any]]) -> Optional[str]:
     """completionTime, else (a TrainJob has none) when its final condition became true."""
     status = (job or {}).get("status") or {}
     if status.get("completionTime"):
-        return status["completionTime"]
+        return str(status["completionTime"])
     times = [c.get("lastTransitionTime") for c in status.get("conditions") or []
              if c.get("type") in ("Succeeded", "Complete", "Failed") and str(c.get("status")) == "True"]
     return max((t for t in times if t), default=None)
 
 
-def ready(obj: Optional[dict]) -> tuple[bool, str]:
+def ready(obj: Optional[dict[str, Any]]) -> tuple[bool, str]:
     """Whether an object is where `apply --wait` wants it, and what it is doing."""
     if obj is None:
         return False, "not found"
@@ -69,12 +69,12 @@ def ready(obj: Optional[dict]) -> tuple[bool, str]:
     return True, "ok"
 
 
-def _observed(obj: dict) -> bool:
+def _observed(obj: dict[str, Any]) -> bool:
     status = obj.get("status") or {}
     return (status.get("observedGeneration") or 0) >= (obj["metadata"].get("generation") or 0)
 
 
-def _rollout(deploy: dict) -> tuple[bool, str]:
+def _rollout(deploy: dict[str, Any]) -> tuple[bool, str]:
     """Deployment readiness as `kubectl rollout status` decides it: the new
     generation observed, every replica updated, no old one left, all available."""
     if not _observed(deploy):

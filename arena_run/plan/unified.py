@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from ..objects.keys import Key
 from ..objects.kinds import KINDS
@@ -23,12 +23,12 @@ class ObjectDiff:
     op: str  # create, update, replace, delete
     text: str  # the unified diff; empty when both sides are the same
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"kind": self.key[0].split(".")[0], "namespace": self.key[1], "name": self.key[2], "op": self.op,
                 "diff": self.text}
 
 
-def as_yaml(obj: Optional[dict]) -> str:
+def as_yaml(obj: Optional[dict[str, Any]]) -> str:
     """An object as kubectl diff writes it: keys sorted, managedFields left out."""
     if obj is None:
         return ""
@@ -44,7 +44,7 @@ def file_name(key: Key) -> str:
     return ".".join(p for p in (kind.group, kind.version, kind.kind, key[1] or "", key[2]) if p)
 
 
-def unified(key: Key, op: str, live: Optional[dict], merged: Optional[dict]) -> ObjectDiff:
+def unified(key: Key, op: str, live: Optional[dict[str, Any]], merged: Optional[dict[str, Any]]) -> ObjectDiff:
     name = file_name(key)
     lines = difflib.unified_diff(as_yaml(live).splitlines(keepends=True), as_yaml(merged).splitlines(keepends=True),
                                  fromfile=f"live/{name}", tofile=f"merged/{name}")

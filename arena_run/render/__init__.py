@@ -6,7 +6,7 @@ is what makes `render` reproducible and `plan` a pure diff.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ..spec.model import Experiment
 from .job import render_jobs
@@ -18,14 +18,14 @@ from .tensorboard import render_tensorboard
 KIND_ORDER = ("Service", "Deployment", "TFJob", "PyTorchJob", "MPIJob", "TrainJob", "InferenceService")
 
 
-def render(exp: Experiment, namespace: Optional[str] = None) -> list[dict]:
+def render(exp: Experiment, namespace: Optional[str] = None) -> list[dict[str, Any]]:
     """Every object the experiment means, in apply order.
 
     namespace overrides the file's; with neither, objects carry none and
     land in whatever namespace they are applied to.
     """
     ns = namespace or exp.namespace
-    objects: list[dict] = []
+    objects: list[dict[str, Any]] = []
     if exp.job:
         objects += render_jobs(exp, ns)
     if exp.tensorboard:
@@ -35,7 +35,7 @@ def render(exp: Experiment, namespace: Optional[str] = None) -> list[dict]:
     return sorted(objects, key=sort_key)
 
 
-def sort_key(obj: dict) -> tuple:
+def sort_key(obj: dict[str, Any]) -> tuple[int, str, str]:
     kind = obj["kind"]
     rank = KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
     return rank, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]

@@ -4,7 +4,7 @@ Kubeflow Trainer v2), one per sweep point, from the same [job] table as TFJobs."
 from __future__ import annotations
 
 import shlex
-from typing import Optional
+from typing import Any, Optional
 
 from ..spec.model import TRAINER_RUNTIME, Experiment, Job
 from ..spec.names import Replica, replicas
@@ -22,8 +22,8 @@ TRAINER_NODE = "node"
 PATCH_MANAGER = L.PREFIX + "arena-run"
 
 
-def run_policy(job: Job) -> dict:
-    policy: dict = {"cleanPodPolicy": job.clean_pod_policy}
+def run_policy(job: Job) -> dict[str, Any]:
+    policy: dict[str, Any] = {"cleanPodPolicy": job.clean_pod_policy}
     if job.ttl_after_finished is not None:
         policy["ttlSecondsAfterFinished"] = job.ttl_after_finished
     if job.active_deadline is not None:
@@ -33,18 +33,18 @@ def run_policy(job: Job) -> dict:
     return policy
 
 
-def mpi_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict) -> dict:
+def mpi_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict[str, Any]) -> dict[str, Any]:
     """The launcher runs `command` (mpirun/horovodrun); the workers run the
     operator's default, an SSH server the launcher reaches them through."""
     worker_gpus = job.roles.worker.gpus if job.roles.worker and job.roles.worker.gpus is not None else job.gpus
-    spec: dict = {
+    spec: dict[str, Any] = {
         "slotsPerWorker": job.slots_per_worker or max(worker_gpus, 1),
         "runPolicy": run_policy(job),
         "mpiImplementation": job.mpi_implementation,
         "sshAuthMountPath": job.ssh_auth_mount_path,
         "mpiReplicaSpecs": {
             r.role: {
-                "replicas": r.count,
+                "replicas": r.replicas,
                 "restartPolicy": job.restart_policy,
                 "template": _mpi_template(exp, job, r, point),
             }
@@ -54,12 +54,12 @@ def mpi_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict) -
     return {"apiVersion": MPI_API_VERSION, "kind": "MPIJob", "metadata": metadata, "spec": spec}
 
 
-def _mpi_template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict:
+def _mpi_template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict[str, Any]:
     role = replica.override
     launcher = replica.role == "Launcher"
     gpus = role.gpus if role and role.gpus is not None else (0 if launcher else job.gpus)
     env = job_env(job, point, role.env if role else None)
-    container: dict = {"name": "mpi-launcher" if launcher else "mpi-worker", "image": (role and role.image) or job.image}
+    container: dict[str, Any] = {"name": "mpi-launcher" if launcher else "mpi-worker", "image": (role and role.image) or job.image}
     if job.image_pull_policy:
         container["imagePullPolicy"] = job.image_pull_policy
     if launcher:
@@ -74,14 +74,14 @@ def _mpi_template(exp: Experiment, job: Job, replica: Replica, point: Optional[P
     return job_pod(exp, job, role, point, container, volumes)
 
 
-def train_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict) -> dict:
+def train_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict[str, Any]) -> dict[str, Any]:
     """A TrainJob on a ClusterTrainingRuntime: what the file says of the
     trainer goes to `trainer`; volumes, scheduling and our pod labels go to
     our entry of `runtimePatches` (Trainer v2.3's way to change a runtime)."""
     params = point.params if point else {}
     # A TrainJob's trainer has no working directory field: the shell changes to it.
     command = f"cd {shlex.quote(job.working_dir)} && {substitute(job.command, params)}"
-    trainer: dict = {"image": job.image, "command": ["sh", "-c", command]}
+    trainer: dict[str, Any] = {"image": job.image, "command": ["sh", "-c", command]}
     env = job_env(job, point)
     if env:
         trainer["env"] = env_list(env)
@@ -90,7 +90,7 @@ def train_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict)
     if res:
         trainer["resourcesPerNode"] = res
     mounts, volumes = job_volumes(exp, job)
-    pod: dict = scheduling(job, job.node_selector)
+    pod: dict[str, Any] = scheduling(job, job.node_selector)
     pod["containers"] = [{"name": TRAINER_NODE, "volumeMounts": mounts}]
     pod["volumes"] = volumes
     node_job = {
@@ -100,7 +100,7 @@ def train_job(exp: Experiment, job: Job, point: Optional[Point], metadata: dict)
             "spec": pod,
         }}},
     }
-    spec: dict = {
+    spec: dict[str, Any] = {
         "runtimeRef": {"name": job.runtime or TRAINER_RUNTIME, "apiGroup": TRAINER_GROUP,
                        "kind": "ClusterTrainingRuntime"},
         "trainer": trainer,

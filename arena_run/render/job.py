@@ -4,7 +4,7 @@ MPIJob and TrainJob in engines.py."""
 from __future__ import annotations
 
 import json
-from typing import Optional
+from typing import Any, Optional
 
 from ..spec.model import Experiment, Job
 from ..spec.names import Replica, job_name, job_points, replicas
@@ -21,12 +21,12 @@ _KIND = {
 }
 
 
-def render_jobs(exp: Experiment, namespace: Optional[str]) -> list[dict]:
+def render_jobs(exp: Experiment, namespace: Optional[str]) -> list[dict[str, Any]]:
     assert exp.job is not None
     return [_job(exp, exp.job, point, namespace) for point in job_points(exp)]
 
 
-def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[str]) -> dict:
+def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[str]) -> dict[str, Any]:
     suffix = point.suffix if point else None
     annotations = None
     if point:
@@ -37,12 +37,12 @@ def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[
     if job.engine == "trainer":
         return train_job(exp, job, point, metadata)
     kind, specs_key, _, _, _ = _KIND[job.type]
-    spec: dict = {"runPolicy": run_policy(job)}
+    spec: dict[str, Any] = {"runPolicy": run_policy(job)}
     if job.success_policy:
         spec["successPolicy"] = job.success_policy
     spec[specs_key] = {
         r.role: {
-            "replicas": r.count,
+            "replicas": r.replicas,
             "restartPolicy": job.restart_policy if r.role in ("Worker", "Master") else "Never",
             "template": _template(exp, job, r, point),
         }
@@ -51,14 +51,14 @@ def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
 
 
-def _template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict:
+def _template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict[str, Any]:
     _, _, container_name, port_name, port = _KIND[job.type]
     role = replica.override
     params = point.params if point else {}
     gpus = role.gpus if role and role.gpus is not None else (0 if replica.role == "PS" else job.gpus)
     env = job_env(job, point, role.env if role else None)
 
-    container: dict = {"name": container_name, "image": (role and role.image) or job.image}
+    container: dict[str, Any] = {"name": container_name, "image": (role and role.image) or job.image}
     if job.image_pull_policy:
         container["imagePullPolicy"] = job.image_pull_policy
     container["command"] = ["sh", "-c", substitute(job.command, params)]

@@ -7,10 +7,10 @@ every pod of an experiment can be selected at once.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ..spec.model import Experiment
-from ..spec.names import LABEL_PREFIX, MANAGED_BY
+from ..spec.names import LABEL_PREFIX, MANAGED_BY as MANAGED_BY
 
 MANAGER = "arena-run"
 PREFIX = LABEL_PREFIX
@@ -34,8 +34,8 @@ def labels(exp: Experiment, component: str, point: Optional[str] = None) -> dict
     return out
 
 
-def metadata(exp: Experiment, name: str, namespace: Optional[str], labels: dict, annotations: Optional[dict] = None) -> dict:
-    meta: dict = {"name": name}
+def metadata(exp: Experiment, name: str, namespace: Optional[str], labels: dict[str, Any], annotations: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
     if namespace:
         meta["namespace"] = namespace
     meta["labels"] = labels

@@ -81,7 +81,9 @@ def _other_event(value: Any) -> ScalarEvent:
     node = _REPRESENTER.represent_data(value)
     if not isinstance(node, yaml.ScalarNode):
         raise yaml.representer.RepresenterError(f"cannot represent an object: {value!r}")
-    plain = _RESOLVER.resolve(yaml.ScalarNode, node.value, (True, False)) == node.tag
+    resolved: str = _RESOLVER.resolve(  # type: ignore[no-untyped-call]  # types-PyYAML leaves it untyped
+        yaml.ScalarNode, node.value, (True, False))
+    plain = resolved == node.tag
     return ScalarEvent(None, None, (plain, False), node.value)
 
 
@@ -135,14 +137,16 @@ _WIDTH = 2**31 - 1
 HAVE_LIBYAML = bool(getattr(yaml, "__with_libyaml__", False))
 
 
-def to_yaml(objects: list, *, pure: bool = False, explicit_start: bool = True) -> str:
+def to_yaml(objects: list[Any], *, pure: bool = False, explicit_start: bool = True) -> str:
     """Multi-document YAML, `---` before each document; pure=True forces the pure-Python emitter.
 
     explicit_start=False leaves out the `---` (for a single document)."""
     stream = io.StringIO()
     emitter: Any
     if HAVE_LIBYAML and not pure:
-        emitter = yaml.cyaml.CEmitter(stream, width=_WIDTH)
+        from yaml._yaml import CEmitter
+
+        emitter = CEmitter(stream, width=_WIDTH)
     else:
         emitter = PureEmitter(stream, width=_WIDTH)
     emit = emitter.emit
@@ -156,6 +160,6 @@ def to_yaml(objects: list, *, pure: bool = False, explicit_start: bool = True) -
     return stream.getvalue()
 
 
-def to_json(objects: list[dict]) -> str:
+def to_json(objects: list[dict[str, Any]]) -> str:
     # A v1 List, which kubectl also accepts: `render -o json | kubectl apply -f -`.
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}, indent=2) + "\n"

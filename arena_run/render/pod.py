@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
-from ..spec.model import Code, Experiment, GIT_SYNC_IMAGE, Job, RSYNC_IMAGE, Role
+from ..spec.model import Code, Experiment, GIT_SYNC_IMAGE, Job, RSYNC_IMAGE, Role, Toleration
 from ..spec.sweep import Point, substitute
 from . import labels as L
 
@@ -13,7 +13,7 @@ GPU = "nvidia.com/gpu"
 CODE_ROOT = "/code"  # where the sync init container writes
 
 
-def resources(cpu: Optional[str], memory: Optional[str], gpus: int = 0) -> dict:
+def resources(cpu: Optional[str], memory: Optional[str], gpus: int = 0) -> dict[str, Any]:
     # Requests equal limits, written out: the API server would otherwise
     # default requests from limits, and plan would see a difference that no
     # one made.  GPUs cannot be overcommitted anyway.
@@ -27,7 +27,7 @@ def resources(cpu: Optional[str], memory: Optional[str], gpus: int = 0) -> dict:
     return {"requests": amounts, "limits": dict(amounts)} if amounts else {}
 
 
-def data_volumes(exp: Experiment) -> list[dict]:
+def data_volumes(exp: Experiment) -> list[dict[str, Any]]:
     out = []
     for i, d in enumerate(exp.data):
         if d.pvc is not None:
@@ -38,10 +38,10 @@ def data_volumes(exp: Experiment) -> list[dict]:
     return out
 
 
-def data_mounts(exp: Experiment, read_only: bool = False) -> list[dict]:
+def data_mounts(exp: Experiment, read_only: bool = False) -> list[dict[str, Any]]:
     out = []
     for i, d in enumerate(exp.data):
-        mount: dict = {"name": f"data-{i}", "mountPath": d.mount}
+        mount: dict[str, Any] = {"name": f"data-{i}", "mountPath": d.mount}
         if d.sub_path:
             mount["subPath"] = d.sub_path
         if d.read_only or read_only:
@@ -50,7 +50,7 @@ def data_mounts(exp: Experiment, read_only: bool = False) -> list[dict]:
     return out
 
 
-def env_list(env: Mapping[str, str]) -> list[dict]:
+def env_list(env: Mapping[str, str]) -> list[dict[str, Any]]:
     return [{"name": k, "value": v} for k, v in env.items()]
 
 
@@ -64,7 +64,7 @@ def repo_name(url: str) -> str:
     return tail[:-4] if tail.endswith(".git") else tail
 
 
-def sync_container(code: Code) -> dict:
+def sync_container(code: Code) -> dict[str, Any]:
     """An init container that fetches the code once, as Arena's sync mode does."""
     mounts = [{"name": "code", "mountPath": CODE_ROOT}]
     if code.rsync is not None:
@@ -75,7 +75,7 @@ def sync_container(code: Code) -> dict:
             "volumeMounts": mounts,
         }
     assert code.git is not None
-    env = [
+    env: list[dict[str, Any]] = [
         {"name": "GITSYNC_REPO", "value": code.git},
         {"name": "GITSYNC_ROOT", "value": CODE_ROOT},
         {"name": "GITSYNC_LINK", "value": repo_name(code.git)},
@@ -90,8 +90,8 @@ def sync_container(code: Code) -> dict:
     return {"name": "git-sync", "image": code.image or GIT_SYNC_IMAGE, "env": env, "volumeMounts": mounts}
 
 
-def scheduling(job: Job, node_selector: Mapping[str, str]) -> dict:
-    spec: dict = {}
+def scheduling(job: Job, node_selector: Mapping[str, str]) -> dict[str, Any]:
+    spec: dict[str, Any] = {}
     if node_selector:
         spec["nodeSelector"] = dict(node_selector)
     if job.tolerations:
@@ -103,8 +103,8 @@ def scheduling(job: Job, node_selector: Mapping[str, str]) -> dict:
     return spec
 
 
-def _toleration(t) -> dict:
-    out: dict = {}
+def _toleration(t: Toleration) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if t.key is not None:
         out["key"] = t.key
     out["operator"] = t.operator
@@ -120,7 +120,7 @@ def _toleration(t) -> dict:
 # --- a training job's pod, whatever its kind ----------------------------------------------
 
 
-def job_env(job: Job, point: Optional[Point], extra: Optional[dict] = None) -> dict:
+def job_env(job: Job, point: Optional[Point], extra: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """The job's env, a role's on top, `{{param}}` substituted, then the point's ARENA_PARAM_*."""
     params = point.params if point else {}
     env = {k: substitute(v, params) for k, v in {**job.env, **(extra or {})}.items()}
@@ -129,7 +129,7 @@ def job_env(job: Job, point: Optional[Point], extra: Optional[dict] = None) -> d
     return env
 
 
-def job_volumes(exp: Experiment, job: Job) -> tuple[list, list]:
+def job_volumes(exp: Experiment, job: Job) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Mounts and volumes of a job's container: the data, a memory /dev/shm, the code checkout."""
     mounts = data_mounts(exp) + [{"name": "dshm", "mountPath": "/dev/shm"}]
     volumes = data_volumes(exp) + [{"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": job.shm}}]
@@ -139,12 +139,12 @@ def job_volumes(exp: Experiment, job: Job) -> tuple[list, list]:
     return mounts, volumes
 
 
-def job_pod(exp: Experiment, job: Job, role: Optional[Role], point: Optional[Point], container: dict,
-            volumes: list) -> dict:
+def job_pod(exp: Experiment, job: Job, role: Optional[Role], point: Optional[Point], container: dict[str, Any],
+            volumes: list[dict[str, Any]]) -> dict[str, Any]:
     """The pod template around a job's container: scheduling (a role's node selector first), the code
     sync, volumes and the experiment's labels."""
     node_selector = role.node_selector if role and role.node_selector is not None else job.node_selector
-    pod: dict = scheduling(job, node_selector)
+    pod: dict[str, Any] = scheduling(job, node_selector)
     if exp.code:
         pod["initContainers"] = [sync_container(exp.code)]
     pod["containers"] = [container]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from typing import Optional
+from typing import Any, Optional
 
 from ..spec.model import Experiment, Serve, TF_SERVING_IMAGE
 from ..spec.names import serving_name
@@ -16,7 +16,7 @@ GRPC_PORT = 8500
 REST_PORT = 8501
 
 
-def render_serving(exp: Experiment, namespace: Optional[str]) -> list[dict]:
+def render_serving(exp: Experiment, namespace: Optional[str]) -> list[dict[str, Any]]:
     serve = exp.serve
     assert serve is not None
     if serve.type == "kserve":
@@ -30,10 +30,10 @@ def _model_name(exp: Experiment, serve: Serve) -> str:
     return serve.model_name or exp.name
 
 
-def _tf_serving(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list[dict]:
+def _tf_serving(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list[dict[str, Any]]:
     name = serving_name(exp)
     model = _model_name(exp, serve)
-    container: dict = {
+    container: dict[str, Any] = {
         "name": "serving",
         "image": serve.image or TF_SERVING_IMAGE,
         "command": ["tensorflow_model_server"],
@@ -62,11 +62,11 @@ def _tf_serving(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list
     return [deployment, workload.service(exp, name, namespace, "serving", serve.service, ports)]
 
 
-def _custom(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list[dict]:
+def _custom(exp: Experiment, serve: Serve, namespace: Optional[str]) -> list[dict[str, Any]]:
     """Arena's `serve custom`: your server's image on your port."""
     name = serving_name(exp)
     assert serve.image is not None and serve.port is not None
-    container: dict = {"name": "serving", "image": serve.image}
+    container: dict[str, Any] = {"name": "serving", "image": serve.image}
     if serve.command:
         container["command"] = ["sh", "-c", serve.command]
     if serve.env:
@@ -96,11 +96,11 @@ def storage_uri(exp: Experiment, serve: Serve) -> str:
     return f"pvc://{data.pvc}" + ("" if inside in (".", "") else f"/{inside}")
 
 
-def _inference_service(exp: Experiment, serve: Serve, namespace: Optional[str]) -> dict:
-    fmt: dict = {"name": serve.model_format}
+def _inference_service(exp: Experiment, serve: Serve, namespace: Optional[str]) -> dict[str, Any]:
+    fmt: dict[str, Any] = {"name": serve.model_format}
     if serve.model_format_version:
         fmt["version"] = serve.model_format_version
-    model: dict = {"modelFormat": fmt}
+    model: dict[str, Any] = {"modelFormat": fmt}
     if serve.runtime:
         model["runtime"] = serve.runtime
     model["storageUri"] = storage_uri(exp, serve)
@@ -108,7 +108,7 @@ def _inference_service(exp: Experiment, serve: Serve, namespace: Optional[str]) 
     if res:
         model["resources"] = res
     low = serve.min_replicas if serve.min_replicas is not None else 1
-    predictor: dict = {
+    predictor: dict[str, Any] = {
         "minReplicas": low,
         "maxReplicas": serve.max_replicas if serve.max_replicas is not None else max(low, 1),
         # KServe copies these onto the predictor's pods.

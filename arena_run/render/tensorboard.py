@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ..spec.model import Experiment
 from ..spec.names import tensorboard_name
@@ -12,11 +12,11 @@ from . import workload
 PORT = 6006
 
 
-def render_tensorboard(exp: Experiment, namespace: Optional[str]) -> list[dict]:
+def render_tensorboard(exp: Experiment, namespace: Optional[str]) -> list[dict[str, Any]]:
     tb = exp.tensorboard
     assert tb is not None
     name = tensorboard_name(exp)
-    container: dict = {
+    container: dict[str, Any] = {
         "name": "tensorboard",
         "image": tb.image,
         "command": ["tensorboard", "--logdir", tb.logdir, "--host", "0.0.0.0", "--port", str(PORT)],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from ..spec.model import Experiment
 from . import labels as L
@@ -10,9 +10,9 @@ from .pod import data_volumes
 
 
 def deployment(exp: Experiment, name: str, namespace: Optional[str], component: str, replicas: int,
-               container: dict) -> dict:
+               container: dict[str, Any]) -> dict[str, Any]:
     """One container's Deployment, with every [[data]] volume available to it."""
-    pod: dict = {"containers": [container]}
+    pod: dict[str, Any] = {"containers": [container]}
     # An empty list is no list to the API server: rendering one would be a
     # difference from the live object that nobody can apply away.
     if exp.data:
@@ -32,7 +32,7 @@ def deployment(exp: Experiment, name: str, namespace: Optional[str], component: 
     }
 
 
-def service(exp: Experiment, name: str, namespace: Optional[str], component: str, type_: str, ports: list[dict]) -> dict:
+def service(exp: Experiment, name: str, namespace: Optional[str], component: str, type_: str, ports: list[dict[str, Any]]) -> dict[str, Any]:
     # nodePort is left to the API server: it picks a free one, and a re-apply
     # that does not set the field leaves the server's choice alone.
     return {

@@ -18,14 +18,17 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import yaml
 
 from .errors import shown
 from .shape import MAX_DEPTH, MAX_ITEMS
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:  # checked against the pure-Python loader: libyaml's constructs and resolves alike
+    _Base = yaml.SafeLoader
+else:  # libyaml's when PyYAML was built with it
+    _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # libyaml counts positions in UTF-8 bytes; the pure-Python reader in characters.
 POSITIONS_IN_BYTES = _Base is not yaml.SafeLoader
 
@@ -46,8 +49,8 @@ _CORE = [
 MAX_DIGITS = 4300
 
 
-class Loader(_Base):  # type: ignore[misc, valid-type]
-    yaml_implicit_resolvers: dict = {}
+class Loader(_Base):
+    yaml_implicit_resolvers: dict[str, Any] = {}
 
 
 for _tag, _rx, _first in _CORE:
@@ -72,8 +75,8 @@ def _float(loader: Loader, node: yaml.ScalarNode) -> float:
     return float(text)
 
 
-def _mapping(loader: Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    out: dict = {}
+def _mapping(loader: Loader, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, str):
@@ -94,7 +97,7 @@ Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 class Refused(ValueError):
     """A structure the loader will not build: an alias, or nesting too deep."""
 
-    def __init__(self, message: str, mark: Optional[yaml.Mark]):
+    def __init__(self, message: str, mark: Optional[Union[yaml.Mark, yaml._yaml.Mark]]) -> None:
         super().__init__(message)
         self.message = message
         self.mark = mark
@@ -136,7 +139,7 @@ def _check(root: yaml.Node, text: str) -> None:
             stack += [(item, depth + 1) for item in reversed(node.value)]
 
 
-def _first_alias(text: str) -> Optional[yaml.Mark]:
+def _first_alias(text: str) -> Optional[Union[yaml.Mark, yaml._yaml.Mark]]:
     # Only on the error path: the events carry the alias's own position.
     for event in yaml.parse(text, Loader=Loader):
         if isinstance(event, yaml.AliasEvent):

@@ -9,7 +9,7 @@ layer that reads user input reports through this type, so the CLI can print
 from __future__ import annotations
 
 import re
-from typing import Iterable, NamedTuple, Sequence, Union
+from typing import Any, Iterable, NamedTuple, Sequence, Union
 
 PathItem = Union[str, int]
 KeyPath = tuple[PathItem, ...]
@@ -85,7 +85,7 @@ class Problem(NamedTuple):
         where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
         return escape(f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}")
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return self._asdict()
 
 

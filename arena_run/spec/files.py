@@ -136,7 +136,7 @@ def discover(paths: Iterable[str]) -> tuple[list[str], list[Problem]]:
             files += sorted(found)
         else:
             files.append(p)
-    seen: set = set()
+    seen: set[object] = set()
     unique = []
     for f in files:
         try:

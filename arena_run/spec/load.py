@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Iterable, NamedTuple, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple, Optional, Sequence, Union
 
-from .errors import KeyPath, Problem, SpecError, format_path
+from pydantic import ValidationError
+
+if TYPE_CHECKING:  # yaml is imported only to read a YAML file
+    from yaml import MarkedYAMLError
+
+from .errors import KeyPath, PathItem, Problem, SpecError, format_path
 from .files import FILE_NAMES, Document, discover, format_of, read
 from .model import Experiment
 
@@ -46,7 +51,7 @@ def validate(doc: Document) -> Experiment:
     data = parse(doc)
     try:
         exp = Experiment.model_validate(data)
-    except _validation_error() as exc:
+    except ValidationError as exc:
         raise SpecError(_from_pydantic(doc, data, exc)) from None
     findings = check(exp)
     if findings:
@@ -69,7 +74,7 @@ def _located(doc: Document, found: Sequence[Found], total: Optional[int] = None)
     return out
 
 
-def parse(doc: Document) -> dict:
+def parse(doc: Document) -> dict[str, Any]:
     """The document as JSON's data model, within the limits of shape.py, or SpecError.
 
     Null, nan and inf have no place in that model (nor in the JSON Schema's):
@@ -85,7 +90,7 @@ def parse(doc: Document) -> dict:
     return data
 
 
-def _parse_toml(doc: Document) -> dict:
+def _parse_toml(doc: Document) -> dict[str, Any]:
     from ._toml import TOMLDecodeError, loads
 
     lone_cr = _lone_cr(doc.text)
@@ -122,7 +127,7 @@ def _offset_pos(text: str, offset: int) -> tuple[int, int]:
     return text.count("\n", 0, offset) + 1, offset - start + 1
 
 
-def _parse_yaml(doc: Document) -> dict:
+def _parse_yaml(doc: Document) -> dict[str, Any]:
     import yaml
 
     from ._yaml import Refused, load as yaml_load
@@ -155,7 +160,7 @@ def _parse_yaml(doc: Document) -> dict:
     return data
 
 
-def _marked(doc: Document, exc) -> None:
+def _marked(doc: Document, exc: MarkedYAMLError) -> None:
     mark = exc.problem_mark or exc.context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
     text = " ".join(p for p in (exc.context, exc.problem) if p)
@@ -184,13 +189,7 @@ def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] 
     return Problem(doc.file, pos[0], pos[1], "", f"syntax error: {message[:1].lower()}{message[1:]}")
 
 
-def _validation_error() -> type:
-    from pydantic import ValidationError
-
-    return ValidationError
-
-
-def _from_pydantic(doc: Document, data: dict, exc) -> list[Problem]:
+def _from_pydantic(doc: Document, data: dict[str, Any], exc: ValidationError) -> list[Problem]:
     from .messages import describe
 
     found: dict[KeyPath, Found] = {}
@@ -202,14 +201,14 @@ def _from_pydantic(doc: Document, data: dict, exc) -> list[Problem]:
     return _located(doc, list(found.values()))
 
 
-def _data_path(data: object, loc: Sequence, about_key: bool) -> tuple[KeyPath, bool]:
+def _data_path(data: object, loc: Sequence[Union[str, int]], about_key: bool) -> tuple[KeyPath, bool]:
     """Pydantic's error location as a path through the document itself.
 
     Pydantic adds its own steps (union members, validator names, `[key]`);
     only steps that exist in the data are kept.  The flag says the error is
     about a key (`[key]`), not its value.
     """
-    path: list = []
+    path: list[PathItem] = []
     node = data
     for i, item in enumerate(loc):
         if item == "[key]":
@@ -254,7 +253,7 @@ def problem_at(file: str, path: KeyPath, message: str) -> Problem:
 def _clashes(loaded: list[Loaded]) -> list[Problem]:
     # Two files naming the same experiment in one namespace would fight over
     # the same objects at apply time.
-    seen: dict[tuple, str] = {}
+    seen: dict[tuple[str, Optional[str]], str] = {}
     out = []
     for item in loaded:
         exp = item.experiment

@@ -14,9 +14,13 @@ by slicing a megabyte-long line for each of its items was quadratic).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, Iterable, Optional
 
 from .errors import KeyPath
+
+if TYPE_CHECKING:  # both are imported only when a file has a problem to locate
+    import tree_sitter
+    import yaml
 
 Pos = tuple[int, int]
 Raw = tuple[int, int]  # 0-based row and column in the parser's own unit
@@ -52,10 +56,10 @@ class Positions:
         return None
 
 
-def _prefixes(wanted: Optional[Iterable[KeyPath]]) -> Optional[set]:
+def _prefixes(wanted: Optional[Iterable[KeyPath]]) -> Optional[set[KeyPath]]:
     if wanted is None:
         return None
-    out = set()
+    out: set[KeyPath] = set()
     for path in wanted:
         out.update(tuple(path[:n]) for n in range(len(path) + 1))
     return out
@@ -89,7 +93,7 @@ class _Columns:
 
 
 class _TomlWalker:
-    def __init__(self, data: bytes, prefixes: Optional[set]):
+    def __init__(self, data: bytes, prefixes: Optional[set[KeyPath]]) -> None:
         self.data = data
         self.prefixes = prefixes
         self.out = Positions(to_pos=_Columns(data))
@@ -102,11 +106,11 @@ class _TomlWalker:
         return self.prefixes is None or path in self.prefixes
 
     @staticmethod
-    def raw(node) -> Raw:
+    def raw(node: tree_sitter.Node) -> Raw:
         return node.start_point[0], node.start_point[1]
 
     @staticmethod
-    def key_parts(node) -> list:
+    def key_parts(node: tree_sitter.Node) -> list[tree_sitter.Node]:
         # A dotted key nests to the left (((a.b).c).d): unwound without recursion.
         parts = []
         while node.type == "dotted_key":
@@ -116,7 +120,7 @@ class _TomlWalker:
         parts.append(node)
         return parts[::-1]
 
-    def key_text(self, node) -> str:
+    def key_text(self, node: tree_sitter.Node) -> str:
         raw = self.data[node.start_byte : node.end_byte].decode("utf-8", "replace")
         if node.type == "quoted_key":
             if raw.startswith("'"):
@@ -124,12 +128,12 @@ class _TomlWalker:
             from ._toml import TOMLDecodeError, loads  # a basic string: let a TOML parser unescape it
 
             try:
-                return loads(f"k = {raw}")["k"]
+                return str(loads(f"k = {raw}")["k"])
             except TOMLDecodeError:
                 return raw
         return raw
 
-    def resolve(self, base: KeyPath, parts: list, header_array: bool = False) -> KeyPath:
+    def resolve(self, base: KeyPath, parts: list[tree_sitter.Node], header_array: bool = False) -> KeyPath:
         path = base
         for i, part in enumerate(parts):
             path += (self.key_text(part),)
@@ -147,7 +151,7 @@ class _TomlWalker:
                 path += (self.arrays[path] - 1,)
         return path
 
-    def walk(self, root) -> Positions:
+    def walk(self, root: tree_sitter.Node) -> Positions:
         for node in root.named_children:
             if node.type == "pair":
                 self.pair((), node)
@@ -173,7 +177,7 @@ class _TomlWalker:
         else:
             self.defined[path] = raw
 
-    def pair(self, base: KeyPath, node) -> None:
+    def pair(self, base: KeyPath, node: tree_sitter.Node) -> None:
         # Pairs of inline tables nest in values: a stack, not recursion.
         stack = [(base, node)]
         while stack:
@@ -191,7 +195,7 @@ class _TomlWalker:
             if values:
                 stack += self.value(path, values[0])
 
-    def value(self, path: KeyPath, node) -> list:
+    def value(self, path: KeyPath, node: tree_sitter.Node) -> list[tuple[KeyPath, tree_sitter.Node]]:
         """Records the value's position; returns the pairs of inline tables in it, to be walked."""
         pairs = []
         todo = [(path, node)]
@@ -211,7 +215,7 @@ class _TomlWalker:
         return pairs
 
 
-def _toml_parse(data: bytes):
+def _toml_parse(data: bytes) -> tree_sitter.Tree:
     import tree_sitter
     import tree_sitter_toml
 
@@ -219,7 +223,7 @@ def _toml_parse(data: bytes):
     return parser.parse(data)
 
 
-def _toml_positions(text: str, prefixes: Optional[set]) -> Positions:
+def _toml_positions(text: str, prefixes: Optional[set[KeyPath]]) -> Positions:
     data = text.encode()
     walker = _TomlWalker(data, prefixes)
     return walker.walk(_toml_parse(data).root_node)
@@ -233,6 +237,7 @@ def too_deep(text: str, limit: int) -> Pos:
     depth = 0
     while True:
         node = cursor.node
+        assert node is not None  # a cursor always stands on a node
         if node.type in nesting:  # entering it
             depth += 1
             if depth > limit:
@@ -240,7 +245,7 @@ def too_deep(text: str, limit: int) -> Pos:
         if cursor.goto_first_child():
             continue
         while True:  # leaving nodes until one has a next sibling
-            if cursor.node.type in nesting:
+            if cursor.node is not None and cursor.node.type in nesting:
                 depth -= 1
             if cursor.goto_next_sibling():
                 break
@@ -251,7 +256,7 @@ def too_deep(text: str, limit: int) -> Pos:
 # --- YAML -------------------------------------------------------------------
 
 
-def _yaml_positions(text: str, prefixes: Optional[set]) -> Positions:
+def _yaml_positions(text: str, prefixes: Optional[set[KeyPath]]) -> Positions:
     import yaml
 
     from ._yaml import Loader
@@ -266,11 +271,11 @@ def _yaml_positions(text: str, prefixes: Optional[set]) -> Positions:
         return out
     out.root = (root.start_mark.line + 1, root.start_mark.column + 1)
 
-    def raw(node) -> Raw:
+    def raw(node: yaml.Node) -> Raw:
         return node.start_mark.line, node.start_mark.column
 
     seen: set[int] = set()  # each node once, whatever aliases say
-    stack: list = [((), root)]
+    stack: list[tuple[KeyPath, yaml.Node]] = [((), root)]
     while stack:
         path, node = stack.pop()
         if id(node) in seen:
@@ -282,7 +287,11 @@ def _yaml_positions(text: str, prefixes: Optional[set]) -> Positions:
         if isinstance(node, yaml.MappingNode):
             first: dict[object, Raw] = {}
             for k, v in node.value:
-                name = k.value if isinstance(k, yaml.ScalarNode) else None
+                if not isinstance(k, yaml.ScalarNode):
+                    # A key that is no scalar (`? [a, b]`) has no name a path could hold,
+                    # and such a document never parses (its key is unhashable).
+                    continue
+                name: str = k.value
                 child = path + (name,)
                 if name in first:
                     out.duplicates.setdefault(child, (raw(k), first[name]))

@@ -11,6 +11,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import ErrorDetails
 
 from . import types as t
 from .errors import KeyPath, shown
@@ -60,7 +61,7 @@ def kind(value: Any, fmt: str) -> str:
     return f"a {type(value).__name__}"
 
 
-def describe(err: dict, path: KeyPath, fmt: str) -> str:
+def describe(err: ErrorDetails, path: KeyPath, fmt: str) -> str:
     typ, ctx, value = err["type"], err.get("ctx") or {}, err.get("input")
     if typ == "extra_forbidden":
         return _unknown_key(path)
@@ -75,7 +76,7 @@ def describe(err: dict, path: KeyPath, fmt: str) -> str:
             return got + f" ({'true' if value else 'false'})" + (": quote it if you meant a string" if want == "a string" else "")
         return got + (f" {shown(value)}" if _scalar(value) else "")
     if typ == "string_pattern_mismatch":
-        return f"{shown(value)} {_PATTERNS.get(ctx.get('pattern'), 'is not valid here')}"
+        return f"{shown(value)} {_PATTERNS.get(str(ctx.get('pattern')), 'is not valid here')}"
     if typ == "literal_error":
         expected = str(ctx.get("expected"))
         same = [w.strip("'") for w in expected.replace(" or ", ", ").split(", ")
@@ -95,8 +96,8 @@ def describe(err: dict, path: KeyPath, fmt: str) -> str:
         said = shown(value)
         if said.endswith(" characters)"):  # cut short, and already says how long
             return f"{said}; at most {ctx.get('max_length')}"
-        return f"{said} is {len(value)} characters; at most {ctx.get('max_length')}"
-    msg = err["msg"]
+        return f"{said} is {len(str(value))} characters; at most {ctx.get('max_length')}"
+    msg: str = err["msg"]
     return msg.removeprefix("Value error, ")
 
 
@@ -131,7 +132,7 @@ def suggest(key: str, allowed: list[str]) -> str | None:
     low = key.lower()
     words = {_SYNONYMS.get(w, w) for w in low.replace("-", "_").split("_")}
 
-    def score(candidate: str) -> tuple:
+    def score(candidate: str) -> tuple[bool, int, float]:
         related = candidate in words or low.startswith(candidate) or candidate.startswith(low)
         shared = len(words & {_SYNONYMS.get(w, w) for w in candidate.split("_")})
         return related, shared, difflib.SequenceMatcher(None, low, candidate).ratio()

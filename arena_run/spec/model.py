@@ -41,7 +41,7 @@ GIT_URL_RE = r"^((https?|ssh|git|file)://\S+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:\S+
 MODEL_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
-def _d(text: str, **kw) -> Any:
+def _d(text: str, **kw: Any) -> Any:  # Any: what Field returns, so each field keeps its annotated type
     return Field(description=text, **kw)
 
 

@@ -24,7 +24,7 @@ class Replica(NamedTuple):
 
     role: str  # the operator's replica type: Worker, PS, Chief, Evaluator, Master, Launcher; Node (TrainJob)
     key: str  # its key under [job.roles]
-    count: int
+    replicas: int  # not `count`: that would hide tuple.count (mypy rightly refuses the override)
     override: Optional[Role]
 
 
@@ -83,7 +83,7 @@ def _pod_names(spec: Job, job: str) -> list[str]:
         return [f"{job}-launcher", f"{job}-worker-{spec.workers - 1}", f"{job}-config"]
     # The training operator names each pod and its headless Service
     # <job>-<role>-<index>; the longest index is the last one.
-    return [f"{job}-{r.role.lower()}-{r.count - 1}" for r in replicas(spec)]
+    return [f"{job}-{r.role.lower()}-{r.replicas - 1}" for r in replicas(spec)]
 
 
 def derived_names(exp: Experiment) -> list[str]:

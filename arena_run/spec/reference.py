@@ -12,6 +12,7 @@ import typing
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from .model import Experiment
@@ -40,7 +41,7 @@ def _inner_model(tp: Any) -> type[BaseModel] | None:
     return None
 
 
-def _type_name(schema: dict) -> str:
+def _type_name(schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         return "table"
     if "enum" in schema:
@@ -59,10 +60,10 @@ def _type_name(schema: dict) -> str:
     return kind or "any"
 
 
-def _default(field) -> str:
+def _default(field: FieldInfo) -> str:
     if field.default is PydanticUndefined and field.default_factory is None:
         return "**required**"
-    value = field.default_factory() if field.default_factory else field.default
+    value = field.get_default(call_default_factory=True, validated_data={})
     if value is None or value == {} or value == [] or isinstance(value, BaseModel):
         return ""
     if isinstance(value, bool):
@@ -81,10 +82,9 @@ def markdown() -> str:
     for prefix, model, _ in _SECTIONS:
         if model is None:
             parent, _, key = prefix.rpartition(".")
-            if key == "<role>":
-                models[prefix] = _inner_model(models[parent].model_fields["worker"].annotation)
-            else:
-                models[prefix] = _inner_model(models[parent].model_fields[key].annotation)
+            inner = _inner_model(models[parent].model_fields["worker" if key == "<role>" else key].annotation)
+            assert inner is not None, prefix  # every section names a model field
+            models[prefix] = inner
     out = [
         "# arena.toml reference",
         "",
@@ -93,10 +93,10 @@ def markdown() -> str:
         "",
     ]
     for prefix, _, title in _SECTIONS:
-        model = models[prefix]
-        props = (schema if model is Experiment else defs[model.__name__])["properties"]
-        out += [f"## {title}", "", (model.__doc__ or "").strip(), "", "| key | type | default | meaning |", "|---|---|---|---|"]
-        for name, field in model.model_fields.items():
+        section = models[prefix]
+        props = (schema if section is Experiment else defs[section.__name__])["properties"]
+        out += [f"## {title}", "", (section.__doc__ or "").strip(), "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        for name, field in section.model_fields.items():
             text = (field.description or "").replace("|", "\\|")
             out.append(f"| `{name}` | {_type_name(props[name])} | {_default(field)} | {text} |")
         out.append("")

@@ -8,7 +8,7 @@ rest (paths under mounts, placeholders, derived names) live only here.
 from __future__ import annotations
 
 import posixpath
-from typing import Iterator, NamedTuple, Optional
+from typing import Any, Iterator, NamedTuple, Optional
 
 from .errors import KeyPath, clip, shown
 from .model import Data, Experiment, Job, Serve
@@ -183,7 +183,7 @@ def _placeholders(exp: Experiment) -> Iterator[Finding]:
                 more = f"; did you mean {{{{{hint[0]}}}}}?" if hint else " (there is no [sweep])" if not exp.sweep else ""
                 yield Finding(path, f"{{{{{clip(name)}}}}} names no [sweep] parameter{more}")
     if exp.sweep:
-        envs: list[tuple[KeyPath, dict]] = [(("job", "env"), job.env)]
+        envs: list[tuple[KeyPath, dict[str, Any]]] = [(("job", "env"), job.env)]
         envs += [(("job", "roles", key, "env"), getattr(job.roles, key).env) for key in job.roles.model_fields_set]
         for base, env in envs:
             for k in env:
@@ -299,7 +299,7 @@ def _paths(exp: Experiment) -> Iterator[Finding]:
 
 
 def _label_keys(exp: Experiment) -> Iterator[Finding]:
-    maps: list[tuple[KeyPath, dict]] = [(("labels",), exp.labels)]
+    maps: list[tuple[KeyPath, dict[str, Any]]] = [(("labels",), exp.labels)]
     if exp.job:
         maps.append((("job", "node_selector"), exp.job.node_selector))
         for key in exp.job.roles.model_fields_set:

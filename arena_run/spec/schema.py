@@ -6,9 +6,12 @@ fails when the checked-in copy is stale (`arena-run schema > schemas/arena.schem
 
 from __future__ import annotations
 
+from typing import Any
+
 import json
 
-from pydantic.json_schema import GenerateJsonSchema
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
 
 from .model import Experiment
 
@@ -19,10 +22,10 @@ class _NoNull(GenerateJsonSchema):
     """Optional keys are optional by absence: TOML has no null, and the models
     refuse YAML's.  Without null branches editors show the real type."""
 
-    def nullable_schema(self, schema):
+    def nullable_schema(self, schema: core_schema.NullableSchema) -> JsonSchemaValue:
         return self.generate_inner(schema["schema"])
 
-    def dict_schema(self, schema):
+    def dict_schema(self, schema: core_schema.DictSchema) -> JsonSchemaValue:
         # Keys with a pattern (env names, labels, sweep parameters): others are
         # errors to the models, so the schema must reject them too.
         out = super().dict_schema(schema)
@@ -30,16 +33,18 @@ class _NoNull(GenerateJsonSchema):
             out["additionalProperties"] = False
         return out
 
-    def default_schema(self, schema):
+    def default_schema(self, schema: core_schema.WithDefaultSchema) -> JsonSchemaValue:
         out = super().default_schema(schema)
         if "default" in out and out["default"] is None:
             del out["default"]
         return out
 
 
-def json_schema() -> dict:
+def json_schema() -> dict[str, Any]:
     schema = Experiment.model_json_schema(mode="validation", schema_generator=_NoNull)
-    return _end_anchored({"$schema": DIALECT, **schema})
+    anchored = _end_anchored({"$schema": DIALECT, **schema})
+    assert isinstance(anchored, dict)
+    return anchored
 
 
 def _end_anchored(node: object) -> object:

@@ -6,6 +6,7 @@ JSON Schema pattern so editors flag the same mistakes while typing.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Optional, Union
 
@@ -36,8 +37,8 @@ def show(value: object) -> str:
     """A value as the user wrote it: TOML dates as dates, not Python reprs."""
     from .errors import shown
 
-    if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[union-attr]
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
+        return value.isoformat()
     return shown(value)
 
 
