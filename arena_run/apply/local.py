@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from ..local import supervisor
 from ..local.state import Store
 from ..local.view import JOB_KINDS, LocalView, run_phase
 from ..plan import Plan
-from .run import ApplyError, Outcome, Result
+from .errors import ApplyError
+from .run import Outcome, Result
 
 RUNNABLE = JOB_KINDS + ("Deployment",)
 
+# (kind, name) -> (phase, reason, message) of each job and server a wait watches.
+States = dict[tuple[str, str], tuple[str, str, str]]
 
-def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict] = None) -> Result:
+
+def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] = None) -> Result:
     if plan.problems:
         raise ApplyError(plan.problems)
     result = Result(plan)
@@ -93,8 +97,8 @@ def delete_local(store: Store, experiment: str, *, timeout: float = 60) -> bool:
     return True
 
 
-def wait_local(store: Store, plans: list, *, timeout: float = 600, interval: float = 0.5,
-               progress: Optional[Callable[[dict], None]] = None) -> dict:
+def wait_local(store: Store, plans: list[Plan], *, timeout: float = 600, interval: float = 0.5,
+               progress: Optional[Callable[[States], None]] = None) -> States:
     """Until every job of the plans has finished and every server runs; {(kind, name): phase}.
 
     Raises ApplyError naming the failed jobs (with their reasons) once all are
@@ -105,7 +109,7 @@ def wait_local(store: Store, plans: list, *, timeout: float = 600, interval: flo
               if a.desired is not None and a.op != "keep" and a.key[0].split(".")[0] in RUNNABLE]
     deadline = time.monotonic() + timeout
     while True:
-        states: dict = {}
+        states: States = {}
         for experiment, kind, name in wanted:
             entry = store.object(experiment, kind, name)
             if entry is None:

@@ -15,16 +15,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import Optional
+from typing import Any, BinaryIO, Optional
 
 from .state import LocalError
 
 
-def _env(container: dict) -> dict:
+def _env(container: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value") for e in container.get("env") or [] if "value" in e}
 
 
-def _run(argv: list, log) -> None:
+def _run(argv: list[str], log: BinaryIO) -> None:
     log.write(("$ " + " ".join(argv) + "\n").encode())
     log.flush()
     result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -33,7 +33,7 @@ def _run(argv: list, log) -> None:
         raise LocalError(f"{argv[0]} {argv[1]} exited with status {result.returncode}")
 
 
-def sync(init: Optional[dict], dest: str, base: str, log) -> None:
+def sync(init: Optional[dict[str, Any]], dest: str, base: str, log: BinaryIO) -> None:
     """Fetch the code the init container would fetch into dest (the pod's /code)."""
     os.makedirs(dest, exist_ok=True)
     if not init:

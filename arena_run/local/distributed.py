@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import json
 import socket
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 HOST = "127.0.0.1"
 
 
 class Slot(NamedTuple):
     role: str  # the operator's replica type: Worker, PS, Chief, Evaluator, Master
-    index: int
+    # the replica's index; not so named, as that would hide tuple.index (mypy rightly refuses it)
+    replica_index: int
     port: int
 
     @property
@@ -33,12 +34,12 @@ class Slot(NamedTuple):
         return f"{HOST}:{self.port}"
 
 
-def replica_specs(job: dict) -> dict:
+def replica_specs(job: dict[str, Any]) -> dict[str, Any]:
     spec = job.get("spec") or {}
     return spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs") or {}
 
 
-def pod_gpus(pod_spec: dict) -> int:
+def pod_gpus(pod_spec: dict[str, Any]) -> int:
     """nvidia.com/gpu limits of a pod's containers."""
     total = 0
     for c in pod_spec.get("containers") or []:
@@ -62,7 +63,7 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def slots(job: dict) -> list[Slot]:
+def slots(job: dict[str, Any]) -> list[Slot]:
     """Every replica of the job, in the file's role order, each with a free port."""
     pairs = [(role, i) for role, spec in replica_specs(job).items() for i in range(int(spec.get("replicas", 1)))]
     ports = free_ports(len(pairs))
@@ -70,25 +71,25 @@ def slots(job: dict) -> list[Slot]:
 
 
 def tf_config(all_slots: list[Slot], me: Slot) -> str:
-    cluster: dict = {}
+    cluster: dict[str, Any] = {}
     for s in all_slots:
         cluster.setdefault(s.role.lower(), []).append(s.address)
     config = {
         "cluster": {k: cluster[k] for k in sorted(cluster)},
-        "task": {"type": me.role.lower(), "index": me.index},
+        "task": {"type": me.role.lower(), "index": me.replica_index},
         "environment": "cloud",
     }
     return json.dumps(config, separators=(",", ":"))
 
 
-def operator_env(job: dict, all_slots: list[Slot], me: Slot) -> list[tuple]:
+def operator_env(job: dict[str, Any], all_slots: list[Slot], me: Slot) -> list[tuple[str, str]]:
     """(name, value) in the order the operator appends them to the container's env."""
     if job["kind"] == "TFJob":
         return [("TF_CONFIG", tf_config(all_slots, me))] if len(all_slots) != 1 else []
     env = [("PYTHONUNBUFFERED", "1")]
     master = next((s for s in all_slots if s.role == "Master"), None)
     if master is not None:
-        rank = me.index + 1 if me.role == "Worker" else me.index
+        rank = me.replica_index + 1 if me.role == "Worker" else me.replica_index
         env += [
             ("MASTER_PORT", str(master.port)), ("PET_MASTER_PORT", str(master.port)),
             ("MASTER_ADDR", HOST), ("PET_MASTER_ADDR", HOST),

@@ -12,20 +12,21 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import NamedTuple, Optional
+from typing import Mapping, NamedTuple, Optional
 
 QUERY = ["--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu", "--format=csv,noheader,nounits"]
 
 
 class GPU(NamedTuple):
-    index: int
+    # nvidia-smi's index; not so named, as that would hide tuple.index (mypy rightly refuses it)
+    ordinal: int
     uuid: str
     name: str
     memory_mib: int
 
 
 class Inventory(NamedTuple):
-    gpus: list
+    gpus: list[GPU]
     note: str  # why there are none, when there are none
 
 
@@ -55,7 +56,7 @@ def _allowed(gpus: list[GPU], value: Optional[str]) -> list[GPU]:
     for item in value.split(","):
         item = item.strip()
         for g in gpus:
-            if (item.isdigit() and int(item) == g.index) or (item and g.uuid.startswith(item)):
+            if (item.isdigit() and int(item) == g.ordinal) or (item and g.uuid.startswith(item)):
                 if g not in wanted:
                     wanted.append(g)
                 break
@@ -64,7 +65,7 @@ def _allowed(gpus: list[GPU], value: Optional[str]) -> list[GPU]:
     return wanted
 
 
-def detect(env: Optional[dict] = None) -> Inventory:
+def detect(env: Optional[Mapping[str, str]] = None) -> Inventory:
     env = os.environ if env is None else env
     smi = shutil.which("nvidia-smi", path=env.get("PATH"))
     if smi is None:

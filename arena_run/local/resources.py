@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Optional
+from typing import Any, Optional
 
 from .state import Store, read_json, write_json
 
@@ -36,10 +36,10 @@ def cores_of(cpu: Optional[str]) -> int:
 
 
 class Ledger:
-    def __init__(self, store: Store, experiment: str):
+    def __init__(self, store: Store, experiment: str) -> None:
         self.store, self.experiment = store, experiment
 
-    def _live(self, held: dict, mine: set) -> dict:
+    def _live(self, held: dict[str, Any], mine: set[str]) -> dict[str, Any]:
         out = {}
         for key, entry in held.items():
             exp, uid = key.split("/", 1)
@@ -50,7 +50,8 @@ class Ledger:
                 out[key] = entry
         return out
 
-    def admit(self, uid: str, gpus_needed: list, cores: int, visible: list, mine: set) -> tuple:
+    def admit(self, uid: str, gpus_needed: list[int], cores: int, visible: list[str],
+              mine: set[str]) -> tuple[Optional[list[list[str]]], Optional[str]]:
         """(gpu uuids per replica, None) when admitted, else (None, why it waits)."""
         with self.store.resources_lock():
             held = self._live((read_json(self.store.resources_path(), {}) or {}).get("held", {}), mine)
@@ -63,7 +64,8 @@ class Ledger:
             total = cores_available()
             if held and used + cores > total:
                 return None, f"needs {cores} core{'s' if cores != 1 else ''}, {max(total - used, 0)} free of {total}"
-            given, rest = [], list(free)
+            given: list[list[str]] = []
+            rest = list(free)
             for n in gpus_needed:
                 given.append(rest[:n])
                 rest = rest[n:]
@@ -71,13 +73,13 @@ class Ledger:
             write_json(self.store.resources_path(), {"held": held})
             return given, None
 
-    def release(self, uid: str, mine: set) -> None:
+    def release(self, uid: str, mine: set[str]) -> None:
         with self.store.resources_lock():
             held = self._live((read_json(self.store.resources_path(), {}) or {}).get("held", {}), mine)
             held.pop(f"{self.experiment}/{uid}", None)
             write_json(self.store.resources_path(), {"held": held})
 
-    def holdings(self) -> dict:
+    def holdings(self) -> dict[str, Any]:
         with self.store.resources_lock():
             held = (read_json(self.store.resources_path(), {}) or {}).get("held", {})
             return {k: v for k, v in held.items() if self.store.supervisor_alive(k.split("/", 1)[0])}

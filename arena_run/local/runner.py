@@ -21,7 +21,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from typing import Optional, Protocol
+from typing import Any, Callable, Optional, Protocol
 
 from .state import LocalError, write_json
 
@@ -31,23 +31,23 @@ PR_SET_PDEATHSIG = 1
 @dataclass
 class Launch:
     name: str  # the pod's name, e.g. mnist-worker-0
-    argv: list  # command + args of the container
-    env: dict
+    argv: list[str]  # command + args of the container
+    env: dict[str, Any]
     working_dir: str
-    mounts: list  # [{"source": host path, "target": path in the pod, "read_only": bool}]
+    mounts: list[dict[str, Any]]  # [{"source": host path, "target": path in the pod, "read_only": bool}]
     shm: int  # bytes
     log: str  # host path of the log file (appended to)
     scratch: str  # host directory private to this start (overlay uppers, the new root)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Runner(Protocol):
-    def start(self, launch: Launch) -> subprocess.Popen: ...
+    def start(self, launch: Launch) -> subprocess.Popen[bytes]: ...
 
-    def stop(self, proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None: ...
+    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None: ...
 
 
-def _unshare_argv() -> list:
+def _unshare_argv() -> list[str]:
     unshare = shutil.which("unshare")
     if unshare is None:
         raise LocalError("--local needs util-linux `unshare` (apt install util-linux) to give replicas "
@@ -58,7 +58,7 @@ def _unshare_argv() -> list:
     return argv + ["--mount", "--pid", "--fork", "--kill-child"]
 
 
-_checked: dict = {}
+_checked: dict[str, Any] = {}
 
 
 def check_namespaces() -> None:
@@ -80,8 +80,8 @@ def check_namespaces() -> None:
     _checked["ok"] = True
 
 
-def _die_with_parent(parent: int):
-    def setup():
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    def setup() -> None:
         # If the supervisor dies (even by SIGKILL) its replicas die with it:
         # `unshare --kill-child` then takes the whole pid namespace down.
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -91,7 +91,7 @@ def _die_with_parent(parent: int):
 
 
 class ProcessRunner:
-    def start(self, launch: Launch) -> subprocess.Popen:
+    def start(self, launch: Launch) -> subprocess.Popen[bytes]:
         os.makedirs(launch.scratch, exist_ok=True)
         spec_path = os.path.join(launch.scratch, "sandbox.json")
         write_json(spec_path, {
@@ -107,14 +107,14 @@ class ProcessRunner:
                 preexec_fn=_die_with_parent(os.getpid()), env=_sandbox_env(),
             )
 
-    def stop(self, proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
+    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
         try:
             os.killpg(proc.pid, sig)  # the replica's own process group, children included
         except ProcessLookupError:
             pass
 
 
-def _sandbox_env() -> dict:
+def _sandbox_env() -> dict[str, str]:
     # What the sandbox's own Python needs to start; the command gets the
     # Launch's env, not this.
     env = dict(os.environ)

@@ -25,6 +25,9 @@ Only the standard library: this runs once per replica start.
 
 from __future__ import annotations
 
+from types import FrameType
+from typing import Any, Optional
+
 import ctypes
 import json
 import os
@@ -66,7 +69,7 @@ class Tree:
 
     def __init__(self, root: str, scratch: str):
         self.root, self.scratch = root, scratch
-        self.mounts: dict = {}  # path inside the new root -> ours?
+        self.mounts: dict[str, bool] = {}  # path inside the new root -> ours?
         self._overlays = 0
 
     def inside(self, path: str) -> str:
@@ -185,7 +188,7 @@ class Tree:
         mount("shm", self.inside("/dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
 
 
-def prepare(spec: dict) -> None:
+def prepare(spec: dict[str, Any]) -> None:
     tree = Tree(spec["root"], spec["scratch"])
     tree.build()
     tree.working_dir(spec["working_dir"], os.path.join(spec["scratch"], "workdir"))
@@ -196,7 +199,7 @@ def prepare(spec: dict) -> None:
     os.chdir(spec["working_dir"])
 
 
-def run(argv: list, env: dict) -> int:
+def run(argv: list[str], env: dict[str, str]) -> int:
     """pid 1: the command as a child; signals forwarded to it; every orphan reaped."""
     child = os.fork()
     if child == 0:
@@ -208,7 +211,7 @@ def run(argv: list, env: dict) -> int:
             sys.stderr.write(f"arena-run: cannot run {argv[0]}: {exc.strerror}\n")
             os._exit(127)
 
-    def forward(sig, _frame):
+    def forward(sig: int, _frame: Optional[FrameType]) -> None:
         try:
             os.kill(child, sig)
         except ProcessLookupError:

@@ -24,7 +24,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from ..spec.errors import UserError
 
@@ -53,7 +53,7 @@ def data_home() -> str:
     return os.path.join(base, "arena-run")
 
 
-def read_json(path: str, default=None):
+def read_json(path: str, default: Any = None) -> Any:  # Any: whatever JSON the file holds
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -63,7 +63,7 @@ def read_json(path: str, default=None):
         return default  # a file cut short by a crash reads as absent; writes are atomic, so rare
 
 
-def write_json(path: str, data) -> None:
+def write_json(path: str, data: Any) -> None:
     """Atomically: a reader sees the old file or the new one, never half of one."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
@@ -101,7 +101,7 @@ def held(path: str) -> bool:
 class Store:
     """The state of local experiments; every path below $XDG_STATE_HOME/arena-run."""
 
-    def __init__(self, root: Optional[str] = None):
+    def __init__(self, root: Optional[str] = None) -> None:
         self.root = root or state_home()
 
     # --- layout -----------------------------------------------------------------
@@ -118,7 +118,7 @@ class Store:
         except FileNotFoundError:
             return []
 
-    def apply_lock(self, experiment: str):
+    def apply_lock(self, experiment: str) -> contextlib.AbstractContextManager[None]:
         return locked(os.path.join(self.dir(experiment), "apply.lock"))
 
     def supervisor_lock_path(self, experiment: str) -> str:
@@ -127,20 +127,21 @@ class Store:
     def supervisor_alive(self, experiment: str) -> bool:
         return held(self.supervisor_lock_path(experiment))
 
-    def resources_lock(self):
+    def resources_lock(self) -> contextlib.AbstractContextManager[None]:
         return locked(os.path.join(self.root, "resources.lock"))
 
     def resources_path(self) -> str:
         return os.path.join(self.root, "resources.json")
 
     # --- the record the planner reads -------------------------------------------
-    def parent(self, experiment: str) -> Optional[dict]:
-        return read_json(os.path.join(self.dir(experiment), "parent.json"))
+    def parent(self, experiment: str) -> Optional[dict[str, Any]]:
+        parent: Optional[dict[str, Any]] = read_json(os.path.join(self.dir(experiment), "parent.json"))
+        return parent
 
-    def write_parent(self, experiment: str, parent: dict) -> None:
+    def write_parent(self, experiment: str, parent: dict[str, Any]) -> None:
         write_json(os.path.join(self.dir(experiment), "parent.json"), parent)
 
-    def objects(self, experiment: str) -> list[dict]:
+    def objects(self, experiment: str) -> list[dict[str, Any]]:
         """[{"object", "uid", "created", "base"}] of the experiment's members, any kind."""
         out = []
         root = os.path.join(self.dir(experiment), "objects")
@@ -155,11 +156,12 @@ class Store:
     def object_path(self, experiment: str, kind: str, name: str) -> str:
         return os.path.join(self.dir(experiment), "objects", kind, name + ".json")
 
-    def object(self, experiment: str, kind: str, name: str) -> Optional[dict]:
-        return read_json(self.object_path(experiment, kind, name))
+    def object(self, experiment: str, kind: str, name: str) -> Optional[dict[str, Any]]:
+        entry: Optional[dict[str, Any]] = read_json(self.object_path(experiment, kind, name))
+        return entry
 
-    def put_object(self, experiment: str, obj: dict, *, new_run: bool, base: str = "",
-                   volumes: Optional[dict] = None) -> dict:
+    def put_object(self, experiment: str, obj: dict[str, Any], *, new_run: bool, base: str = "",
+                   volumes: Optional[dict[str, Any]] = None) -> dict[str, Any]:
         """Record a member; new_run gives it a new run id (the supervisor then runs it afresh)."""
         kind, name = obj["kind"], obj["metadata"]["name"]
         old = self.object(experiment, kind, name)
@@ -181,8 +183,9 @@ class Store:
     def run_dir(self, experiment: str, uid: str) -> str:
         return os.path.join(self.dir(experiment), "runs", uid)
 
-    def run_status(self, experiment: str, uid: str) -> Optional[dict]:
-        return read_json(os.path.join(self.run_dir(experiment, uid), "status.json"))
+    def run_status(self, experiment: str, uid: str) -> Optional[dict[str, Any]]:
+        status: Optional[dict[str, Any]] = read_json(os.path.join(self.run_dir(experiment, uid), "status.json"))
+        return status
 
     def run_ids(self, experiment: str) -> list[str]:
         root = os.path.join(self.dir(experiment), "runs")

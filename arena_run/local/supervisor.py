@@ -40,7 +40,7 @@ import subprocess
 import sys
 import time
 import traceback
-from typing import Optional
+from typing import Any, Optional
 
 from ..objects.applyset import FINISHED as FINISHED_RECORD, finished_jobs
 from . import code as code_sync
@@ -56,7 +56,7 @@ FINISHED = ("Succeeded", "Failed")
 PENDING_RECHECK = 0.5  # a waiting run asks the ledger again this often (others' releases do not wake it)
 
 
-def spec_hash(obj) -> str:
+def spec_hash(obj: Any) -> str:
     """The planner's hash of a job's spec (arena_run.plan.spec_hash; a test keeps the two equal)."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
@@ -74,10 +74,11 @@ def _backoff(restarts: int) -> float:
 
 
 class Replica:
-    def __init__(self, slot: distributed.Slot, pod: str):
+    def __init__(self, slot: distributed.Slot, pod: str) -> None:
         self.slot, self.pod = slot, pod
-        self.gpus: list = []
-        self.proc: Optional[subprocess.Popen] = None
+        self.gpus: list[str] = []  # uuids
+        self.proc: Optional[subprocess.Popen[bytes]] = None
+        self.argv: Optional[list[str]] = None  # a server's, its ports made local; else the container's
         self.state = "waiting"  # waiting, running, backoff, succeeded, failed, stopped
         self.exit_code: Optional[int] = None
         self.restarts = 0
@@ -85,9 +86,9 @@ class Replica:
         self.finished: Optional[str] = None
         self.due = 0.0  # a restart in backoff starts at this time.monotonic()
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
-            "role": self.slot.role, "index": self.slot.index, "port": self.slot.port, "pod": self.pod,
+            "role": self.slot.role, "index": self.slot.replica_index, "port": self.slot.port, "pod": self.pod,
             "pid": self.proc.pid if self.proc and self.state == "running" else None, "state": self.state,
             "exitCode": self.exit_code, "restarts": self.restarts, "started": self.started,
             "finished": self.finished, "gpus": self.gpus,
@@ -97,7 +98,7 @@ class Replica:
 class Run:
     """One run of a job (or of a TensorBoard / serving Deployment)."""
 
-    def __init__(self, entry: dict, directory: str):
+    def __init__(self, entry: dict[str, Any], directory: str):
         self.entry, self.uid, self.obj = entry, entry["uid"], entry["object"]
         self.kind = self.obj["kind"]
         self.dir = directory
@@ -110,14 +111,14 @@ class Run:
         self.holds = False
         self.started_at = 0.0  # monotonic, for the deadline
         self.finished_at: Optional[float] = None  # wall clock, for the TTL
-        self.urls: dict = {}
+        self.urls: dict[str, Any] = {}
         self.gone = False  # its files were removed (delete, replace, TTL)
 
     @property
     def finished(self) -> bool:
         return self.phase in FINISHED
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "uid": self.uid, "kind": self.kind, "name": self.obj["metadata"]["name"], "phase": self.phase,
             "reason": self.reason, "message": self.message, "created": self.created,
@@ -133,7 +134,7 @@ class Supervisor:
         self.runner = runner or ProcessRunner()
         self.ledger = Ledger(store, experiment)
         self.runs: dict[str, Run] = {}
-        self.inventory = None
+        self.inventory: Optional[gpu_inventory.Inventory] = None
         self.stopping = False
 
     # --- the loop ---------------------------------------------------------------------
@@ -188,7 +189,7 @@ class Supervisor:
             finally:
                 os.close(fd)
 
-    def _terminate(self, *_):
+    def _terminate(self, *_: object) -> None:
         self.stopping = True
 
     def _idle(self) -> bool:
@@ -241,7 +242,7 @@ class Supervisor:
                 self._step_component(run)
             self._write(run)
 
-    def _load(self, entry: dict) -> Run:
+    def _load(self, entry: dict[str, Any]) -> Run:
         run = Run(entry, self.store.run_dir(self.experiment, entry["uid"]))
         old = read_json(os.path.join(run.dir, "status.json"))
         if old:
@@ -284,7 +285,7 @@ class Supervisor:
                 rep.state = "exited"
 
     # --- jobs -----------------------------------------------------------------------------
-    def _specs(self, run: Run) -> dict:
+    def _specs(self, run: Run) -> dict[str, Any]:
         return distributed.replica_specs(run.obj)
 
     def _step_job(self, run: Run) -> None:
@@ -302,7 +303,7 @@ class Supervisor:
                 return
         self._judge(run)
 
-    def _needs(self, run: Run, slots: list) -> list:
+    def _needs(self, run: Run, slots: list[distributed.Slot]) -> list[int]:
         specs = self._specs(run)
         return [distributed.pod_gpus(specs[s.role]["template"]["spec"]) for s in slots]
 
@@ -324,19 +325,18 @@ class Supervisor:
         cores = sum(cores_of(_cpu(self._specs(run)[s.role]["template"]["spec"])) for s in slots)
         given, why = self.ledger.admit(run.uid, needs, cores, visible, self._holding())
         if given is None:
-            run.reason, run.message = "Unschedulable", why
+            run.reason, run.message = "Unschedulable", why or ""  # why: always given with no GPUs given
             return False
         run.holds = True
         run.reason, run.message = "", ""
         name = run.obj["metadata"]["name"]
         for slot, gpu_ids in zip(slots, given):
-            rep = Replica(slot, f"{name}-{slot.role.lower()}-{slot.index}")
+            rep = Replica(slot, f"{name}-{slot.role.lower()}-{slot.replica_index}")
             rep.gpus = gpu_ids
             run.replicas.append(rep)
-        run._slots = slots  # type: ignore[attr-defined]
         return True
 
-    def _holding(self) -> set:
+    def _holding(self) -> set[str]:
         return {uid for uid, r in self.runs.items() if r.holds}
 
     def _start_job(self, run: Run) -> None:
@@ -357,7 +357,7 @@ class Supervisor:
         os.makedirs(path, exist_ok=True)
         return path
 
-    def _launch(self, run: Run, rep: Replica, slots: list) -> None:
+    def _launch(self, run: Run, rep: Replica, slots: list[distributed.Slot]) -> None:
         template = self._specs(run)[rep.slot.role]["template"] if run.kind in JOB_KINDS else \
             run.obj["spec"]["template"]
         pod = template["spec"]
@@ -374,17 +374,17 @@ class Supervisor:
         env["HOSTNAME"] = rep.pod
         mounts, shm = self._mounts(run, pod, container)
         argv = list(container.get("command") or []) + list(container.get("args") or [])
-        argv = rep.__dict__.get("argv", argv)
+        argv = argv if rep.argv is None else rep.argv
         n = rep.restarts
         scratch = os.path.join(run.dir, "scratch", f"{rep.pod}-{n}")
         if n:
             shutil.rmtree(os.path.join(run.dir, "scratch", f"{rep.pod}-{n - 1}"), ignore_errors=True)
-        log = os.path.join(self._logs(run), f"{rep.slot.role.lower()}-{rep.slot.index}.log")
+        log = os.path.join(self._logs(run), f"{rep.slot.role.lower()}-{rep.slot.replica_index}.log")
         launch = Launch(rep.pod, argv, env, container.get("workingDir") or "/", mounts, shm, log, scratch)
         rep.proc = self.runner.start(launch)
         rep.state, rep.started, rep.finished, rep.exit_code = "running", now_iso(), None, None
 
-    def _mounts(self, run: Run, pod: dict, container: dict) -> tuple:
+    def _mounts(self, run: Run, pod: dict[str, Any], container: dict[str, Any]) -> tuple[list[dict[str, Any]], int]:
         volumes = {v["name"]: v for v in pod.get("volumes") or []}
         mapping = run.entry.get("volumes") or {}
         mounts, shm = [], 64 * 2**20
@@ -434,14 +434,14 @@ class Supervisor:
                 rep.state = "succeeded" if code == 0 else "failed"
                 if code != 0:
                     self._end_job(run, "Failed", "Failed",
-                                  f"{rep.slot.role.lower()} {rep.slot.index} exited with status {code}")
+                                  f"{rep.slot.role.lower()} {rep.slot.replica_index} exited with status {code}")
                     return
                 continue
             limit = (run.obj["spec"].get("runPolicy") or {}).get("backoffLimit")
             if limit is not None and run.restarts >= limit:
                 rep.state = "failed"
                 self._end_job(run, "Failed", "BackoffLimitExceeded",
-                              f"{rep.slot.role.lower()} {rep.slot.index} exited with status {code} and the job "
+                              f"{rep.slot.role.lower()} {rep.slot.replica_index} exited with status {code} and the job "
                               f"has been restarted {run.restarts} time(s) (backoffLimit {limit})")
                 return
             run.restarts += 1
@@ -458,8 +458,8 @@ class Supervisor:
         if self._succeeded(run, specs):
             self._end_job(run, "Succeeded", "Succeeded", "")
 
-    def _succeeded(self, run: Run, specs: dict) -> bool:
-        done = {(r.slot.role, r.slot.index) for r in run.replicas if r.state == "succeeded"}
+    def _succeeded(self, run: Run, specs: dict[str, Any]) -> bool:
+        done = {(r.slot.role, r.slot.replica_index) for r in run.replicas if r.state == "succeeded"}
         for lead in ("Chief", "Master"):
             if lead in specs:
                 return (lead, 0) in done
@@ -527,16 +527,16 @@ class Supervisor:
         shutil.rmtree(run.dir, ignore_errors=True)
 
     def _stop_replicas(self, run: Run) -> None:
-        live = [r for r in run.replicas if r.state == "running" and r.proc is not None and r.proc.poll() is None]
-        for rep in live:
-            self.runner.stop(rep.proc, signal.SIGTERM)
+        live = [r.proc for r in run.replicas if r.state == "running" and r.proc is not None and r.proc.poll() is None]
+        for proc in live:
+            self.runner.stop(proc, signal.SIGTERM)
         deadline = time.monotonic() + GRACE
-        for rep in live:
+        for proc in live:
             try:
-                rep.proc.wait(timeout=max(deadline - time.monotonic(), 0))
+                proc.wait(timeout=max(deadline - time.monotonic(), 0))
             except subprocess.TimeoutExpired:
-                self.runner.stop(rep.proc, signal.SIGKILL)
-                rep.proc.wait()
+                self.runner.stop(proc, signal.SIGKILL)
+                proc.wait()
         for rep in run.replicas:
             if rep.state in ("running", "backoff", "waiting"):
                 rep.state = "stopped"
@@ -561,7 +561,7 @@ class Supervisor:
             argv = _local_ports(list(container.get("command") or []) + list(container.get("args") or []),
                                 {p["containerPort"]: port for p, port in zip(ports, local)})
             rep = Replica(distributed.Slot("Server", 0, local[0] if local else 0), run.obj["metadata"]["name"])
-            rep.argv = argv  # type: ignore[attr-defined]
+            rep.argv = argv
             run.replicas = [rep]
             run.start_time = now_iso()
             run.phase, run.reason, run.message = "Running", "", ""
@@ -580,7 +580,7 @@ class Supervisor:
             run.phase = "Running"
 
 
-def _local_ports(argv: list, ports: dict) -> list:
+def _local_ports(argv: list[str], ports: dict[int, int]) -> list[str]:
     """The pod's fixed ports and 0.0.0.0 in a server's arguments, turned into free ones on 127.0.0.1."""
     out = []
     for i, arg in enumerate(argv):
@@ -606,7 +606,7 @@ def _install_hint(binary: str) -> str:
     return f"{binary} is not installed here"
 
 
-def _cpu(pod_spec: dict) -> Optional[str]:
+def _cpu(pod_spec: dict[str, Any]) -> Optional[str]:
     c = (pod_spec.get("containers") or [{}])[0]
     return ((c.get("resources") or {}).get("requests") or {}).get("cpu")
 
@@ -652,7 +652,7 @@ def wake(store: Store, experiment: str) -> bool:
     return False
 
 
-def main(argv: list) -> int:
+def main(argv: list[str]) -> int:
     root, experiment = argv[0], argv[1]
     ready = int(argv[2]) if len(argv) > 2 else None
     store = Store(root)

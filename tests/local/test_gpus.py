@@ -50,7 +50,7 @@ def test_the_callers_visible_devices_narrow_the_inventory(local, cuda, nvidia, e
     for var, value in (("CUDA_VISIBLE_DEVICES", cuda), ("NVIDIA_VISIBLE_DEVICES", nvidia)):
         if value is not None:
             env[var] = value
-    assert [g.index for g in gpus.detect(env).gpus] == expected
+    assert [g.ordinal for g in gpus.detect(env).gpus] == expected
 
 
 def test_no_nvidia_smi_means_no_gpus(local):
