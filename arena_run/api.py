@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Optional, TypeGuard, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional, TypeGuard, Union, cast
 
 from . import __version__
 from .apply.events import Applied, Deleted, Gone, Listener, Waiting, tell
@@ -40,9 +40,10 @@ from .apply import (
     ApplyError, Interrupted, Locked, Result, WaitTimeout, apply_plan, delete_experiment, dry_run, find_experiment,
     recheck, wait_ready,
 )
-from .cluster import KINDS, Cluster, ClusterError, connect
+from .cluster import KINDS, Attempt, Cluster, ClusterError, connect
 from .cluster.applyset import group_kinds_of, parent_name
-from .cluster.live import key_of, read_many
+from .cluster.live import Key, key_of, read_many
+from .objects.reader import LogChunks, Reader
 from .plan import Action, Plan, make_plan, members
 from .plan.diff import MISSING
 from .plan.display import shown_pair
@@ -58,11 +59,18 @@ from .status.logs import LogsError, Target as LogTarget, find_target, stream, wa
 from .status.prune import Candidate, read_prunable
 from .status.top import JobGPUs, NodeReport, read_jobs, read_nodes
 
+if TYPE_CHECKING:  # imported where used: the local target loads only for --local
+    from .apply.local import States as LocalStates
+    from .local.view import LocalView
+
 EXPERIMENTS_AT_ONCE = 4  # each also writes its own objects concurrently
 
-Target = Union[str, Experiment, Iterable[Union[str, Experiment]]]
+# A file or directory (str or path), an Experiment, a loaded file, or several of them.
+One = Union[str, "os.PathLike[str]", Experiment, Loaded]
+Target = Union[One, Iterable[One]]
 
 __all__ = [
+    "Attempt", "Key", "LogChunks", "Reader",
     "Applied", "Deleted", "Gone", "Waiting",
     "ApplyError", "Interrupted", "Locked", "Candidate", "Claim", "Cluster", "ClusterError", "Experiment", "ExperimentStatus", "Found",
     "JobGPUs", "LogTarget", "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "Result", "SpecError", "WaitTimeout",
@@ -75,10 +83,9 @@ __all__ = [
 
 def load(target: Target) -> list[Loaded]:
     """Files and directories (every arena.toml/arena.yaml below) to validated experiments."""
-    if isinstance(target, (str, os.PathLike, Experiment, Loaded)):
-        target = [target]
+    items = _items(target)
     paths, ready = [], []
-    for item in target:  # type: ignore[union-attr]
+    for item in items:
         if isinstance(item, Loaded):
             ready.append(item)
         elif isinstance(item, Experiment):
@@ -88,7 +95,7 @@ def load(target: Target) -> list[Loaded]:
     return ready + (load_all(paths) if paths else [])
 
 
-def namespace_for(exp: Experiment, cluster: Cluster, namespace: Optional[str] = None) -> str:
+def namespace_for(exp: Experiment, cluster: Reader, namespace: Optional[str] = None) -> str:
     """--namespace, else the file's, else the kube context's, else default."""
     return namespace or exp.namespace or cluster.namespace or "default"
 
@@ -139,22 +146,22 @@ def diff(plans: list[Plan], cluster: Optional[Cluster] = None) -> list[ObjectDif
     actions = [a for p in plans for a in p.changes if a.op in ("create", "update", "replace", "delete")]
 
     def one(action: Action) -> ObjectDiff:
-        merged = None if action.op == "delete" else cluster.apply(action.desired, dry_run=True)
+        merged = None if action.desired is None else cluster.apply(action.desired, dry_run=True)  # None: delete
         return unified(action.key, action.op, action.live, merged)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(one, actions))
 
 
-def _refuse_collisions(wanted: list, namespace: Optional[str]) -> None:
+def _refuse_collisions(wanted: list[tuple[Loaded, str, list[dict[str, Any]]]], namespace: Optional[str]) -> None:
     """Two experiments that would own one object (the same name in one namespace,
     once --namespace or the context has placed them) are refused before any
     write, one located line per file: their applies would overwrite each other."""
-    owners: dict = {}
+    owners: dict[Key, list[int]] = {}
     for index, (_, _, desired) in enumerate(wanted):
         for o in desired:
             owners.setdefault(key_of(o), []).append(index)
-    clashing: dict = {}
+    clashing: dict[int, set[int]] = {}
     for indexes in owners.values():
         for i in indexes:
             clashing.setdefault(i, set()).update(j for j in indexes if j != i)
@@ -181,7 +188,8 @@ def apply(target: Union[Target, list[Plan]], cluster: Optional[Cluster] = None, 
     replaced job to go (Waiting, Gone), and each experiment's end (Applied).
     """
     cluster = cluster or connect()
-    plans = target if _are_plans(target) else plan(target, cluster, namespace=namespace, adopt=adopt, rerun=rerun)
+    plans: list[Plan] = target if _are_plans(target) else plan(
+        cast(Target, target), cluster, namespace=namespace, adopt=adopt, rerun=rerun)  # no plans: files, experiments
     problems = [p for pl in plans for p in pl.problems]
     if problems:
         raise ApplyError(problems)
@@ -192,7 +200,7 @@ def apply(target: Union[Target, list[Plan]], cluster: Optional[Cluster] = None, 
 
 
 def wait(plans: list[Plan], cluster: Optional[Cluster] = None, *, timeout: float = 600,
-         progress: Optional[Callable[[dict], None]] = None) -> dict:
+         progress: Optional[Callable[[dict[Key, tuple[bool, str]]], None]] = None) -> dict[Key, tuple[bool, str]]:
     """Until every object of the plans is ready (jobs running or finished, serving available).
 
     Returns {key: (ready, what)}; raises WaitTimeout (its args[0]: states, failed jobs)
@@ -216,7 +224,7 @@ def apply_plans(cluster: Cluster, plans: list[Plan], progress: Listener = None) 
     recheck(cluster, todo)  # after any prompt: names someone else took meanwhile stop it all, unwritten
     stop = threading.Event()
 
-    def one(p: Plan):
+    def one(p: Plan) -> Union[Result, ApplyError]:
         try:
             result: Union[Result, ApplyError] = apply_plan(cluster, p, progress=progress, stop=stop, rechecked=True)
         except ApplyError as exc:
@@ -252,10 +260,10 @@ def apply_plans(cluster: Cluster, plans: list[Plan], progress: Listener = None) 
     failed = [r for r in results if isinstance(r, ApplyError)]
     if failed:
         raise ApplyError([line for exc in failed for line in exc.problems])
-    return results
+    return [r for r in results if isinstance(r, Result)]
 
 
-def status(cluster: Optional[Cluster] = None, target: Optional[Target] = None, *,
+def status(cluster: Optional[Reader] = None, target: Optional[Target] = None, *,
            namespace: Optional[str] = None, all_namespaces: bool = False) -> list[ExperimentStatus]:
     """Experiments of a namespace (or all), or those a file/directory/name names.
 
@@ -265,8 +273,9 @@ def status(cluster: Optional[Cluster] = None, target: Optional[Target] = None, *
     cluster = cluster or connect()
     if target is None:
         return collect(cluster, None if all_namespaces else (namespace or cluster.namespace))
-    groups: dict = {}  # namespace -> (names, {name: Experiment from its file})
-    for item in [target] if isinstance(target, (str, Experiment)) else list(target):
+    # namespace (None: all) -> (names, {name: Experiment from its file})
+    groups: dict[Optional[str], tuple[set[str], dict[str, Experiment]]] = {}
+    for item in _items(target):
         if isinstance(item, Experiment) or os.path.exists(str(item)):
             for loaded in load(item):
                 exp = loaded.experiment
@@ -288,8 +297,8 @@ class Found:
 
     name: str
     namespace: str
-    parent: Optional[dict] = None
-    members: list[tuple[Kind, dict]] = field(default_factory=list)
+    parent: Optional[dict[str, Any]] = None
+    members: list[tuple[Kind, dict[str, Any]]] = field(default_factory=list)
 
     @property
     def exists(self) -> bool:
@@ -317,26 +326,26 @@ def lookup(name: str, namespace: str, cluster: Optional[Cluster] = None) -> Foun
 
 def delete(target: Union[Target, list[Found]], cluster: Optional[Cluster] = None, *,
            namespace: Optional[str] = None, wait: bool = False, timeout: float = 300,
-           progress: Listener = None) -> list:
+           progress: Listener = None) -> list[Key]:
     """Delete experiments (files, directories, names, or what find returned): every member, then the parent.
 
     Returns the (group-kind, namespace, name) of every member deleted.
     progress hears each wait for an object to go (Waiting, Gone) and each experiment deleted (Deleted).
     """
     cluster = cluster or connect()
-    items = target if _are_found(target) else find(target, cluster, namespace=namespace)
-    deleted = []
+    items: list[Found] = target if _are_found(target) else find(cast(Target, target), cluster, namespace=namespace)  # no Found
+    deleted: list[Key] = []
     for f in items:
-        if f.exists:
+        if f.parent is not None:
             keys = delete_experiment(cluster, (f.parent, f.members), wait=wait, timeout=timeout, progress=progress)
             tell(progress, Deleted(f.name, f.namespace, keys))
             deleted += keys
     return deleted
 
 
-def resolve_names(target: Target, cluster: Cluster, namespace: Optional[str]) -> list[tuple]:
+def resolve_names(target: Target, cluster: Reader, namespace: Optional[str]) -> list[tuple[str, str]]:
     """(name, namespace) for each file, directory or bare experiment name."""
-    items = [target] if isinstance(target, (str, Experiment)) else list(target)
+    items = _items(target)
     out = []
     for item in items:
         if isinstance(item, Experiment) or os.path.exists(str(item)):
@@ -362,7 +371,11 @@ def source_of(file: str) -> str:
         directory = up
 
 
-def _are_plans(target) -> bool:
+def _items(target: Target) -> list[One]:
+    return [target] if isinstance(target, (str, os.PathLike, Experiment, Loaded)) else list(target)
+
+
+def _are_plans(target: object) -> TypeGuard[list[Plan]]:
     return _are(target, Plan)
 
 
@@ -374,7 +387,7 @@ def _are_found(target: object) -> TypeGuard[list[Found]]:
     return _are(target, Found)
 
 
-def _namespace(cluster: Cluster, namespace: Optional[str], all_namespaces: bool) -> Optional[str]:
+def _namespace(cluster: Reader, namespace: Optional[str], all_namespaces: bool) -> Optional[str]:
     return None if all_namespaces else (namespace or cluster.namespace)
 
 
@@ -385,7 +398,7 @@ def _duration(value: Union[str, dt.timedelta]) -> dt.timedelta:
 # --- checking on work: logs, top, prune, data --------------------------------------
 
 
-def log_target(target: str, cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+def log_target(target: str, cluster: Optional[Reader] = None, *, namespace: Optional[str] = None,
                component: str = "job", role: Optional[str] = None, index: Optional[int] = None,
                point: Optional[str] = None, wait: bool = False, timeout: Optional[float] = None,
                on_wait: Optional[Callable[[LogTarget], None]] = None) -> LogTarget:
@@ -396,18 +409,18 @@ def log_target(target: str, cluster: Optional[Cluster] = None, *, namespace: Opt
     """
     cluster = cluster or connect()
     name, ns = _one_experiment(target, cluster, namespace)
-    choice = dict(component=component, role=role, index=index, point=point)
-    found = find_target(cluster, name, ns, **choice)
+    found = find_target(cluster, name, ns, component=component, role=role, index=index, point=point)
     if not found.started and wait:
-        found = wait_started(cluster, name, ns, on_wait=on_wait, timeout=timeout, **choice)
+        found = wait_started(cluster, name, ns, on_wait=on_wait, timeout=timeout, component=component, role=role,
+                             index=index, point=point)
     return found
 
 
-def logs(target: Union[str, LogTarget], cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+def logs(target: Union[str, LogTarget], cluster: Optional[Reader] = None, *, namespace: Optional[str] = None,
          component: str = "job", role: Optional[str] = None, index: Optional[int] = None,
          point: Optional[str] = None, follow: bool = False, tail: Optional[int] = None,
          since: Union[str, dt.timedelta, None] = None, timestamps: bool = False, wait: bool = False,
-         on_wait: Optional[Callable[[LogTarget], None]] = None) -> Iterator[bytes]:
+         on_wait: Optional[Callable[[LogTarget], None]] = None) -> LogChunks:
     """A job's log as byte chunks; with follow, until the container ends.
 
     Raises LogsError when the pod has not started (unless wait).
@@ -422,7 +435,7 @@ def logs(target: Union[str, LogTarget], cluster: Optional[Cluster] = None, *, na
     return stream(cluster, found, follow=follow, tail=tail, since_seconds=since_seconds, timestamps=timestamps)
 
 
-def _one_experiment(target: str, cluster: Cluster, namespace: Optional[str]) -> tuple[str, str]:
+def _one_experiment(target: str, cluster: Reader, namespace: Optional[str]) -> tuple[str, str]:
     found = resolve_names([target], cluster, namespace)
     if len(found) != 1:
         raise LogsError(f"{target} holds {len(found)} experiments: name one of them "
@@ -430,19 +443,19 @@ def _one_experiment(target: str, cluster: Cluster, namespace: Optional[str]) -> 
     return found[0]
 
 
-def top_nodes(cluster: Optional[Cluster] = None) -> NodeReport:
+def top_nodes(cluster: Optional[Reader] = None) -> NodeReport:
     """Each node's GPUs (total, allocated, unhealthy), as `arena top node` counts them."""
     return read_nodes(cluster or connect())
 
 
-def top_jobs(cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+def top_jobs(cluster: Optional[Reader] = None, *, namespace: Optional[str] = None,
              all_namespaces: bool = False) -> list[JobGPUs]:
     """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
     cluster = cluster or connect()
     return read_jobs(cluster, _namespace(cluster, namespace, all_namespaces))
 
 
-def prunable(since: Union[str, dt.timedelta], cluster: Optional[Cluster] = None, *,
+def prunable(since: Union[str, dt.timedelta], cluster: Optional[Reader] = None, *,
              namespace: Optional[str] = None, all_namespaces: bool = False) -> list[Candidate]:
     """Experiments whose jobs all finished longer ago than since ("7d"), nothing running or pending."""
     cluster = cluster or connect()
@@ -464,7 +477,7 @@ def prune(since: Union[str, dt.timedelta, list[Candidate]], cluster: Optional[Cl
     return done
 
 
-def data(cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
+def data(cluster: Optional[Reader] = None, *, namespace: Optional[str] = None,
          all_namespaces: bool = False) -> list[Claim]:
     """The namespace's PVCs: capacity, access modes, status, and the experiments that mount them."""
     cluster = cluster or connect()
@@ -480,8 +493,9 @@ def data(cluster: Optional[Cluster] = None, *, namespace: Optional[str] = None,
 LOCAL_NAMESPACE = "local"
 
 
-def local_view(state_dir: Optional[str] = None):
-    """This machine's experiments as a cluster-like view: get, list, logs."""
+def local_view(state_dir: Optional[str] = None) -> LocalView:
+    """This machine's experiments as a cluster-like view: a Reader (get, list, logs), which
+    status, log_target, logs, top_nodes and top_jobs take in place of a Cluster."""
     from .local.state import Store
     from .local.view import LocalView
 
@@ -516,23 +530,25 @@ def local_problems(p: Plan) -> list[str]:
     starting = [a for a in p.actions if a.op in ("create", "replace", "update") and a.desired is not None]
     inventory = None
     for a in starting:
-        if a.desired["kind"] not in ("TFJob", "PyTorchJob", "Deployment", "Service", "InferenceService"):
-            out.append(f"{a.desired['kind']} {a.name}: --local runs TFJob and PyTorchJob jobs (and TensorBoard, "
-                       f"tf-serving); {a.desired['kind']} is cluster-only for now")
-        if a.desired["kind"] == "InferenceService":
+        desired = a.desired
+        assert desired is not None  # starting holds only actions with something to start
+        if desired["kind"] not in ("TFJob", "PyTorchJob", "Deployment", "Service", "InferenceService"):
+            out.append(f"{desired['kind']} {a.name}: --local runs TFJob and PyTorchJob jobs (and TensorBoard, "
+                       f"tf-serving); {desired['kind']} is cluster-only for now")
+        if desired["kind"] == "InferenceService":
             out.append(f"{p.experiment}: serve.type = \"kserve\" is cluster-only; locally, serve with "
                        "type = \"tf-serving\"")
-        if a.desired["kind"] in ("TFJob", "PyTorchJob") and a.op != "update":
+        if desired["kind"] in ("TFJob", "PyTorchJob") and a.op != "update":
             need = sum(int(s.get("replicas", 1)) * pod_gpus(s["template"]["spec"])
-                       for s in replica_specs(a.desired).values())
+                       for s in replica_specs(desired).values())
             if need:
                 inventory = inventory or local_gpus.detect()
                 if need > len(inventory.gpus):
-                    out.append(f"{a.desired['kind']} {a.name} needs {need} GPU{'s' if need != 1 else ''} at once "
+                    out.append(f"{desired['kind']} {a.name} needs {need} GPU{'s' if need != 1 else ''} at once "
                                f"and this machine has {len(inventory.gpus)}"
                                + (f" ({inventory.note})" if inventory.note else "")
                                + "; it would never start (a GPU job never runs on CPU)")
-    if any(a.desired["kind"] in ("TFJob", "PyTorchJob", "Deployment") for a in starting):
+    if any((a.desired or {}).get("kind") in ("TFJob", "PyTorchJob", "Deployment") for a in starting):
         try:
             check_namespaces()
         except LocalError as exc:
@@ -541,7 +557,7 @@ def local_problems(p: Plan) -> list[str]:
 
 
 def apply_local(target: Union[Target, list[Plan]], *, rerun: bool = False, wait: bool = False,
-                timeout: float = 600, volumes: Optional[dict] = None, state_dir: Optional[str] = None) -> list[Result]:
+                timeout: float = 600, volumes: Optional[dict[str, Any]] = None, state_dir: Optional[str] = None) -> list[Result]:
     """Run the files' experiments on this machine; a second call starts nothing.
 
     volumes maps a PVC's claim name to a directory (default
@@ -551,7 +567,7 @@ def apply_local(target: Union[Target, list[Plan]], *, rerun: bool = False, wait:
     from .apply.local import apply_local as run_plan, wait_local
     from .local.state import Store
 
-    plans = target if _are_plans(target) else plan_local(target, rerun=rerun, state_dir=state_dir)
+    plans: list[Plan] = target if _are_plans(target) else plan_local(cast(Target, target), rerun=rerun, state_dir=state_dir)
     problems = [x for pl in plans for x in pl.problems]
     if problems:
         raise ApplyError(problems)
@@ -569,14 +585,14 @@ def status_local(target: Optional[Target] = None, *, state_dir: Optional[str] = 
     names, files = None, {}
     if target is not None:
         names = set()
-        for item in [target] if isinstance(target, (str, Experiment)) else list(target):
+        for item in _items(target):
             if isinstance(item, Experiment) or os.path.exists(str(item)):
                 for loaded in load(item):
                     files[loaded.experiment.name] = loaded.experiment
                     names.add(loaded.experiment.name)
             else:
                 names.add(str(item))
-    items = collect(view, LOCAL_NAMESPACE, names=names, files=files)  # type: ignore[arg-type]
+    items = collect(view, LOCAL_NAMESPACE, names=names, files=files)
     for st in items:
         for attr in ("tensorboard", "serving"):
             ep = getattr(st, attr)
@@ -592,7 +608,7 @@ def delete_local(target: Target, *, state_dir: Optional[str] = None) -> list[str
     from .local.state import Store
 
     store = Store(state_dir)
-    items = [target] if isinstance(target, (str, Experiment)) else list(target)
+    items = _items(target)
     names = []
     for item in items:
         if isinstance(item, Experiment) or os.path.exists(str(item)):
@@ -603,7 +619,7 @@ def delete_local(target: Target, *, state_dir: Optional[str] = None) -> list[str
 
 
 def wait_local(plans: list[Plan], *, timeout: float = 600, state_dir: Optional[str] = None,
-               progress: Optional[Callable[[dict], None]] = None) -> dict:
+               progress: Optional[Callable[[LocalStates], None]] = None) -> LocalStates:
     """Until every job of the plans has finished (and every server runs); ApplyError if one failed."""
     from .apply.local import wait_local as wait_for
     from .local.state import Store

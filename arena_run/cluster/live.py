@@ -11,20 +11,24 @@ would collide with.
 
 from __future__ import annotations
 
-from ..objects.keys import Key, Live, key_of  # noqa: F401  (the types read_many returns)
+from typing import Any
+
+from ..objects.keys import Key, Live, key_of
 from .applyset import ID_LABEL, PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
-from .client import Cluster
+from ..objects.reader import Reader
 from .kinds import KINDS, kind_of
 
+__all__ = ["Key", "Live", "key_of", "read_live", "read_many"]  # Key, Live, key_of: the types read_many returns
 
-def read_live(cluster: Cluster, experiment: str, namespace: str, desired: list[dict]) -> Live:
+
+def read_live(cluster: Reader, experiment: str, namespace: str, desired: list[dict[str, Any]]) -> Live:
     return read_many(cluster, [(experiment, namespace, desired)])[(namespace, experiment)]
 
 
-def read_many(cluster: Cluster, wanted: list) -> dict:
+def read_many(cluster: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]]]) -> dict[tuple[str, str], Live]:
     """{(namespace, name): Live} for [(name, namespace, desired objects)]."""
     out = {}
-    by_namespace: dict = {}
+    by_namespace: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
     for name, ns, desired in wanted:
         by_namespace.setdefault(ns, []).append((name, desired))
     for ns, items in by_namespace.items():
@@ -38,7 +42,7 @@ def read_many(cluster: Cluster, wanted: list) -> dict:
         for name, desired in items:
             if parents[name] is not None:
                 kinds |= {kind_of(o).group_kind for o in desired} | set(group_kinds_of(parents[name]))
-        members: dict = {name: {} for name, _ in items}
+        members: dict[str, dict[Key, dict[str, Any]]] = {name: {} for name, _ in items}
         ids = {applyset_id(parent_name(name), ns): name for name, _ in items if parents[name] is not None}
         for gk in sorted(k for k in kinds if k in KINDS):
             # kinds a newer arena-run recorded but this one does not know are left alone
@@ -48,7 +52,7 @@ def read_many(cluster: Cluster, wanted: list) -> dict:
             else:
                 found = cluster.list(KINDS[gk], ns, selector=PART_OF)
             for obj in found:
-                owner = ids.get((obj["metadata"].get("labels") or {}).get(PART_OF))
+                owner = ids.get((obj["metadata"].get("labels") or {}).get(PART_OF) or "")
                 if owner is not None:
                     members[owner][key_of(obj)] = obj
         foreign = _foreign(cluster, ns, [o for name, desired in items for o in desired
@@ -58,8 +62,8 @@ def read_many(cluster: Cluster, wanted: list) -> dict:
     return out
 
 
-def _foreign(cluster: Cluster, namespace: str, missing: list) -> dict:
-    foreign: dict = {}
+def _foreign(cluster: Reader, namespace: str, missing: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+    foreign: dict[Key, dict[str, Any]] = {}
     for gk in sorted({kind_of(o).group_kind for o in missing}):
         names = {o["metadata"]["name"] for o in missing if kind_of(o).group_kind == gk}
         for obj in cluster.list(KINDS[gk], namespace, metadata_only=True):

@@ -19,8 +19,9 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
+from ..objects.kinds import Kind
 from . import gpus as gpu_inventory
 from .state import Store
 
@@ -32,33 +33,39 @@ REPLICA_TYPE = "training.kubeflow.org/replica-type"
 REPLICA_INDEX = "training.kubeflow.org/replica-index"
 JOB_KINDS = ("TFJob", "PyTorchJob")
 
+Objects = list[dict[str, Any]]  # spelled here: inside LocalView, `list` is its method
 
-def run_phase(store: Store, experiment: str, status: Optional[dict]) -> tuple:
+
+def run_phase(store: Store, experiment: str, status: Optional[dict[str, Any]]) -> tuple[str, str, str]:
     """(phase, reason, message) of a run, with a dead supervisor taken into account."""
     if status is None:
         status = {"phase": "Pending", "reason": "", "message": "waiting for the supervisor"}
-    phase = status.get("phase", "Pending")
+    phase: str = status.get("phase", "Pending")
     if phase not in ("Succeeded", "Failed", "Unavailable") and not store.supervisor_alive(experiment):
         return "Failed", "SupervisorLost", (f"the supervisor of {experiment} is gone (see "
                                             f"{store.dir(experiment)}/supervisor.log); apply --rerun runs it again")
-    return phase, status.get("reason", ""), status.get("message", "")
+    reason: str = status.get("reason", "")
+    message: str = status.get("message", "")
+    return phase, reason, message
 
 
 class LocalView:
+    """A Reader (arena_run.objects.reader) of this machine's experiments."""
+
     namespace = NAMESPACE
 
-    def __init__(self, store: Optional[Store] = None):
+    def __init__(self, store: Optional[Store] = None) -> None:
         self.store = store or Store()
 
     # --- the calls the cluster client answers -------------------------------------------
-    def get(self, kind, namespace: Optional[str], name: str) -> Optional[dict]:
+    def get(self, kind: Kind, namespace: Optional[str], name: str) -> Optional[dict[str, Any]]:
         for obj in self._objects(kind.kind):
             if obj["metadata"]["name"] == name:
                 return obj
         return None
 
-    def list(self, kind, namespace: Optional[str] = None, *, selector: Optional[str] = None,
-             field_selector: Optional[str] = None, metadata_only: bool = False, **_ignored) -> list:
+    def list(self, kind: Kind, namespace: Optional[str] = None, *, selector: Optional[str] = None,
+             metadata_only: bool = False, field_selector: Optional[str] = None) -> Objects:
         out = []
         for obj in self._objects(kind.kind):
             if namespace not in (None, NAMESPACE):
@@ -81,7 +88,7 @@ class LocalView:
         return LocalLogStream(self.store, experiment, uid, path, pod, follow, tail)
 
     # --- building the objects ---------------------------------------------------------------
-    def _objects(self, kind: str) -> list:
+    def _objects(self, kind: str) -> Objects:
         if kind == "Node":
             return [self._node()]
         out = []
@@ -99,12 +106,12 @@ class LocalView:
                     out.append(self._member(experiment, entry))
         return out
 
-    def _status(self, experiment: str, entry: dict) -> tuple:
+    def _status(self, experiment: str, entry: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str, str]]:
         status = self.store.run_status(experiment, entry["uid"])
         return status or {}, run_phase(self.store, experiment, status)
 
-    def _member(self, experiment: str, entry: dict) -> dict:
-        obj = copy.deepcopy(entry["object"])
+    def _member(self, experiment: str, entry: dict[str, Any]) -> dict[str, Any]:
+        obj: dict[str, Any] = copy.deepcopy(entry["object"])
         meta = obj["metadata"]
         meta["creationTimestamp"] = entry["created"]
         meta["uid"] = entry["uid"]
@@ -121,7 +128,7 @@ class LocalView:
                                                 "message": message}]
         return obj
 
-    def _pods(self, experiment: str, entry: dict) -> list:
+    def _pods(self, experiment: str, entry: dict[str, Any]) -> Objects:
         obj = entry["object"]
         status, (phase, reason, message) = self._status(experiment, entry)
         if obj["kind"] in JOB_KINDS:
@@ -143,7 +150,7 @@ class LocalView:
                          entry, rep, phase, reason, message)]
         return []
 
-    def _pod_log(self, pod: str) -> Optional[tuple]:
+    def _pod_log(self, pod: str) -> Optional[tuple[str, str, str]]:
         for experiment in self.store.names():
             for entry in self.store.objects(experiment):
                 status = self.store.run_status(experiment, entry["uid"]) or {}
@@ -153,7 +160,7 @@ class LocalView:
                         return experiment, entry["uid"], self.store.log_path(experiment, entry["uid"], base)
         return None
 
-    def _node(self) -> dict:
+    def _node(self) -> dict[str, Any]:
         inventory = gpu_inventory.detect()
         count = str(len(inventory.gpus))
         return {
@@ -166,7 +173,7 @@ class LocalView:
             },
         }
 
-    def endpoint(self, name: str) -> Optional[tuple]:
+    def endpoint(self, name: str) -> Optional[tuple[str, str, str]]:
         """(url, available, hint) of a local TensorBoard or server, by its Deployment's name."""
         for experiment in self.store.names():
             for entry in self.store.objects(experiment):
@@ -182,7 +189,7 @@ class LocalView:
         return None
 
 
-def _job_status(obj: dict, status: dict, phase: str, reason: str, message: str) -> dict:
+def _job_status(obj: dict[str, Any], status: dict[str, Any], phase: str, reason: str, message: str) -> dict[str, Any]:
     kind = obj["kind"]
     name = obj["metadata"]["name"]
     created = obj["metadata"]["creationTimestamp"]
@@ -196,7 +203,7 @@ def _job_status(obj: dict, status: dict, phase: str, reason: str, message: str) 
     if phase in ("Succeeded", "Failed"):
         conditions.append({"type": phase, "status": "True", "reason": reason or f"{kind}{phase}",
                            "message": message, "lastTransitionTime": status.get("completionTime")})
-    out: dict = {"conditions": conditions}
+    out: dict[str, Any] = {"conditions": conditions}
     if status.get("startTime"):
         out["startTime"] = status["startTime"]
     if status.get("completionTime") or (phase == "Failed" and reason == "SupervisorLost"):
@@ -204,10 +211,10 @@ def _job_status(obj: dict, status: dict, phase: str, reason: str, message: str) 
     return out
 
 
-def _pod(name: str, labels: dict, spec: dict, entry: dict, replica: Optional[dict], phase: str, reason: str,
-         message: str) -> dict:
+def _pod(name: str, labels: dict[str, Any], spec: dict[str, Any], entry: dict[str, Any], replica: Optional[dict[str, Any]], phase: str, reason: str,
+         message: str) -> dict[str, Any]:
     spec = copy.deepcopy(spec)
-    status: dict
+    status: dict[str, Any]
     state = (replica or {}).get("state", "waiting")
     if phase == "Failed" and reason == "SupervisorLost" and state in ("running", "backoff"):
         state = "lost"
@@ -242,7 +249,7 @@ def _pod(name: str, labels: dict, spec: dict, entry: dict, replica: Optional[dic
     }
 
 
-def _labels_match(labels: dict, selector: str) -> bool:
+def _labels_match(labels: dict[str, Any], selector: str) -> bool:
     for term in [t.strip() for t in selector.split(",") if t.strip()]:
         if "!=" in term:
             key, value = term.split("!=", 1)
@@ -260,11 +267,11 @@ def _labels_match(labels: dict, selector: str) -> bool:
     return True
 
 
-def _fields_match(obj: dict, selector: str) -> bool:
+def _fields_match(obj: dict[str, Any], selector: str) -> bool:
     for term in [t.strip() for t in selector.split(",") if t.strip()]:
         negate = "!=" in term
         path, value = term.split("!=" if negate else "=", 1)
-        node = obj
+        node: Any = obj
         for step in path.split("."):
             node = node.get(step) if isinstance(node, dict) else None
         actual = "" if node is None else str(node)

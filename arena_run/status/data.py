@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
-from ..cluster import Cluster
+from ..objects.reader import Reader
 from ..cluster.applyset import EXPERIMENT_KEY
 from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..cluster.kinds import JOB_KINDS
@@ -28,22 +28,22 @@ class Claim:
     name: str
     namespace: str
     capacity: str
-    access_modes: list
+    access_modes: list[str]
     status: str
     storage_class: str
     volume: str
-    experiments: list = field(default_factory=list)
+    experiments: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def _claims_in_pod_spec(spec: dict) -> set:
+def _claims_in_pod_spec(spec: dict[str, Any]) -> set[str]:
     return {v["persistentVolumeClaim"]["claimName"] for v in spec.get("volumes") or []
             if (v.get("persistentVolumeClaim") or {}).get("claimName")}
 
 
-def mounted_claims(obj: dict) -> set:
+def mounted_claims(obj: dict[str, Any]) -> set[str]:
     """Claims a live workload (a training job, Deployment, InferenceService) mounts."""
     kind = obj.get("kind")
     if kind in JOB_KIND_NAMES:
@@ -62,7 +62,7 @@ def mounted_claims(obj: dict) -> set:
     return set()
 
 
-def recorded_claims(parent: dict) -> set:
+def recorded_claims(parent: dict[str, Any]) -> set[str]:
     """Claims the experiment file recorded in its parent lists under [[data]]."""
     try:
         exp = json.loads((parent.get("data") or {}).get(EXPERIMENT_KEY) or "{}")
@@ -71,8 +71,8 @@ def recorded_claims(parent: dict) -> set:
     return {d["pvc"] for d in exp.get("data") or [] if isinstance(d, dict) and d.get("pvc")}
 
 
-def claim_usage(pvcs: list, parents: list, workloads: list) -> list:
-    users: dict = {}
+def claim_usage(pvcs: list[dict[str, Any]], parents: list[dict[str, Any]], workloads: list[dict[str, Any]]) -> list[Claim]:
+    users: dict[tuple[Optional[str], str], set[str]] = {}
     for obj in workloads:
         meta = obj["metadata"]
         exp = (meta.get("labels") or {}).get(EXPERIMENT)
@@ -100,7 +100,7 @@ def claim_usage(pvcs: list, parents: list, workloads: list) -> list:
     return sorted(out, key=lambda c: (c.namespace, c.name))
 
 
-def read_claims(cluster: Cluster, namespace: Optional[str]) -> list:
+def read_claims(cluster: Reader, namespace: Optional[str]) -> list[Claim]:
     selector = f"{MANAGED_BY}={MANAGER}"
     pvcs, parents, *kinds = list_kinds(cluster, [
         ("PersistentVolumeClaim", namespace, None), ("ConfigMap", namespace, f"{selector},{EXPERIMENT}"),

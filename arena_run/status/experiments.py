@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
-from ..cluster import Cluster
+from ..objects.reader import Reader
 from ..cluster.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
 from ..cluster.kinds import JOB_KINDS
 from ..cluster.live import Live, key_of
@@ -32,13 +32,13 @@ class JobStatus:
     name: str
     kind: str
     phase: str
-    replicas: dict  # role -> "ready/total"
+    replicas: dict[str, Any]  # role -> "ready/total"
     gpus_requested: int
     gpus_allocated: int
     age: str
     duration: Optional[str] = None
     params: Optional[str] = None  # a sweep point's values
-    nodes: list = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)
     age_seconds: Optional[int] = None  # what `age` says, to compare: "1d2h" is older than "9m"
     message: str = ""  # why it failed, or why a replica waits
 
@@ -57,10 +57,10 @@ class ExperimentStatus:
     namespace: str
     sync: str  # in sync, drifted, changed (not applied), not applied
     source: str = ""
-    jobs: list = field(default_factory=list)
+    jobs: list[JobStatus] = field(default_factory=list)
     tensorboard: Optional[Endpoint] = None
     serving: Optional[Endpoint] = None
-    sync_detail: list = field(default_factory=list)
+    sync_detail: list[str] = field(default_factory=list)
 
     @property
     def phase(self) -> str:
@@ -75,18 +75,18 @@ class ExperimentStatus:
         """One job: how long it took, else its age; a sweep: the age of its oldest job."""
         if len(self.jobs) == 1:
             return self.jobs[0].duration or self.jobs[0].age
-        aged = [j for j in self.jobs if j.age_seconds is not None]
-        return max(aged, key=lambda j: j.age_seconds).age if aged else "-"
+        aged = [(j.age_seconds, j) for j in self.jobs if j.age_seconds is not None]
+        return max(aged, key=lambda a: a[0])[1].age if aged else "-"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["phase"] = self.phase
         out["age"] = self.age
         return out
 
 
-def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] = None,
-            files: Optional[dict] = None, now: Optional[dt.datetime] = None) -> list[ExperimentStatus]:
+def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[str]] = None,
+            files: Optional[dict[str, Any]] = None, now: Optional[dt.datetime] = None) -> list[ExperimentStatus]:
     """Status of every experiment in namespace (None: all namespaces), or of those named.
 
     files maps experiment name -> Experiment read from a file; those are
@@ -105,7 +105,7 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
         wanted = {w for w in wanted if w[1] in names}
     # Group once, by applyset id and by experiment: looking each experiment's
     # objects up in every list would make status quadratic in experiments.
-    members: dict = {}
+    members: dict[tuple[Optional[str], Optional[str]], dict[str, list[dict[str, Any]]]] = {}
     for gk, items in lists.items():
         if gk in ("ConfigMap", "Pod"):
             continue
@@ -113,7 +113,7 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
             meta = o["metadata"]
             owner = (meta.get("namespace"), (meta.get("labels") or {}).get(PART_OF))
             members.setdefault(owner, {}).setdefault(gk, []).append(o)
-    pods_of: dict = {}
+    pods_of: dict[tuple[Optional[str], Optional[str]], list[dict[str, Any]]] = {}
     for p in lists["Pod"]:
         meta = p["metadata"]
         pods_of.setdefault((meta.get("namespace"), (meta.get("labels") or {}).get(EXPERIMENT)), []).append(p)
@@ -131,7 +131,7 @@ def collect(cluster: Cluster, namespace: Optional[str], *, names: Optional[set] 
             st.sync, st.sync_detail = _sync(parent, objs, files.get(name), ns)
         elif name in files:
             st.sync = "not applied"
-        by_job: dict = {}  # a sweep's points each have their pods
+        by_job: dict[Optional[str], list[dict[str, Any]]] = {}  # a sweep's points each have their pods
         for p in pods:
             by_job.setdefault(pod_job(p), []).append(p)
         for job in [j for gk in JOB_KINDS for j in objs[gk]]:
@@ -155,10 +155,10 @@ def _selector(gk: str) -> Optional[str]:
     return f"{SELECTOR},{EXPERIMENT}" if gk == "ConfigMap" else SELECTOR
 
 
-def _sync(parent: dict, objs: dict, from_file: Optional[Experiment], namespace: str) -> tuple:
+def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_file: Optional[Experiment], namespace: str) -> tuple[str, list[str]]:
     recorded = (parent.get("data") or {}).get(EXPERIMENT_KEY)
     exp = from_file
-    detail: list = []
+    detail: list[str] = []
     if exp is not None:
         applied = (parent["metadata"].get("annotations") or {}).get(SPEC_HASH)
         if applied != experiment_hash(exp):
@@ -179,7 +179,7 @@ def _sync(parent: dict, objs: dict, from_file: Optional[Experiment], namespace: 
     return ("drifted" if detail else "in sync"), detail
 
 
-def _job_status(job: dict, pods: list, now: dt.datetime) -> JobStatus:
+def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetime) -> JobStatus:
     name = job["metadata"]["name"]
     mine = [p for p in pods if pod_job(p) == name]
     phase = job_phase(job)
@@ -206,7 +206,7 @@ def _job_status(job: dict, pods: list, now: dt.datetime) -> JobStatus:
     )
 
 
-def _why(phase: str, status: dict, pods: list) -> str:
+def _why(phase: str, status: dict[str, Any], pods: list[dict[str, Any]]) -> str:
     """The operator's message for a failed job; the scheduler's for a replica that waits."""
     if phase == "Failed":
         for c in status.get("conditions") or []:
@@ -220,19 +220,19 @@ def _why(phase: str, status: dict, pods: list) -> str:
     return ""
 
 
-def _pod_ready(pod: dict) -> bool:
+def _pod_ready(pod: dict[str, Any]) -> bool:
     status = pod.get("status") or {}
     if status.get("phase") == "Succeeded":
         return True
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
-def _holds_gpus(pod: dict) -> bool:
+def _holds_gpus(pod: dict[str, Any]) -> bool:
     # As `arena top`: a pod bound to a node holds its GPUs until it ends.
     return bool(pod.get("spec", {}).get("nodeName")) and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
 
 
-def _gpus(pod_spec: dict) -> int:
+def _gpus(pod_spec: dict[str, Any]) -> int:
     total = 0
     for c in pod_spec.get("containers") or []:
         value = ((c.get("resources") or {}).get("limits") or {}).get(GPU)
@@ -244,7 +244,7 @@ def _gpus(pod_spec: dict) -> int:
     return total
 
 
-def _endpoint(svc: dict, deployments: list, nodes: list) -> Endpoint:
+def _endpoint(svc: dict[str, Any], deployments: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> Endpoint:
     meta, spec = svc["metadata"], svc["spec"]
     name, ns = meta["name"], meta["namespace"]
     deploy = next((d for d in deployments if d["metadata"]["name"] == name), None)
@@ -264,18 +264,19 @@ def _endpoint(svc: dict, deployments: list, nodes: list) -> Endpoint:
     return Endpoint(name, url, available, hint=f"kubectl port-forward -n {ns} svc/{name} {port}:{port}")
 
 
-def _node_address(nodes: list) -> Optional[str]:
+def _node_address(nodes: list[dict[str, Any]]) -> Optional[str]:
     for node in nodes:
         status = node.get("status") or {}
         ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
         if ready:
             for addr in status.get("addresses") or []:
                 if addr.get("type") == "InternalIP":
-                    return addr.get("address")
+                    address = addr.get("address")
+                    return str(address) if address is not None else None
     return None
 
 
-def _kserve(isvc: dict) -> Endpoint:
+def _kserve(isvc: dict[str, Any]) -> Endpoint:
     status = isvc.get("status") or {}
     ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
     return Endpoint(isvc["metadata"]["name"], status.get("url") or "(no URL yet)", "ready" if ready else "not ready")

@@ -12,9 +12,10 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Callable, Optional
 
-from ..cluster import Cluster, ClusterError, LogStream
+from ..cluster import ClusterError
+from ..objects.reader import LogChunks, Reader
 from ..cluster.kinds import KINDS
 from ..render.labels import COMPONENT, EXPERIMENT, SWEEP_POINT
 from ..spec.errors import UserError
@@ -42,11 +43,11 @@ class Target:
     reason: str = ""  # why not started
 
 
-def _labels(obj: dict) -> dict:
+def _labels(obj: dict[str, Any]) -> dict[str, Any]:
     return obj["metadata"].get("labels") or {}
 
 
-def resolve(experiment: str, namespace: str, jobs: list, pods: list, *, component: str = "job",
+def resolve(experiment: str, namespace: str, jobs: list[dict[str, Any]], pods: list[dict[str, Any]], *, component: str = "job",
             role: Optional[str] = None, index: Optional[int] = None, point: Optional[str] = None) -> Target:
     if component not in COMPONENTS:
         raise LogsError(f"--component must be one of {', '.join(COMPONENTS)}, not {component!r}")
@@ -97,11 +98,11 @@ def resolve(experiment: str, namespace: str, jobs: list, pods: list, *, componen
     return Target(namespace, what, None, None, False, reason)
 
 
-def _names(jobs: list) -> str:
+def _names(jobs: list[dict[str, Any]]) -> str:
     return ", ".join(sorted(j["metadata"]["name"] for j in jobs))
 
 
-def _started(pod: dict) -> bool:
+def _started(pod: dict[str, Any]) -> bool:
     status = pod.get("status") or {}
     if status.get("phase") in ("Running", "Succeeded", "Failed"):
         return True
@@ -109,7 +110,7 @@ def _started(pod: dict) -> bool:
                for c in status.get("containerStatuses") or [])
 
 
-def main_container(pod: dict) -> Optional[str]:
+def main_container(pod: dict[str, Any]) -> Optional[str]:
     names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
     preferred = (pod["metadata"].get("annotations") or {}).get(DEFAULT_CONTAINER)
     if preferred in names:
@@ -120,19 +121,19 @@ def main_container(pod: dict) -> Optional[str]:
     return names[0] if names else None
 
 
-def _waiting_reason(pod: dict) -> str:
+def _waiting_reason(pod: dict[str, Any]) -> str:
     status = pod.get("status") or {}
     for c in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
         waiting = (c.get("state") or {}).get("waiting")
         if waiting:
-            return waiting.get("reason", "") + (f": {waiting['message']}" if waiting.get("message") else "")
+            return str(waiting.get("reason", "")) + (f": {waiting['message']}" if waiting.get("message") else "")
     for c in status.get("conditions") or []:
         if c.get("type") == "PodScheduled" and c.get("status") == "False":
             return (c.get("reason") or "Unschedulable") + (f": {c['message']}" if c.get("message") else "")
     return status.get("phase") or "Pending"
 
 
-def _target(namespace: str, what: str, pod: dict) -> Target:
+def _target(namespace: str, what: str, pod: dict[str, Any]) -> Target:
     started = _started(pod)
     return Target(namespace, what, pod["metadata"]["name"], main_container(pod), started,
                   "" if started else f"pod {pod['metadata']['name']} has not started yet ({_waiting_reason(pod)})")
@@ -141,35 +142,39 @@ def _target(namespace: str, what: str, pod: dict) -> Target:
 # --- I/O --------------------------------------------------------------------------
 
 
-def find_target(cluster: Cluster, experiment: str, namespace: str, **choice) -> Target:
+def find_target(cluster: Reader, experiment: str, namespace: str, *, component: str = "job", role: Optional[str] = None,
+                index: Optional[int] = None, point: Optional[str] = None) -> Target:
     """A LIST per job kind and one of the experiment's pods, then resolve.
 
     A sweep point's job name (`<experiment>-<8 hex digits>`, as `apply --wait`
     names a failed job) is taken for its experiment and --point.
     """
-    def read(name: str) -> tuple:
+    def read(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         selector = f"{EXPERIMENT}={name}"
         jobs = [j for gk in JOB_KINDS for j in list_kind(cluster, gk, namespace, selector)]
         return jobs, list_kind(cluster, "Pod", namespace, selector)
 
     jobs, pods = read(experiment)
-    point = _POINT_JOB.fullmatch(experiment)
-    if not jobs and not pods and point and not choice.get("point") and choice.get("component", "job") == "job":
-        parent_jobs, parent_pods = read(point.group(1))
+    point_job = _POINT_JOB.fullmatch(experiment)
+    if not jobs and not pods and point_job and not point and component == "job":
+        parent_jobs, parent_pods = read(point_job.group(1))
         if any(j["metadata"]["name"] == experiment for j in parent_jobs):
-            return resolve(point.group(1), namespace, parent_jobs, parent_pods, **{**choice, "point": experiment})
-    return resolve(experiment, namespace, jobs, pods, **choice)
+            return resolve(point_job.group(1), namespace, parent_jobs, parent_pods, component=component, role=role,
+                           index=index, point=experiment)
+    return resolve(experiment, namespace, jobs, pods, component=component, role=role, index=index, point=point)
 
 
 _POINT_JOB = re.compile(r"(.+)-[0-9a-f]{8}")
 
 
-def wait_started(cluster: Cluster, experiment: str, namespace: str, *, interval: float = 1.0,
-                 timeout: Optional[float] = None, on_wait=None, **choice) -> Target:
+def wait_started(cluster: Reader, experiment: str, namespace: str, *, interval: float = 1.0,
+                 timeout: Optional[float] = None, on_wait: Optional[Callable[[Target], None]] = None,
+                 component: str = "job", role: Optional[str] = None, index: Optional[int] = None,
+                 point: Optional[str] = None) -> Target:
     """Resolve again until the chosen replica's container has started."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        target = find_target(cluster, experiment, namespace, **choice)
+        target = find_target(cluster, experiment, namespace, component=component, role=role, index=index, point=point)
         if target.started:
             return target
         if on_wait:
@@ -185,8 +190,8 @@ ENDED_POLL = 2.0
 ENDED_GRACE = 1.0
 
 
-def stream(cluster: Cluster, target: Target, *, follow: bool = False, tail: Optional[int] = None,
-           since_seconds: Optional[int] = None, timestamps: bool = False) -> LogStream:
+def stream(cluster: Reader, target: Target, *, follow: bool = False, tail: Optional[int] = None,
+           since_seconds: Optional[int] = None, timestamps: bool = False) -> LogChunks:
     """The log as byte chunks; with follow, until the container ends or the caller stops.
 
     A kubelet ends a followed log itself when the container exits; in case
@@ -204,7 +209,7 @@ def stream(cluster: Cluster, target: Target, *, follow: bool = False, tail: Opti
     return logs
 
 
-def ended(pod: Optional[dict], container: Optional[str]) -> bool:
+def ended(pod: Optional[dict[str, Any]], container: Optional[str]) -> bool:
     """Whether the pod's container can write no more to this log: the pod is gone or finished, or it exited."""
     if pod is None:
         return True
@@ -217,10 +222,10 @@ def ended(pod: Optional[dict], container: Optional[str]) -> bool:
     return False
 
 
-def _stop_when_ended(cluster: Cluster, target: Target, logs: LogStream) -> None:
+def _stop_when_ended(cluster: Reader, target: Target, logs: LogChunks) -> None:
     while not logs.finished.wait(ENDED_POLL):
         try:
-            pod = cluster.get(KINDS["Pod"], target.namespace, target.pod)
+            pod = cluster.get(KINDS["Pod"], target.namespace, target.pod or "")
         except ClusterError:
             continue  # the stream itself is unaffected; look again later
         if ended(pod, target.container):

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
-from ..cluster import Cluster
+from ..objects.reader import Reader
 from ..cluster.applyset import parent_name
 from ..cluster.kinds import JOB_KINDS
 from ..plan.phase import FINISHED, job_phase
@@ -29,31 +29,31 @@ class Candidate:
     namespace: str
     finished: str  # ISO time the last job finished
     ago: str
-    jobs: list = field(default_factory=list)  # [(name, phase)]
+    jobs: list[tuple[str, str]] = field(default_factory=list)  # [(name, phase)]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "namespace": self.namespace, "finished": self.finished, "ago": self.ago,
                 "jobs": [{"name": n, "phase": p} for n, p in self.jobs]}
 
 
-def job_finished_at(job: dict) -> Optional[dt.datetime]:
+def job_finished_at(job: dict[str, Any]) -> Optional[dt.datetime]:
     """When a finished job finished: completionTime, else its final condition's transition."""
     status = job.get("status") or {}
     if status.get("completionTime"):
         return parse_time(status["completionTime"])
-    times = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
-             if c.get("type") in (*FINISHED, "Complete") and str(c.get("status")) == "True"]
-    times = [t for t in times if t]
+    parsed = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
+              if c.get("type") in (*FINISHED, "Complete") and str(c.get("status")) == "True"]
+    times = [t for t in parsed if t]
     return max(times) if times else None
 
 
-def prunable(parents: list, jobs: list, pods: list, now: dt.datetime, older_than: dt.timedelta) -> list:
+def prunable(parents: list[dict[str, Any]], jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.datetime, older_than: dt.timedelta) -> list[Candidate]:
     """The experiments (by their ApplySet parents) that may be deleted, oldest first."""
-    def exp_of(obj: dict) -> tuple:
+    def exp_of(obj: dict[str, Any]) -> tuple[Optional[str], Optional[str]]:
         meta = obj["metadata"]
         return (meta.get("namespace"), (meta.get("labels") or {}).get(EXPERIMENT))
 
-    jobs_of: dict = {}
+    jobs_of: dict[tuple[Optional[str], Optional[str]], list[dict[str, Any]]] = {}
     for job in jobs:
         jobs_of.setdefault(exp_of(job), []).append(job)
     active = {exp_of(p) for p in pods if (p.get("status") or {}).get("phase") in ACTIVE_POD_PHASES}
@@ -67,19 +67,20 @@ def prunable(parents: list, jobs: list, pods: list, now: dt.datetime, older_than
         mine = jobs_of.get(key, [])
         if not mine or any(job_phase(j) not in FINISHED for j in mine):
             continue
-        ends = [job_finished_at(j) for j in mine]
-        if any(e is None for e in ends):
+        maybe = [job_finished_at(j) for j in mine]
+        ends = [e for e in maybe if e is not None]
+        if len(ends) < len(maybe):
             continue  # finished, but when is unknown: not ours to guess
-        last = max(ends)  # type: ignore[type-var]
+        last = max(ends)
         if last > cutoff:
             continue
-        out.append(Candidate(name, ns, last.isoformat().replace("+00:00", "Z"), age(last, now),
+        out.append(Candidate(name, ns or "", last.isoformat().replace("+00:00", "Z"), age(last, now),
                              sorted((j["metadata"]["name"], job_phase(j)) for j in mine)))
     return sorted(out, key=lambda c: (c.finished, c.namespace, c.name))
 
 
-def read_prunable(cluster: Cluster, namespace: Optional[str], older_than: dt.timedelta,
-                  now: Optional[dt.datetime] = None) -> list:
+def read_prunable(cluster: Reader, namespace: Optional[str], older_than: dt.timedelta,
+                  now: Optional[dt.datetime] = None) -> list[Candidate]:
     """LISTs side by side: parents, pods, and one per job kind."""
     selector = f"{MANAGED_BY}={MANAGER}"
     parents, pods, *jobs = list_kinds(cluster, [

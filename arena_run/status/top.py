@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
-from ..cluster import Cluster, ClusterError
+from ..cluster import ClusterError
+from ..objects.reader import Reader
 from ..cluster.kinds import JOB_KINDS, KINDS
 from ..plan.jobs import pod_job, replica_specs
 from ..plan.phase import job_phase
@@ -32,7 +33,7 @@ ENDED = ("Succeeded", "Failed")
 HOLDING_PODS = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
 
 
-def quantity_int(value) -> int:
+def quantity_int(value: object) -> int:
     """An extended resource's quantity ("8", 8) as an integer; 0 if unreadable."""
     if value is None:
         return 0
@@ -45,9 +46,9 @@ def quantity_int(value) -> int:
             return 0
 
 
-def pod_gpus(pod_spec: dict) -> int:
+def pod_gpus(pod_spec: dict[str, Any]) -> int:
     """GPUs a pod holds: its containers' limits, or its largest init container's if more."""
-    def limit(c: dict) -> int:
+    def limit(c: dict[str, Any]) -> int:
         return quantity_int(((c.get("resources") or {}).get("limits") or {}).get(GPU))
 
     main = sum(limit(c) for c in pod_spec.get("containers") or [])
@@ -55,7 +56,7 @@ def pod_gpus(pod_spec: dict) -> int:
     return max(main, init)
 
 
-def holds_gpus(pod: dict) -> bool:
+def holds_gpus(pod: dict[str, Any]) -> bool:
     return bool((pod.get("spec") or {}).get("nodeName")) and (pod.get("status") or {}).get("phase") not in ENDED
 
 
@@ -72,7 +73,7 @@ class NodeGPUs:
 
 @dataclass
 class NodeReport:
-    nodes: list = field(default_factory=list)  # [NodeGPUs], by name
+    nodes: list[NodeGPUs] = field(default_factory=list)  # by name
 
     @property
     def total(self) -> int:
@@ -94,14 +95,14 @@ class NodeReport:
     def summary(self) -> str:
         return f"{self.allocated}/{self.total} ({self.percent:g}%)"
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"nodes": [asdict(n) for n in self.nodes],
                 "total": {"gpus_total": self.total, "gpus_allocated": self.allocated,
                           "gpus_unhealthy": self.unhealthy, "percent": self.percent}}
 
 
-def top_nodes(nodes: list, pods: list) -> NodeReport:
-    allocated: dict = {}
+def top_nodes(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> NodeReport:
+    allocated: dict[str, Any] = {}
     for pod in pods:
         if holds_gpus(pod):
             node = pod["spec"]["nodeName"]
@@ -119,18 +120,18 @@ def top_nodes(nodes: list, pods: list) -> NodeReport:
     return NodeReport(out)
 
 
-def _address(status: dict) -> str:
+def _address(status: dict[str, Any]) -> str:
     addresses = {a.get("type"): a.get("address") for a in status.get("addresses") or []}
     return addresses.get("InternalIP") or addresses.get("ExternalIP") or addresses.get("Hostname") or "-"
 
 
-def _role(labels: dict) -> str:
+def _role(labels: dict[str, Any]) -> str:
     roles = sorted(k[len(ROLE_LABEL_PREFIX):] for k in labels if k.startswith(ROLE_LABEL_PREFIX))
     roles = [r for r in roles if r] or ([labels["kubernetes.io/role"]] if labels.get("kubernetes.io/role") else [])
     return ",".join(roles) or "<none>"
 
 
-def _node_status(node: dict) -> str:
+def _node_status(node: dict[str, Any]) -> str:
     conditions = (node.get("status") or {}).get("conditions") or []
     ready = next((c.get("status") for c in conditions if c.get("type") == "Ready"), None)
     text = "Ready" if ready == "True" else ("NotReady" if ready == "False" else "Unknown")
@@ -139,7 +140,7 @@ def _node_status(node: dict) -> str:
     return text
 
 
-def read_nodes(cluster: Cluster) -> NodeReport:
+def read_nodes(cluster: Reader) -> NodeReport:
     """`top node`: one LIST of nodes, one of the pods that hold resources."""
     nodes = cluster.list(KINDS["Node"], None)
     pods = cluster.list(KINDS["Pod"], None, field_selector=HOLDING_PODS)
@@ -158,13 +159,13 @@ class JobGPUs:
     status: str
     gpus_requested: int
     gpus_allocated: int
-    nodes: list
+    nodes: list[str]
     age: str
 
 
-def top_jobs(jobs: list, pods: list, now: dt.datetime) -> list:
+def top_jobs(jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.datetime) -> list[JobGPUs]:
     """Per job: status (Pending while a replica waits, as Arena), GPUs requested and allocated, nodes, age."""
-    by_job: dict = {}
+    by_job: dict[tuple[Optional[str], str], list[dict[str, Any]]] = {}
     for pod in pods:
         meta = pod["metadata"]
         label = pod_job(pod)
@@ -193,7 +194,7 @@ def top_jobs(jobs: list, pods: list, now: dt.datetime) -> list:
 SELECTOR = f"{MANAGED_BY}={MANAGER}"
 
 
-def list_kind(cluster: Cluster, gk: str, namespace: Optional[str], selector: Optional[str] = SELECTOR) -> list:
+def list_kind(cluster: Reader, gk: str, namespace: Optional[str], selector: Optional[str] = SELECTOR) -> list[dict[str, Any]]:
     """A LIST of one kind; a kind the cluster does not serve has no objects."""
     try:
         return cluster.list(KINDS[gk], namespace, selector=selector)
@@ -203,7 +204,7 @@ def list_kind(cluster: Cluster, gk: str, namespace: Optional[str], selector: Opt
         raise
 
 
-def list_kinds(cluster: Cluster, wanted: list) -> list:
+def list_kinds(cluster: Reader, wanted: list[tuple[str, Optional[str], Optional[str]]]) -> list[list[dict[str, Any]]]:
     """[(group-kind, namespace, selector)] -> their LISTs, side by side.
 
     At a thousand experiments each LIST is megabytes: while the API server
@@ -217,7 +218,7 @@ def list_kinds(cluster: Cluster, wanted: list) -> list:
         return list(pool.map(lambda w: list_kind(cluster, *w), wanted))
 
 
-def read_jobs(cluster: Cluster, namespace: Optional[str], now: Optional[dt.datetime] = None) -> list:
+def read_jobs(cluster: Reader, namespace: Optional[str], now: Optional[dt.datetime] = None) -> list[JobGPUs]:
     """`top job`: arena-run's jobs of a namespace (None: all), a LIST per job kind and one of pods."""
     pods, *jobs = list_kinds(cluster, [(gk, namespace, SELECTOR) for gk in ("Pod", *JOB_KINDS)])
     return top_jobs([j for items in jobs for j in items], pods, now or dt.datetime.now(dt.timezone.utc))
