@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import click
 
 from .. import __version__
 from ..spec.errors import SpecError, UserError, escape
 from .problems import report
+
+if TYPE_CHECKING:
+    from ..spec.load import Loaded
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -35,7 +38,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj = {"verbose": verbose}
 
 
-def _load(paths: Sequence[str]):
+def _load(paths: Sequence[str]) -> list[Loaded]:
     from ..spec.load import load_all
 
     return load_all(paths)

@@ -9,13 +9,22 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 
 import click
 
 from .app import cli
 
+if TYPE_CHECKING:
+    from rich.console import Group
+    from rich.table import Table
 
-def cluster_options(f):
+    from ..api import Attempt, Cluster, ExperimentStatus, Key, Plan
+
+F = TypeVar("F", bound=Callable[..., int])
+
+
+def cluster_options(f: F) -> F:
     f = click.option("--context", help="kubeconfig context (default: the current one).")(f)
     f = click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")(f)
     f = click.option("-n", "--namespace", help="Namespace (default: the file's, then the context's, then default).")(f)
@@ -26,7 +35,7 @@ LOCAL = click.option("--local", is_flag=True,
                      help="On this machine instead of a cluster (processes; state in $XDG_STATE_HOME/arena-run).")
 
 
-def _connect(kubeconfig, context):
+def _connect(kubeconfig: Optional[str], context: Optional[str]) -> Cluster:
     from ..api import connect
 
     cluster = connect(kubeconfig, context)
@@ -41,8 +50,8 @@ def _connect(kubeconfig, context):
 KEEPS_FAILING = 2
 
 
-def _request_printer(verbose: bool):
-    def printed(attempt) -> None:
+def _request_printer(verbose: bool) -> Callable[[Attempt], None]:
+    def printed(attempt: Attempt) -> None:
         if verbose:
             click.echo(f"arena-run: {attempt.line()}", err=True)
         elif attempt.retry_in is not None and attempt.retries + 1 >= KEEPS_FAILING:
@@ -71,8 +80,8 @@ def _confirm(question: str, yes: bool) -> bool:
 @click.option("--rerun", is_flag=True, help="Plan to re-run finished jobs.")
 @click.option("-v", "--verbose", is_flag=True, help="List unchanged objects too.")
 @LOCAL
-def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_diff, adopt, rerun, verbose,
-         local) -> int:
+def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], output: str, detailed_exitcode: bool,
+         show_diff: bool, adopt: bool, rerun: bool, verbose: bool, local: bool) -> int:
     """Show what apply would change on the cluster (or with --local, this machine); changes nothing."""
     if local:
         from . import local as on_machine
@@ -114,7 +123,8 @@ def plan(paths, namespace, kubeconfig, context, output, detailed_exitcode, show_
 @LOCAL
 @click.option("--volume", "volumes", multiple=True, metavar="NAME=DIR",
               help="--local: the directory a PVC is (default $XDG_DATA_HOME/arena-run/volumes/NAME).")
-def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeout, local, volumes) -> int:
+def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], yes: bool, adopt: bool, rerun: bool,
+          wait: bool, timeout: float, local: bool, volumes: tuple[str, ...]) -> int:
     """Make the cluster match the files: create, update, replace, prune.
 
     With --local, run them on this machine instead: each replica a process,
@@ -145,10 +155,10 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
     from ..api import apply_plans
     from .progress import Reporter
 
-    applied = []
+    applied: list[Applied] = []
     try:
         with Reporter(show.out, show.err, len(todo), "Applying") as reporter:
-            def progress(event):
+            def progress(event: object) -> None:
                 if isinstance(event, Applied):
                     applied.append(event)
                 reporter(event)
@@ -171,14 +181,14 @@ def apply(paths, namespace, kubeconfig, context, yes, adopt, rerun, wait, timeou
     return 0
 
 
-def _wait(cluster, plans, timeout) -> int:
+def _wait(cluster: Cluster, plans: list[Plan], timeout: float) -> int:
     from rich.live import Live
     from rich.table import Table
 
     from ..api import WaitTimeout, wait as wait_ready
     from . import show
 
-    def table(states):
+    def table(states: dict[Key, tuple[bool, str]]) -> Table:
         t = Table(box=None, header_style="bold")
         t.add_column("OBJECT")
         t.add_column("STATE")
@@ -209,7 +219,8 @@ def _wait(cluster, plans, timeout) -> int:
 @click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
 @click.option("-w", "--watch", is_flag=True, help="Keep refreshing (Ctrl-C to stop).")
 @LOCAL
-def status(targets, namespace, kubeconfig, context, all_namespaces, output, watch, local) -> int:
+def status(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool, output: str,
+           watch: bool, local: bool) -> int:
     """Jobs, replicas, GPUs, TensorBoard, serving and sync of experiments.
 
     TARGETS are files, directories or experiment names; none lists every
@@ -229,17 +240,18 @@ def status(targets, namespace, kubeconfig, context, all_namespaces, output, watc
             load(t)
     cluster = _connect(kubeconfig, context)
 
-    def gather():
+    def gather() -> list[ExperimentStatus]:
         return collect(cluster, list(targets) or None, namespace=namespace, all_namespaces=all_namespaces)
 
     if output != "table":
         show.structured([s.to_dict() for s in gather()], output)
         return 0
 
-    def render(items):
+    def render(items: list[ExperimentStatus]) -> Group:
         from rich.console import Group
+        from rich.text import Text
 
-        parts = [show.status_table(items, all_namespaces)] if items else ["No experiments."]
+        parts: list[Text | str] = [show.status_table(items, all_namespaces)] if items else ["No experiments."]
         if len(items) == 1:
             parts += show.status_detail(items[0])
         return Group(*parts)
@@ -277,7 +289,8 @@ def status(targets, namespace, kubeconfig, context, all_namespaces, output, watc
 @click.option("--wait", is_flag=True, help="Wait until every object (and its pods) is gone.")
 @click.option("--timeout", type=float, default=300, show_default=True)
 @LOCAL
-def delete(targets, namespace, kubeconfig, context, yes, wait, timeout, local) -> int:
+def delete(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], yes: bool, wait: bool,
+           timeout: float, local: bool) -> int:
     """Delete experiments (files, directories or names): every object, then the parent.
 
     With --local: stop every process of the experiment and forget its state.

@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import sys
 import threading
+from typing import TYPE_CHECKING, Optional
 
 import click
+
+if TYPE_CHECKING:
+    from ..api import Plan
 
 PROCESS_NOTE = ("note: --local runs each replica as a process on this machine: images are not used, "
                 "the replicas use this machine's tools")
 
 
-def parse_volumes(values: tuple) -> dict:
+def parse_volumes(values: tuple[str, ...]) -> dict[str, str]:
     out = {}
     for value in values:
         name, sep, path = value.partition("=")
@@ -23,14 +27,14 @@ def parse_volumes(values: tuple) -> dict:
     return out
 
 
-def _note_images(plans) -> None:
+def _note_images(plans: list[Plan]) -> None:
     from . import show
 
     if any(a.desired and a.desired.get("kind") in ("TFJob", "PyTorchJob") for p in plans for a in p.changes):
         show.err.print(PROCESS_NOTE, style="dim")
 
 
-def plan(paths, output, detailed_exitcode, rerun, verbose) -> int:
+def plan(paths: tuple[str, ...], output: str, detailed_exitcode: bool, rerun: bool, verbose: bool) -> int:
     from ..api import load, plan_local
     from . import show
 
@@ -47,12 +51,13 @@ def plan(paths, output, detailed_exitcode, rerun, verbose) -> int:
     return 0
 
 
-def apply(paths, yes, rerun, wait, timeout, volumes) -> int:
+def apply(paths: tuple[str, ...], yes: bool, rerun: bool, wait: bool, timeout: float,
+          volumes: tuple[str, ...]) -> int:
     from ..api import apply_local, load, plan_local
     from .live import _confirm
     from . import show
 
-    volumes = parse_volumes(volumes)
+    claims = parse_volumes(volumes)
     plans = plan_local(load(paths), rerun=rerun)
     show.plans(plans)
     _note_images(plans)
@@ -65,7 +70,7 @@ def apply(paths, yes, rerun, wait, timeout, volumes) -> int:
     if stops and not _confirm("Stop and replace these on this machine?", yes):
         show.err.print("Nothing was applied.")
         return 1
-    apply_local(plans, volumes=volumes)
+    apply_local(plans, volumes=claims)
     for p in todo:
         show.out.print(f"[green]Started[/] {p.experiment} on this machine "
                        f"(arena-run status --local {p.experiment}, arena-run logs --local {p.experiment} -f)")
@@ -74,7 +79,7 @@ def apply(paths, yes, rerun, wait, timeout, volumes) -> int:
     return _wait(plans, timeout)
 
 
-def _wait(plans, timeout) -> int:
+def _wait(plans: list[Plan], timeout: float) -> int:
     """Follow the default replica's log of a single job while waiting for every job to end."""
     from .. import api
     from . import show
@@ -86,7 +91,7 @@ def _wait(plans, timeout) -> int:
     if len(jobs) == 1 and len(plans) == 1:
         view = api.local_view()
 
-        def follow():
+        def follow() -> None:
             try:
                 for chunk in api.logs(plans[0].experiment, view, namespace=api.LOCAL_NAMESPACE, follow=True,
                                       wait=True):
@@ -114,7 +119,7 @@ def _wait(plans, timeout) -> int:
     return 0
 
 
-def _finish(follower, stop) -> None:
+def _finish(follower: Optional[threading.Thread], stop: threading.Event) -> None:
     """Let the follower print what the ended replica wrote (a short job ends before its log is
     read), then silence it: its stream ends with the replica, so the wait is short."""
     if follower:
@@ -122,7 +127,7 @@ def _finish(follower, stop) -> None:
     stop.set()
 
 
-def status(targets, output) -> int:
+def status(targets: tuple[str, ...], output: str) -> int:
     from ..api import load, status_local
     from . import show
 
@@ -143,7 +148,7 @@ def status(targets, output) -> int:
     return 0
 
 
-def delete(targets, yes) -> int:
+def delete(targets: tuple[str, ...], yes: bool) -> int:
     from ..api import delete_local, load
     from .live import _confirm
     from . import show

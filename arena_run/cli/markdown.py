@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..api import ObjectDiff, Plan, shown_pair
+from ..api import Key, ObjectDiff, Plan, shown_pair
 
 OPS = ("create", "update", "replace", "delete")
 SIGN = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
@@ -57,7 +57,7 @@ def markdown(plans: list[Plan], diffs: Optional[list[ObjectDiff]] = None) -> str
     return "\n".join(out) + "\n"
 
 
-def _section(p: Plan, diffs: dict) -> str:
+def _section(p: Plan, diffs: dict[Key, ObjectDiff]) -> str:
     counts = p.counts()
     summary = ", ".join(f"{counts[op]} to {op}" for op in OPS if counts.get(op)) or "the ApplySet parent's record"
     lines = [f"<details><summary><b>{_html(p.experiment)}</b> in {_html(p.namespace)}: {_html(summary)}</summary>", ""]

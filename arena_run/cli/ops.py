@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Optional, Union
 
 import click
 
 from .app import cli
 from .live import LOCAL, _confirm, _connect, cluster_options
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from ..api import LogTarget, Reader
 
 OUTPUT = click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table",
                       show_default=True, help="json/yaml: for scripts.")
@@ -23,13 +29,14 @@ ALL_NAMESPACES = click.option("-A", "--all-namespaces", is_flag=True, help="Ever
 class _table:
     """Rows gathered, then printed as one grid (show.grid: cheap at a thousand rows)."""
 
-    def __init__(self, columns: list) -> None:
-        self.columns, self.rows = columns, []
+    def __init__(self, columns: list[str]) -> None:
+        self.columns = columns
+        self.rows: list[list[object]] = []
 
-    def add_row(self, *cells) -> None:
+    def add_row(self, *cells: object) -> None:
         self.rows.append(list(cells))
 
-    def __rich__(self):
+    def __rich__(self) -> Text:
         from .show import grid
 
         return grid(self.columns, self.rows)
@@ -50,8 +57,8 @@ class _table:
 @click.option("--since", help="Only lines newer than this, e.g. 10m, 2h.")
 @click.option("--timestamps", is_flag=True, help="Prefix each line with its time.")
 @LOCAL
-def logs(target, namespace, kubeconfig, context, role, index, point, component, follow, tail, since, timestamps,
-         local) -> int:
+def logs(target: str, namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], role: Optional[str], index: Optional[int], point: Optional[str],
+         component: str, follow: bool, tail: Optional[int], since: Optional[str], timestamps: bool, local: bool) -> int:
     """Logs of an experiment's job: its chief (or worker 0), or another replica.
 
     TARGET is an experiment name or its file.
@@ -62,26 +69,28 @@ def logs(target, namespace, kubeconfig, context, role, index, point, component, 
     if os.path.exists(target):
         api.load(target)  # a bad file is its located problems, before the cluster is asked
     since_delta = api.parse_duration(since) if since else None
+    cluster: Reader
     if local:
         if since or timestamps:
             raise click.UsageError("--since and --timestamps need a cluster's log times; not with --local")
         cluster, namespace = api.local_view(), api.LOCAL_NAMESPACE
     else:
         cluster = _connect(kubeconfig, context)
-    choice = dict(namespace=namespace, component=component, role=role, index=index, point=point)
-    found = api.log_target(target, cluster, **choice)
+    found = api.log_target(target, cluster, namespace=namespace, component=component, role=role, index=index,
+                           point=point)
     if not found.started:
         if not follow:
             show.err.print(f"{found.what}: {found.reason}; -f waits for it")
             return 1
-        said = set()
+        said: set[str] = set()
 
-        def waiting(t):
+        def waiting(t: LogTarget) -> None:
             if t.reason not in said:
                 said.add(t.reason)
                 show.err.print(f"{t.what}: {t.reason}; waiting…")
 
-        found = api.log_target(target, cluster, **choice, wait=True, on_wait=waiting)
+        found = api.log_target(target, cluster, namespace=namespace, component=component, role=role, index=index,
+                               point=point, wait=True, on_wait=waiting)
     out = sys.stdout.buffer
     try:
         for chunk in api.logs(found, cluster, follow=follow, tail=tail, since=since_delta, timestamps=timestamps):
@@ -105,7 +114,7 @@ def top() -> None:
 @click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
 @OUTPUT
 @LOCAL
-def top_node(kubeconfig, context, output, local) -> int:
+def top_node(kubeconfig: Optional[str], context: Optional[str], output: str, local: bool) -> int:
     """Each node's GPUs: total, allocated, unhealthy; then the cluster's (--local: this machine's)."""
     from ..api import local_view, top_nodes
     from . import show
@@ -129,7 +138,7 @@ def top_node(kubeconfig, context, output, local) -> int:
 @ALL_NAMESPACES
 @OUTPUT
 @LOCAL
-def top_job(namespace, kubeconfig, context, all_namespaces, output, local) -> int:
+def top_job(namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool, output: str, local: bool) -> int:
     """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
     from dataclasses import asdict
 
@@ -166,7 +175,8 @@ def top_job(namespace, kubeconfig, context, all_namespaces, output, local) -> in
 @click.option("--since", required=True, help="Finished longer ago than this, e.g. 7d, 12h.")
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
-def prune(namespace, kubeconfig, context, all_namespaces, since, yes, dry_run) -> int:
+def prune(namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool, since: str, yes: bool,
+          dry_run: bool) -> int:
     """Delete experiments whose jobs all finished longer ago than --since.
 
     Never one with anything running or pending.
@@ -215,7 +225,7 @@ def data() -> None:
 @cluster_options
 @ALL_NAMESPACES
 @OUTPUT
-def data_list(namespace, kubeconfig, context, all_namespaces, output) -> int:
+def data_list(namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool, output: str) -> int:
     """PVCs with capacity, access modes, status, and the experiments that mount them."""
     from ..api import data as read_claims
     from . import show

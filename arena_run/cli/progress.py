@@ -16,7 +16,7 @@ from typing import Optional
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from ..api import Applied, Deleted, Gone, Waiting
+from ..api import Applied, Deleted, Gone, Key, Waiting
 
 
 class Reporter:
@@ -26,7 +26,7 @@ class Reporter:
         self.console, self.err = console, err
         self.live = console.is_terminal
         self._lock = threading.Lock()
-        self._waits: dict[tuple, TaskID] = {}
+        self._waits: dict[Key, TaskID] = {}
         self._bar: Optional[Progress] = None
         self._main: Optional[TaskID] = None
         if self.live:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
 
 from rich.cells import cell_len
 from rich.console import Console
 from rich.text import Text
 
 from ..api import shown_pair
+
+if TYPE_CHECKING:
+    from ..api import ExperimentStatus, Found, ObjectDiff, Plan
 
 # Piped output is not wrapped at 80 columns: scripts and CI logs read whole lines.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 250)
@@ -26,7 +29,7 @@ _WORD = {"create": "to create", "update": "to update", "replace": "to replace", 
          "keep": "kept", "unchanged": "unchanged"}
 
 
-def plans(items: list, verbose: bool = False) -> None:
+def plans(items: list[Plan], verbose: bool = False) -> None:
     for plan in items:
         head = Text.assemble(("Experiment ", "bold"), (plan.experiment, "bold cyan"), f" in {plan.namespace}")
         if plan.source:
@@ -63,14 +66,15 @@ def plans(items: list, verbose: bool = False) -> None:
             err.print(Text(f"  error: {problem}", style="red"))
 
 
-def objects(found) -> None:
+def objects(found: Found) -> None:
     """What deleting an experiment removes, one line each, its ApplySet parent last."""
     for kind, name in found.objects():
-        note = " (its ApplySet parent)" if kind == "ConfigMap" and found.parent["metadata"]["name"] == name else ""
+        parent = found.parent is not None and kind == "ConfigMap" and found.parent["metadata"]["name"] == name
+        note = " (its ApplySet parent)" if parent else ""
         out.print(f"  [red]-[/] {kind} {name}{note}")
 
 
-def plans_json(items: list, diffs: Optional[list] = None) -> None:
+def plans_json(items: list[Plan], diffs: Optional[list[ObjectDiff]] = None) -> None:
     data = [p.to_dict() for p in items]
     if diffs is not None:
         # Each changed action gains its unified diff, in the plan's own order.
@@ -82,7 +86,7 @@ def plans_json(items: list, diffs: Optional[list] = None) -> None:
     out.print_json(json.dumps(data))
 
 
-def diffs(items: list) -> None:
+def diffs(items: list[ObjectDiff]) -> None:
     """Unified diffs, coloured as git colours them."""
     for d in items:
         for line in d.text.splitlines():
@@ -102,7 +106,7 @@ def structured(data: Any, fmt: str) -> None:
         print(to_yaml([json.loads(json.dumps(data, default=str))], explicit_start=False), end="")
 
 
-def grid(columns: list, rows: list) -> Text:
+def grid(columns: list[str], rows: Sequence[Sequence[object]]) -> Text:
     """Columns as kubectl prints them: left-aligned, two spaces apart, a bold header.
 
     One Text for the whole table: rich's Table measures every cell as a
@@ -121,11 +125,11 @@ def grid(columns: list, rows: list) -> Text:
     return out
 
 
-def status_table(items: list, all_namespaces: bool) -> Text:
+def status_table(items: list[ExperimentStatus], all_namespaces: bool) -> Text:
     columns = (["NAMESPACE"] if all_namespaces else []) + [
         "EXPERIMENT", "PHASE", "JOBS", "REPLICAS", "GPUS", "AGE", "TENSORBOARD", "SERVING", "SYNC",
     ]
-    rows = []
+    rows: list[list[Union[str, Text]]] = []
     colors = {"Running": "green", "Succeeded": "blue", "Failed": "red", "Pending": "yellow"}
     for st in items:
         jobs = st.jobs
@@ -136,7 +140,8 @@ def status_table(items: list, all_namespaces: bool) -> Text:
         tb = st.tensorboard.url if st.tensorboard else "-"
         serving = f"{st.serving.url} ({st.serving.available})" if st.serving else "-"
         sync_color = {"in sync": "green", "drifted": "yellow"}.get(st.sync, "red")
-        row = ([st.namespace] if all_namespaces else []) + [
+        row: list[Union[str, Text]] = [st.namespace] if all_namespaces else []
+        row += [
             st.name, Text(st.phase, style=colors.get(st.phase, "")), str(len(jobs)), replicas, gpus, age or "-",
             tb, serving, Text(st.sync, style=sync_color),
         ]
@@ -144,7 +149,7 @@ def status_table(items: list, all_namespaces: bool) -> Text:
     return grid(columns, rows)
 
 
-def status_detail(st) -> list:
+def status_detail(st: ExperimentStatus) -> list[str]:
     """Below the table, for a single experiment: each job and the endpoints' hints."""
     lines = []
     for j in st.jobs:
