@@ -21,7 +21,9 @@ from pathlib import Path
 from . import build, certs, gomodules, procs, versions
 
 LIMITED_NAMESPACE = "arena-limited"
-SERVICE_CIDR = "10.0.0.0/24"
+# A /16: bench/ applies hundreds of experiments with TensorBoard Services (a
+# /24 holds 254), and deleted namespaces give their addresses back only later.
+SERVICE_CIDR = "10.0.0.0/16"
 SERVICE_IP = "10.0.0.1"  # first address of SERVICE_CIDR: the kubernetes Service
 POD_CIDR = "10.244.0.0/16"
 # Two fake GPU nodes, as in the issue: name -> nvidia.com/gpu count.
