@@ -6,7 +6,8 @@ nodes (tainted for this bench; each experiment tolerates them), then grows
 one namespace to each size in turn with `arena-run apply` of a directory of
 experiments, each a TFJob (one worker, running on a kwok node) and its
 ApplySet parent, every tenth also with TensorBoard (a Deployment and a
-Service: the control plane's service range has 254 addresses).  At each size, every command is a new process (start-up included),
+Service; the mix of the README's table).  At each size, every command is a
+new process (start-up included),
 timed as the median of --runs, its peak memory (max RSS) taken from the
 kernel, against `kubectl get tfjobs -o json` of the same namespace in the
 same run:
