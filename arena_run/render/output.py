@@ -51,6 +51,9 @@ _NUMBER = re.compile(r"""[-+]?(
     | 0x[0-9a-f]*(\.[0-9a-f]*)?p[-+]?[0-9]+    # Go's hexadecimal floats
     | \.(inf|nan)
 )""", re.X | re.I)
+# PyYAML takes `0b_` and `0x__` for integers (its 1.1 patterns allow `_` as
+# every digit) and then fails to convert them: matched before removing `_`.
+_PREFIXED = re.compile(r"[-+]?0(b[01_]+|x[0-9a-f_]+)", re.I)
 # Dates and timestamps (YAML 1.1's, and go-yaml's looser `2006-1-2 15:4:5`).
 _TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt \t].*)?", re.S)
 
@@ -60,6 +63,7 @@ def ambiguous(text: str) -> bool:
     return (
         text.lower() in _WORDS
         or _NUMBER.fullmatch(text.replace("_", "").replace(",", "")) is not None
+        or _PREFIXED.fullmatch(text) is not None
         or _TIMESTAMP.fullmatch(text) is not None
     )
 

@@ -23,6 +23,8 @@ KNOWN = [
     # integers: octal 1.1 and 1.2, hex, binary, underscores, commas (Ruby), go-yaml's 09, sexagesimal
     "0o10", "0O10", "010", "0777", "09", "0x1F", "0X1f", "0b101", "0B11", "1_000", "1,000", "1__0", "0_1",
     "+12", "-0", "12", "1:30", "1:30:00", "-1:30", "60:59", "0:0", "190:20:30.15",
+    # PyYAML's 1.1 patterns: only underscores after the prefix (it then fails to convert them)
+    "0b_", "0x_", "-0b__", "+0x_",
     # floats: YAML 1.2 without a dot, 1.1 with one, the spec's 1.1 regex (1.2.3), infinities and NaNs
     "1e3", "1E3", "1e-3", "+1e3", "12e03", "1.0", "1.", ".5", "+.5", "-.5e-5", "0.", "1.5e+3", "0.0.0.0", "1.2.3",
     ".inf", "-.inf", "+.inf", ".Inf", ".INF", ".nan", ".NaN", "NaN", "inf", "Infinity",
