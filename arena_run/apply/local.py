@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional
 
 from ..local import supervisor
 from ..local.state import Store
-from ..local.view import JOB_KINDS, LocalView, run_phase
+from ..local.view import JOB_KINDS, run_phase
 from ..plan import Plan
 from .errors import ApplyError
 from .run import Outcome, Result
@@ -104,7 +104,6 @@ def wait_local(store: Store, plans: list[Plan], *, timeout: float = 600, interva
     Raises ApplyError naming the failed jobs (with their reasons) once all are
     done, or when the time is up.
     """
-    view = LocalView(store)
     wanted = [(p.experiment, a.key[0].split(".")[0], a.key[2]) for p in plans for a in p.actions
               if a.desired is not None and a.op != "keep" and a.key[0].split(".")[0] in RUNNABLE]
     deadline = time.monotonic() + timeout
