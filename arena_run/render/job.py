@@ -3,12 +3,11 @@ MPIJob and TrainJob in engines.py."""
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 from ..spec.model import Experiment, Job
 from ..spec.names import Replica, job_name, job_points, replicas
-from ..spec.sweep import Point, substitute
+from ..spec.sweep import Point, params_json, substitute
 from . import labels as L
 from .engines import mpi_job, run_policy, train_job
 from .pod import env_list, job_env, job_pod, job_volumes, resources
@@ -30,7 +29,7 @@ def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[
     suffix = point.suffix if point else None
     annotations = None
     if point:
-        annotations = {L.SWEEP_PARAMS: json.dumps(dict(point.params), sort_keys=True, separators=(",", ":"))}
+        annotations = {L.SWEEP_PARAMS: params_json(point.params)}
     metadata = L.metadata(exp, job_name(exp, point), namespace, L.labels(exp, "job", suffix), annotations)
     if job.type == "mpi":
         return mpi_job(exp, job, point, metadata)

@@ -13,6 +13,7 @@
 - Duplicate keys are refused: PyYAML silently keeps the last of two equal
   keys, and for a file that configures GPUs that is a bug waiting to happen.
 - Keys must be strings, as in TOML.
+- Floats keep their spelling (written.py), as TOML's do.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import yaml
 
 from .errors import shown
 from .shape import MAX_DEPTH, MAX_ITEMS
+from .written import WrittenFloat
 
 if TYPE_CHECKING:  # checked against the pure-Python loader: libyaml's constructs and resolves alike
     _Base = yaml.SafeLoader
@@ -69,10 +71,11 @@ def _int(loader: Loader, node: yaml.ScalarNode) -> int:
 
 
 def _float(loader: Loader, node: yaml.ScalarNode) -> float:
-    text = loader.construct_scalar(node).lower()
-    if text.endswith((".inf", ".nan")):
-        return float(text.replace(".", ""))
-    return float(text)
+    # Spelled as written (`1e-5`, `.5`), so a sweep value prints as it reads here.
+    text = loader.construct_scalar(node)
+    if text.lower().endswith((".inf", ".nan")):
+        return WrittenFloat(text, float(text.lower().replace(".", "")))
+    return WrittenFloat(text)
 
 
 def _mapping(loader: Loader, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .types import (
     DNS1035_LABEL_RE,
+    RECORD,
     SWEEP_PARAM_RE,
     AbsPath,
     Count,
@@ -319,14 +320,20 @@ class Experiment(Spec):
     serve: Optional[Serve] = _d("Present = the model is served.", default=None)
     sweep: dict[SweepParam, Annotated[list[SweepValue], Field(min_length=1)]] = _d(
         "Hyperparameter grid: one job per point of the Cartesian product. The command says `{{lr}}`; "
-        "each point also gets env `ARENA_PARAM_LR`.",
+        "each point also gets env `ARENA_PARAM_LR`. Values are substituted as written (`1e-5`, `0.10`).",
         default_factory=dict,
     )
 
     def to_json(self) -> str:
-        """The experiment as JSON, as the ApplySet parent records it (absent keys left out)."""
+        """The experiment as JSON, as the ApplySet parent records it (absent keys left out).
+
+        A sweep float spelled otherwise than Python would is recorded as
+        `{"$float": "1e-5"}` (types.SweepValue), so what is re-rendered from the
+        record is what was applied, and a respelling changes the spec hash.
+        """
         return self.model_dump_json(exclude_none=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Experiment":
-        return cls.model_validate_json(text, strict=False)
+        """A record of to_json's, or of an older version's (plain numbers: Python's spelling)."""
+        return cls.model_validate_json(text, strict=False, context={RECORD: True})

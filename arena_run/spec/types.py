@@ -10,8 +10,10 @@ import datetime as dt
 import re
 from typing import Annotated, Optional, Union
 
-from pydantic import BeforeValidator, Field, PlainValidator, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from .written import WrittenFloat
 
 # Kubernetes resource.Quantity: a decimal number with an optional SI, binary or
 # exponent suffix.  Negative quantities make no sense for anything we set.
@@ -119,16 +121,37 @@ LabelKey = Annotated[str, Field(pattern=LABEL_KEY_RE, max_length=316)]
 LabelValue = Annotated[str, Field(pattern=LABEL_VALUE_RE, max_length=63)]
 
 
-def _scalar(value: object) -> object:
+# The record of an applied experiment (Experiment.to_json) keeps a float's
+# spelling as {"$float": "1e-5"}, since JSON's parsers keep only the number;
+# only reading a record (the context RECORD) accepts it, never a user's file.
+RECORD = "arena-run.record"
+FLOAT_TAG = "$float"
+_FLOAT_TEXT = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+def _scalar(value: object, info: ValidationInfo) -> object:
     if isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, dict) and (info.context or {}).get(RECORD) and list(value) == [FLOAT_TAG]:
+        text = value[FLOAT_TAG]
+        if isinstance(text, str) and _FLOAT_TEXT.fullmatch(text):
+            return WrittenFloat(text)
     raise PydanticCustomError("scalar", "a sweep value must be a string, number or boolean")
+
+
+def _recorded(value: object) -> object:
+    # Tagged only where the spelling is not Python's, so the record (and the
+    # spec hash made from it) of `lr = [0.001]` is what it always was.
+    if isinstance(value, WrittenFloat) and value.text != repr(float(value)):
+        return {FLOAT_TAG: value.text}
+    return value
 
 
 # Any TOML scalar; one check, so a table in a sweep gets one message.
 SweepValue = Annotated[
     Union[bool, int, float, str],
     PlainValidator(_scalar),
+    PlainSerializer(_recorded, when_used="json"),
     WithJsonSchema({"type": ["boolean", "integer", "number", "string"]}),
 ]
 
