@@ -120,6 +120,47 @@ def test_a_changed_value_reaches_the_cluster(cluster, kube, namespace, tmp_path,
         assert api.status(kube, path)[0].sync == "in sync"
 
 
+SPELLED = """name = "spelled"
+namespace = "{ns}"
+[job]
+image = "busybox:1.36"
+command = "echo --lr={{{{lr}}}}; sleep 3600"
+env = {{ LR = "{{{{lr}}}}" }}
+[sweep]
+lr = [1e-5, 0.10]
+"""
+
+
+def test_sweep_floats_reach_the_pods_as_written(cluster, kube, namespace, tmp_path, capsys):
+    """Issue 9 item 14: `1e-5` reaches the pods as `1e-5` (not `1e-05`), and the
+    record keeps it: status from the file and from the record alone says in sync."""
+    from cluster_helpers import cli
+
+    path = tmp_path / "arena.toml"
+    path.write_text(SPELLED.format(ns=namespace))
+    code, _, err = cli(capsys, "apply", "-y", str(path))
+    assert code == 0, err
+    assert kubectl_diff(cluster, tmp_path, str(path)) == ""
+    for target in ([str(path)], ["-n", namespace, "spelled"]):  # the file; the record in the parent
+        code, out, err = cli(capsys, "status", "-o", "json", *target)
+        assert code == 0, err
+        (st,) = json.loads(out)
+        assert st["sync"] == "in sync", (target, st["sync_detail"])
+        assert sorted(j["params"] for j in st["jobs"]) == ['{"lr":0.10}', '{"lr":1e-5}']
+    code, out, _ = cli(capsys, "status", "-n", namespace, "spelled")
+    assert code == 0 and '{"lr":1e-5}' in out and "1e-05" not in out
+
+    def pod_envs():
+        pods = kubectl_json(cluster, "-n", namespace, "get", "pods", "-l", "arena-run.io/experiment=spelled")["items"]
+        envs = [{e["name"]: e["value"] for e in p["spec"]["containers"][0]["env"]} | {
+                 "command": p["spec"]["containers"][0]["command"][-1]} for p in pods]
+        return envs if len(envs) == 2 else None
+
+    envs = until(pod_envs, what="a pod for each sweep point")
+    assert sorted((e["ARENA_PARAM_LR"], e["LR"], e["command"]) for e in envs) == [
+        ("0.10", "0.10", "echo --lr=0.10; sleep 3600"), ("1e-5", "1e-5", "echo --lr=1e-5; sleep 3600")]
+
+
 class Killed(BaseException):
     """As if the process died: nothing below gets to clean up."""
 
