@@ -14,7 +14,7 @@ image = "python:3.12"
 cpu = "1"
 command = "echo {{lr}} > /out/started-$ARENA_PARAM_LR; while [ ! -e /out/go-$ARENA_PARAM_LR ]; do sleep 0.05; done"
 [sweep]
-lr = ["0.1", "0.2", "0.3"]
+lr = [0.10, 2e-1, "0.3"]  # floats as written: 0.10, not 0.1
 '''
 
 
@@ -33,7 +33,7 @@ def test_points_run_as_cores_allow_and_the_rest_wait(local):
     first = started()[0].split("-", 1)[1]
     (out / f"go-{first}").touch()
     wait_until(lambda: len(started()) == 3, what="the queued point once a core is free")
-    for lr in ("0.1", "0.2", "0.3"):
+    for lr in ("0.10", "2e-1", "0.3"):
         assert (out / f"started-{lr}").read_text().strip() == lr  # {{lr}} and ARENA_PARAM_LR agree
         (out / f"go-{lr}").touch()
     wait_until(lambda: local.status("sw")["phase"] == "Succeeded", what="every point done")
