@@ -112,6 +112,8 @@ def test_the_record_keeps_spellings_and_old_records_still_load():
     record = json.loads(exp.to_json())
     # Tagged only where Python would spell it otherwise: a record of `0.5` is what it always was.
     assert record["sweep"]["lr"] == [{"$float": "1e-5"}, {"$float": "0.10"}, 0.5]
+    # Only the record: any other JSON dump (a notebook's) keeps the schema's plain numbers.
+    assert json.loads(exp.model_dump_json())["sweep"]["lr"] == [1e-05, 0.1, 0.5]
     assert jobs(Experiment.from_json(exp.to_json())) == jobs(exp)
     # A record an earlier arena-run wrote (plain numbers) renders what that version applied.
     old = json.loads(exp.to_json())

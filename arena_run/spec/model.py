@@ -331,7 +331,7 @@ class Experiment(Spec):
         `{"$float": "1e-5"}` (types.SweepValue), so what is re-rendered from the
         record is what was applied, and a respelling changes the spec hash.
         """
-        return self.model_dump_json(exclude_none=True)
+        return self.model_dump_json(exclude_none=True, context={RECORD: True})
 
     @classmethod
     def from_json(cls, text: str) -> "Experiment":

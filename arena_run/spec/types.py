@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Annotated, Optional, Union
 
-from pydantic import BeforeValidator, Field, PlainSerializer, PlainValidator, ValidationInfo, WithJsonSchema
+from pydantic import BeforeValidator, Field, PlainSerializer, PlainValidator, SerializationInfo, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from .written import WrittenFloat
@@ -139,10 +139,11 @@ def _scalar(value: object, info: ValidationInfo) -> object:
     raise PydanticCustomError("scalar", "a sweep value must be a string, number or boolean")
 
 
-def _recorded(value: object) -> object:
-    # Tagged only where the spelling is not Python's, so the record (and the
-    # spec hash made from it) of `lr = [0.001]` is what it always was.
-    if isinstance(value, WrittenFloat) and value.text != repr(float(value)):
+def _recorded(value: object, info: SerializationInfo) -> object:
+    # Tagged only in a record (other JSON dumps keep the schema's plain number),
+    # and only where the spelling is not Python's, so the record (and the spec
+    # hash made from it) of `lr = [0.001]` is what it always was.
+    if (info.context or {}).get(RECORD) and isinstance(value, WrittenFloat) and value.text != repr(float(value)):
         return {FLOAT_TAG: value.text}
     return value
 
