@@ -7,7 +7,8 @@ rendered objects are applied by `kubectl apply --server-side` to another
 namespace.  Printed: wall time and request counts of each, the ratios, and
 the CPU the control plane's processes (API server, etcd, the controllers and
 operators reacting to the new objects) spent meanwhile: on a small machine
-that runs both client and control plane, a first apply is bound by it.
+that runs both client and control plane, a first apply is bound by it.  Each
+run starts once the control plane is quiet again after the one before.
 
 arena-run is measured in process (as `arena_run.api` in a notebook) and, for
 the re-apply, also as the `arena-run apply -y` command, start-up included,
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,8 +71,23 @@ def control_plane_cpu(cp_dir: Path) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def settle(cp_dir: Path, quiet: float = 0.25, limit: float = 60) -> None:
+    """Until the control plane uses under `quiet` of a core (sampled each half
+    second): the controllers' reactions to the last run's objects are over, so
+    they do not land in the next run's time."""
+    deadline = time.monotonic() + limit
+    last = control_plane_cpu(cp_dir)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)  # a sampling period, not a wait for an event
+        now = control_plane_cpu(cp_dir)
+        if now - last < quiet * 0.5:
+            return
+        last = now
+
+
 def server_cpu(cp_dir: Path, fn):
     """fn's (seconds, result), and the control plane's CPU seconds meanwhile."""
+    settle(cp_dir)
     before = control_plane_cpu(cp_dir)
     seconds, result = fn()
     return seconds, result, control_plane_cpu(cp_dir) - before
@@ -79,20 +96,35 @@ def server_cpu(cp_dir: Path, fn):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--experiments", type=int, default=100)
+    ap.add_argument("--runs", type=int, default=3, help="rounds, each in fresh namespaces; medians are printed")
     args = ap.parse_args()
 
     reuse = os.environ.get("ARENA_RUN_TEST_CLUSTER")
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-"))
     cp = control_plane.Cluster.load(reuse) if reuse else control_plane.up(tmp / "cp")
     try:
-        run(cp, args.experiments, tmp)
+        rounds = [run(cp, args.experiments, tmp / f"round{r}", kubectl_first=r % 2 == 1) for r in range(args.runs)]
     finally:
         if not reuse:
             control_plane.down(tmp / "cp")
+    print(f"{args.experiments} experiments, {3 * args.experiments} objects, {os.cpu_count()} CPUs, "
+          f"medians of {args.runs} rounds, versions {cp.info.get('versions', '')}")
+    print(f"{'':24} {'arena-run':>10} {'kubectl':>10} {'speed-up':>9}  {'control plane CPU-s':>19}   "
+          "requests arena-run / kubectl")
+    for i, label in enumerate(LABELS):
+        rows = [r[i] for r in rounds]
+        a_s, a_cpu, k_s, k_cpu = (statistics.median(row[j] for row in rows) for j in (0, 2, 3, 5))
+        print(f"{label:24} {a_s:9.2f}s {k_s:9.2f}s {k_s / a_s:8.1f}x  {a_cpu:8.1f} / {k_cpu:<8.1f}   "
+              f"{rows[0][1]} / {rows[0][4]}")
 
 
-def run(cp, n: int, tmp: Path) -> None:
-    suffix = str(int(time.time()))[-6:]
+LABELS = ("first apply", "re-apply, unchanged", "re-apply, both commands")
+
+
+def run(cp, n: int, tmp: Path, kubectl_first: bool) -> list:
+    """One round in two fresh namespaces: [(arena s, requests, CPU-s, kubectl s, requests, CPU-s)] per LABELS."""
+    tmp.mkdir(parents=True)
+    suffix = f"{int(time.time() * 1000) % 10**8}"
     ns_arena, ns_kubectl = f"bench-arena-{suffix}", f"bench-kubectl-{suffix}"
     for ns in (ns_arena, ns_kubectl):
         cp.run_kubectl("create", "namespace", ns)
@@ -140,19 +172,19 @@ def run(cp, n: int, tmp: Path) -> None:
         return seconds, verbs
 
     rows = []
-    for label, ours in (("first apply", arena), ("re-apply, unchanged", arena),
-                        ("re-apply, both commands", arena_cli)):
-        a_s, a_req, a_cpu = server_cpu(cp_dir, ours)
-        k_s, k_req, k_cpu = server_cpu(cp_dir, kubectl)
-        rows.append((label, a_s, a_req, a_cpu, k_s, k_req, k_cpu))
-    print(f"{n} experiments, {len(objects)} objects, {os.cpu_count()} CPUs, versions {cp.info.get('versions', '')}")
-    print(f"{'':24} {'arena-run':>10} {'kubectl':>10} {'speed-up':>9}  {'control plane CPU-s':>19}   "
-          "requests arena-run / kubectl")
-    for label, a_s, a_req, a_cpu, k_s, k_req, k_cpu in rows:
-        print(f"{label:24} {a_s:9.2f}s {k_s:9.2f}s {k_s / a_s:8.1f}x  {a_cpu:8.1f} / {k_cpu:<8.1f}   "
-              f"{a_req} / {k_req}")
-    for ns in (ns_arena, ns_kubectl):
-        cp.run_kubectl("delete", "namespace", ns, "--wait=false", check=False)
+    for ours in (arena, arena, arena_cli):
+        # Alternate who goes first, round by round: neither always meets the
+        # control plane fresher.
+        if kubectl_first:
+            k = server_cpu(cp_dir, kubectl)
+            a = server_cpu(cp_dir, ours)
+        else:
+            a = server_cpu(cp_dir, ours)
+            k = server_cpu(cp_dir, kubectl)
+        rows.append((*a, *k))
+    # Waited for, so the next round does not pay for this one's garbage collection.
+    cp.run_kubectl("delete", "namespace", ns_arena, ns_kubectl, "--wait=true", check=False)
+    return rows
 
 
 if __name__ == "__main__":
