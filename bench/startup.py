@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,8 @@ def main() -> None:
     ap.add_argument("--file", default="examples/tf-git/arena.toml")
     args = ap.parse_args()
 
-    script = shutil.which("arena-run") or os.path.join(os.path.dirname(sys.executable), "arena-run")
+    # The arena-run of this interpreter (this checkout's venv), not whichever is first on PATH.
+    script = os.path.join(os.path.dirname(sys.executable), "arena-run")
     floor = [sys.executable, "-c", "import tomllib; from pydantic import BaseModel"]
     validate = [script, "validate", args.file]
     bare = [sys.executable, "-c", "pass"]
