@@ -97,20 +97,17 @@ def arena_run(*args, kubeconfig):
                           capture_output=True, text=True, timeout=60)
 
 
-def test_a_non_json_answer_is_one_line(tmp_path):
-    with Script(answer(200, b"<html><body>Please log in</body></html>", {"Content-Type": "text/html"})) as s:
+@pytest.mark.parametrize("body, content_type, said", [
+    (b"<html><body>Please log in</body></html>", "text/html",
+     "is not JSON: '<html><body>Please log in</body></html>'"),
+    (b'["a", "list"]', "application/json", "is not a Kubernetes object but a list"),
+], ids=["not-json", "json-not-an-object"])
+def test_an_answer_that_is_no_object_is_one_line(tmp_path, body, content_type, said):
+    with Script(answer(200, body, {"Content-Type": content_type})) as s:
         proc = arena_run("status", kubeconfig=kubeconfig(tmp_path, s.url))
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.count("\n") == 1 and "internal error" not in proc.stderr
-    assert "is not JSON: '<html><body>Please log in</body></html>'" in proc.stderr
-
-
-def test_json_that_is_not_an_object_is_one_line(tmp_path):
-    with Script(answer(200, b'["a", "list"]', {"Content-Type": "application/json"})) as s:
-        proc = arena_run("status", kubeconfig=kubeconfig(tmp_path, s.url))
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.count("\n") == 1 and "internal error" not in proc.stderr
-    assert "is not a Kubernetes object but a list" in proc.stderr
+    assert said in proc.stderr
 
 
 def test_an_answer_that_breaks_off_is_retried_then_one_line(tmp_path):

@@ -76,7 +76,8 @@ PROFILE = settings(
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def _toml_string(s: str) -> str:
+def toml_string(s: str) -> str:
+    """A TOML basic string holding s exactly (the cluster's round trip writes its files with it too)."""
     out = []
     for ch in s:
         o = ord(ch)
@@ -96,7 +97,7 @@ def _toml_string(s: str) -> str:
 
 
 def _toml_key(k: str) -> str:
-    return k if _BARE_KEY.match(k) else _toml_string(k)
+    return k if _BARE_KEY.match(k) else toml_string(k)
 
 
 def _toml_value(v) -> str:
@@ -112,7 +113,7 @@ def _toml_value(v) -> str:
         text = repr(v)
         return text if any(c in text for c in ".eE") else text + ".0"
     if isinstance(v, str):
-        return _toml_string(v)
+        return toml_string(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     if isinstance(v, dict):

@@ -14,13 +14,12 @@ part of either verdict here; the schema's "exactly one of git and rsync"
 
 from __future__ import annotations
 
-import os
 import re
 
 import jsonschema
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, given, note, settings
+from hypothesis import assume, given, note
 from hypothesis import strategies as st
 
 from arena_run.spec.errors import SpecError
@@ -28,7 +27,7 @@ from arena_run.spec.load import Document, parse
 from arena_run.spec.model import Experiment
 from arena_run.spec.schema import json_schema
 
-from .test_properties import to_toml
+from .test_properties import PROFILE, to_toml
 
 SCHEMA = json_schema()
 DEFS = SCHEMA["$defs"]
@@ -45,13 +44,6 @@ INTS = [-1, 0, 1, 2, 3, 63, 64, 500, 2**31 - 1, 2**31, 10**20]
 FLOATS = [0.0, 1.0, 2.0, 2.5, -1.0, 0.5, 1e-5, 1e300, 3e9]
 OTHER = st.sampled_from([True, False, [], {}, ["x"], {"a": 1}] + INTS[:3] + FLOATS[:4] + STRINGS[:4])
 
-PROFILE = settings(
-    max_examples=200,
-    deadline=None,
-    database=None,
-    derandomize=os.environ.get("CI") == "true",
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
-)
 
 
 def mostly(good: st.SearchStrategy, other: st.SearchStrategy, odds: int) -> st.SearchStrategy:

@@ -36,7 +36,7 @@ from arena_run.cluster import KINDS, connect
 from arena_run.cluster import kubeconfig as kc
 from arena_run.status.logs import find_target, stream
 from arena_testcluster import certs, procs
-from cluster_helpers import cli, kubectl_json, until
+from cluster_helpers import cli, cri, kubectl_json, serve_logs, until
 from faults import ResettingProxy
 
 EXPERIMENTS = 12
@@ -266,21 +266,6 @@ def test_lists_are_paged_and_an_expired_continue_restarts_the_list(cluster, kube
 # --- logs -f: silence is not an error ------------------------------------------------
 
 
-def _cri(lines):
-    import datetime as dt
-
-    at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f000Z")
-    return "".join(f"{at} stdout F {line}\n" for line in lines)
-
-
-def _serve_logs(cluster, ns, pod, path, text):
-    path.write_text(text)
-    cluster.run_kubectl("apply", "-f", "-", input=json.dumps({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
-        "metadata": {"name": pod, "namespace": ns},
-        "spec": {"logs": [{"logsFile": str(path), "follow": True}]}}))
-
-
 def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the_pod(cluster, kube, namespace, tmp_path, capsys):
     root, (name,) = experiments(tmp_path, namespace, count=1)
     assert cli(capsys, "apply", "-y", str(root))[0] == 0
@@ -289,7 +274,7 @@ def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the
           == "Running" if cluster.run_kubectl("-n", namespace, "get", "pod", pod, check=False).returncode == 0
           else False, what="worker running")
     log = tmp_path / "worker.log"
-    _serve_logs(cluster, namespace, pod, log, _cri(["first"]))
+    serve_logs(cluster, namespace, pod, log, cri(["first"]))
 
     kube.read_timeout = 1.0  # what a silent follow used to die of, made short
     target = until(lambda: (lambda t: t if t.started else None)(find_target(kube, name, namespace)),
@@ -311,7 +296,7 @@ def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the
     reader.join(3 * kube.read_timeout)
     assert not failure and reader.is_alive(), failure
     with log.open("a") as fh:
-        fh.write(_cri(["after the silence"]))
+        fh.write(cri(["after the silence"]))
     until(lambda: "".join(got) == "first\nafter the silence\n" or failure, timeout=30, what="the next line")
     assert not failure, failure
 
@@ -332,7 +317,7 @@ def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the
     # The container ends: the follow ends too, cleanly, with every line
     # (kwok, unlike a kubelet, keeps the stream open: arena-run notices itself).
     with log.open("a") as fh:
-        fh.write(_cri(["last words"]))
+        fh.write(cri(["last words"]))
     until(lambda: "".join(got).endswith("last words\n") or failure, timeout=30, what="the last line")
     cluster.run_kubectl("-n", namespace, "annotate", "pod", pod, f"{cluster.info['exit_code_annotation']}=0")
     until(lambda: not reader.is_alive(), timeout=60, what="the follow to end with the pod")

@@ -20,7 +20,7 @@ import datetime as dt
 import pytest
 
 from arena_run.status.top import read_nodes
-from cluster_helpers import cli, kubectl_json, until
+from cluster_helpers import cli, cri, kubectl_json, serve_logs, until
 
 TAINT = "arena-run.test/ops"
 EXIT = "arena-run.test/exit-code"
@@ -255,21 +255,6 @@ def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, name
 # --- logs -----------------------------------------------------------------------
 
 
-def _cri(lines, at=None):
-    """Lines in the CRI log format kubelets (and kwok) read: TIME STREAM F TEXT."""
-    at = at or dt.datetime.now(dt.timezone.utc)
-    return "".join(f"{at.strftime('%Y-%m-%dT%H:%M:%S.%f000Z')} stdout F {line}\n" for line in lines)
-
-
-def serve_logs(cluster, ns, pod, path, text):
-    """kwok answers the kubelet log endpoint of pod from file path."""
-    path.write_text(text)
-    cluster.run_kubectl("apply", "-f", "-", input=json.dumps({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs",
-        "metadata": {"name": pod, "namespace": ns},
-        "spec": {"logs": [{"logsFile": str(path), "follow": True}]}}))
-
-
 def test_logs_of_chief_worker_and_options_through_the_api_server(cluster, kube, namespace,
                                                                    tmp_path, capsys):
     path = experiment(tmp_path, namespace, "exp", job="workers = 2\nchief = true\n")
@@ -278,8 +263,8 @@ def test_logs_of_chief_worker_and_options_through_the_api_server(cluster, kube, 
                       for p in ("exp-chief-0", "exp-worker-0", "exp-worker-1")), what="pods running")
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
     serve_logs(cluster, namespace, "exp-chief-0", tmp_path / "chief.log",
-               _cri(["chief: an hour ago"], old) + _cri(["chief: step 1", "chief: step 2"]))
-    serve_logs(cluster, namespace, "exp-worker-1", tmp_path / "worker1.log", _cri(["worker 1: step 1"]))
+               cri(["chief: an hour ago"], old) + cri(["chief: step 1", "chief: step 2"]))
+    serve_logs(cluster, namespace, "exp-worker-1", tmp_path / "worker1.log", cri(["worker 1: step 1"]))
 
     def logs(*args):
         return until(lambda: (lambda r: r if r[0] == 0 else None)(cli(capsys, "logs", "-n", namespace, *args)),
@@ -313,7 +298,7 @@ def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake
     assert code == 1 and "exp-worker-0 has not started yet (Unschedulable" in err and "-f waits" in err
 
     log = tmp_path / "worker.log"
-    serve_logs(cluster, namespace, "exp-worker-0", log, _cri(["started"]))
+    serve_logs(cluster, namespace, "exp-worker-0", log, cri(["started"]))
     env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig))
     proc = subprocess.Popen([sys.executable, "-m", "arena_run", "logs", "-f", "-n", namespace, "exp"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -329,7 +314,7 @@ def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake
         fake_nodes("gpu", 1, labels={label: "yes"})  # now it schedules, and kwok starts it
         until(lambda: got == ["started\n"], timeout=60, what="first line")
         with log.open("a") as fh:
-            fh.write(_cri(["appended while following"]))
+            fh.write(cri(["appended while following"]))
         until(lambda: got == ["started\n", "appended while following\n"], timeout=30, what="followed line")
         assert proc.poll() is None  # still following
     finally:
@@ -349,7 +334,7 @@ def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, capsys):
     pod = until(lambda: next((p["metadata"]["name"] for p in kubectl_json(
         cluster, "-n", namespace, "get", "pods", "-l", "arena-run.io/component=tensorboard")["items"]
         if p["status"].get("phase") == "Running"), None), what="tensorboard running")
-    serve_logs(cluster, namespace, pod, tmp_path / "tb.log", _cri(["TensorBoard 2 at http://0.0.0.0:6006/"]))
+    serve_logs(cluster, namespace, pod, tmp_path / "tb.log", cri(["TensorBoard 2 at http://0.0.0.0:6006/"]))
     code, out, _ = until(lambda: (lambda r: r if r[0] == 0 else None)(
         cli(capsys, "logs", "-n", namespace, "exp", "--component", "tensorboard")), timeout=30, what="tb logs")
     assert out == "TensorBoard 2 at http://0.0.0.0:6006/\n"
@@ -365,7 +350,7 @@ def test_logs_of_a_sweep_point_by_suffix_or_job_name(cluster, kube, namespace, t
     assert len(jobs) == 2
     for job in jobs:
         until(lambda: pod_phase(cluster, namespace, f"{job}-worker-0") == "Running", what=f"{job} running")
-        serve_logs(cluster, namespace, f"{job}-worker-0", tmp_path / f"{job}.log", _cri([f"I am {job}"]))
+        serve_logs(cluster, namespace, f"{job}-worker-0", tmp_path / f"{job}.log", cri([f"I am {job}"]))
     code, _, err = cli(capsys, "logs", "-n", namespace, "sw")
     assert code == 1 and f"sw is a sweep of 2 jobs: choose one with --point ({', '.join(jobs)})" in err
 

@@ -30,6 +30,7 @@ from arena_run.render.output import to_json
 from arena_run.spec.errors import SpecError
 from arena_run.spec.load import load, load_text
 from arena_run.spec.types import DNS1035_LABEL_RE, ENV_NAME_RE, LABEL_KEY_RE, LABEL_VALUE_RE
+from tests.test_properties import toml_string
 from yaml_corpus import KNOWN, WORDS, yamlish
 
 
@@ -45,42 +46,29 @@ is_env_name = _valid(ENV_NAME_RE.strip("^$"), 100)
 is_sub_path = _valid(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", 100)  # what the API server takes, too: no .., not absolute
 
 
-def _toml_string(s: str) -> str:
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\u{o:04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
 def _table(d: dict) -> str:
-    return "{ " + ", ".join(f"{_toml_string(k)} = {_toml_string(v)}" for k, v in d.items()) + " }"
+    return "{ " + ", ".join(f"{toml_string(k)} = {toml_string(v)}" for k, v in d.items()) + " }"
 
 
 def toml(e: dict) -> str:
     """An arena.toml for e: name, labels, env, node_selector, command, rsync, sub_path, toleration."""
     return "\n".join([
-        f"name = {_toml_string(e['name'])}",
+        f"name = {toml_string(e['name'])}",
         f"labels = {_table(e['labels'])}",
         "[code]",
-        f"rsync = {_toml_string(e['rsync'])}",
+        f"rsync = {toml_string(e['rsync'])}",
         "[[data]]",
         'host_path = "/tmp"',
         'mount = "/data"',
-        f"sub_path = {_toml_string(e['sub_path'])}",
+        f"sub_path = {toml_string(e['sub_path'])}",
         "[job]",
         'image = "busybox:1.36"',
-        f"command = {_toml_string(e['command'])}",
+        f"command = {toml_string(e['command'])}",
         f"env = {_table(e['env'])}",
         f"node_selector = {_table(e['node_selector'])}",
         "[[job.tolerations]]",
-        f"key = {_toml_string(e['toleration'][0])}",
-        f"value = {_toml_string(e['toleration'][1])}",
+        f"key = {toml_string(e['toleration'][0])}",
+        f"value = {toml_string(e['toleration'][1])}",
         "[tensorboard]",
         'logdir = "/data/logs"',
         "",
