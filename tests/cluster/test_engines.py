@@ -17,8 +17,7 @@ from arena_run.cluster import Cluster
 from arena_run.render.output import to_json
 from arena_run.spec.load import load
 from arena_run.plan import members
-from cluster_helpers import cli, kubectl_json, until
-from test_ops import _cri, serve_logs
+from cluster_helpers import cli, cri, kubectl_json, serve_logs, until
 
 EXIT = "arena-run.test/exit-code"
 EXPERIMENT = "arena-run.io/experiment"
@@ -130,8 +129,8 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     assert (row["kind"], row["status"], row["gpus_requested"], row["gpus_allocated"]) == ("MPIJob", "Running", 2, 2)
 
     # logs: the launcher's, as Arena reads an MPI job's.
-    serve_logs(cluster, namespace, launcher, tmp_path / "launcher.log", _cri(["launcher: step 1"]))
-    serve_logs(cluster, namespace, "hvd-worker-1", tmp_path / "worker.log", _cri(["worker 1: ready"]))
+    serve_logs(cluster, namespace, launcher, tmp_path / "launcher.log", cri(["launcher: step 1"]))
+    serve_logs(cluster, namespace, "hvd-worker-1", tmp_path / "worker.log", cri(["worker 1: ready"]))
     assert until(lambda: cli(capsys, "logs", "-n", namespace, "hvd")[1], timeout=30) == "launcher: step 1\n"
     assert until(lambda: cli(capsys, "logs", "-n", namespace, "hvd", "--role", "worker", "--index", "1")[1],
                  timeout=30) == "worker 1: ready\n"
@@ -226,7 +225,7 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     code, out, _ = cli(capsys, "top", "job", "-n", namespace, "-o", "json")
     (row,) = json.loads(out)
     assert (row["kind"], row["status"], row["gpus_requested"], row["gpus_allocated"]) == ("TrainJob", "Running", 2, 2)
-    serve_logs(cluster, namespace, node0["metadata"]["name"], tmp_path / "node0.log", _cri(["node 0: loss 0.1"]))
+    serve_logs(cluster, namespace, node0["metadata"]["name"], tmp_path / "node0.log", cri(["node 0: loss 0.1"]))
     assert until(lambda: cli(capsys, "logs", "-n", namespace, "llm")[1], timeout=30) == "node 0: loss 0.1\n"
 
     # Succeeded: every node exits 0; JobSet and Trainer finish the TrainJob.
@@ -299,7 +298,7 @@ def test_custom_serving(cluster, kube, namespace, tmp_path, capsys):
         "name": "sentiment-serving", "url": f"http://sentiment-serving.{namespace}.svc:8000", "available": "1/1",
         "hint": f"kubectl port-forward -n {namespace} svc/sentiment-serving 8000:8000"}
     (pod,) = pods(cluster, namespace, "sentiment", "Running")
-    serve_logs(cluster, namespace, pod["metadata"]["name"], tmp_path / "serving.log", _cri(["listening on :8000"]))
+    serve_logs(cluster, namespace, pod["metadata"]["name"], tmp_path / "serving.log", cri(["listening on :8000"]))
     assert until(lambda: cli(capsys, "logs", "-n", namespace, "sentiment", "--component", "serving")[1],
                  timeout=30) == "listening on :8000\n"
 
