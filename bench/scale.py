@@ -7,20 +7,23 @@ one namespace to each size in turn with `arena-run apply` of a directory of
 experiments, each a TFJob (one worker, running on a kwok node) and its
 ApplySet parent, every tenth also with TensorBoard (a Deployment and a
 Service; the mix of the README's table).  At each size, every command is a
-new process (start-up included),
-timed as the median of --runs, its peak memory (max RSS) taken from the
-kernel, against `kubectl get tfjobs -o json` of the same namespace in the
-same run:
+new process (start-up included) reaching the API server through a delay
+proxy of each --rtt-ms (bench/delayproxy.py; 0: no proxy), timed as the
+median of --runs, its peak memory (max RSS) taken from the kernel, against
+`kubectl get tfjobs -o json` of the same namespace through the same proxy in
+the same run, who goes first alternating, each once the control plane is
+quiet:
 
   - arena-run status -n NS, status -n NS -o json, top job -n NS, plan DIR
   - arena-run apply -y DIR unchanged, against `kubectl apply --server-side
     --field-manager=arena-run` of the same objects (kubectl's re-apply)
 
-Requests are counted in process through arena_run.api on the same cluster
-(the CLI makes the same calls), and for kubectl from its -v=6 log.
-Printed: a table per size, then one Markdown table for the README.
+Requests and round trips come from each command's own request log
+(arena-run -v, kubectl -v=6), the floor from them and the control plane's
+CPU (bench/wire.py).  Printed: a table per size and round trip, then one
+Markdown table for the README.
 
-    python bench/scale.py [--sizes 100,300,1000] [--runs 3]
+    python bench/scale.py [--sizes 100,300,1000] [--runs 3] [--rtt-ms 0,5,20,50]
 """
 
 from __future__ import annotations
@@ -28,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,8 +39,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from arena_testcluster import cluster as control_plane  # noqa: E402
+import wire  # noqa: E402
 
 from arena_run import api  # noqa: E402
 from arena_run.plan import members  # noqa: E402
@@ -71,48 +75,11 @@ def objects_and_pods(n: int) -> tuple[int, int]:
     return n + 2 * boards, n + boards
 
 
-def measured(cmd: list[str], env: dict) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MB, exit status) of one run of a command."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode not in (0, 2):
-        raise RuntimeError(f"{' '.join(cmd)}: exit {proc.returncode}: {err[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, proc.returncode
-
-
-def median_of(cmd: list[str], env: dict, runs: int) -> tuple[float, float]:
-    results = [measured(cmd, env) for _ in range(runs)]
-    return statistics.median(r[0] for r in results), max(r[1] for r in results)
-
-
-def kubectl_requests(cmd: list[str], env: dict) -> dict:
-    proc = subprocess.run(cmd + ["-v=6"], env=env, capture_output=True, text=True, check=True)
-    verbs: dict = {}
-    for line in proc.stderr.splitlines():
-        if '"Response" verb="' in line:
-            verb = line.split('verb="', 1)[1].split('"', 1)[0]
-            verbs[verb] = verbs.get(verb, 0) + 1
-    return verbs
-
-
-def counted(kube, fn) -> dict:
-    kube.requests.clear()
-    fn()
-    return dict(kube.requests)
-
-
-def fmt_requests(req: dict) -> str:
-    return " ".join(f"{n} {verb}" for verb, n in sorted(req.items())) or "0"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="100,300,1000")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rtt-ms", default="0", help="round-trip times to measure at, e.g. 0,5,20,50")
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
@@ -122,7 +89,7 @@ def main() -> None:
     ns = f"bench-scale-{str(int(time.time()))[-6:]}"
     nodes = [f"{ns}-node-{i:02d}" for i in range(-(-objects_and_pods(max(sizes))[1] // PODS_PER_NODE) + 1)]
     try:
-        run(cp, ns, nodes, sizes, args.runs, tmp)
+        run(cp, ns, nodes, sizes, args.runs, wire.parse_rtts(args.rtt_ms), tmp)
     finally:
         cp.run_kubectl("delete", "namespace", ns, "--wait=false", check=False)
         cp.run_kubectl("delete", "nodes", "-l", TAINT, "--wait=false", check=False)
@@ -154,79 +121,90 @@ def wait_pods(cp, ns: str, want: int, timeout: float = 900) -> None:
         time.sleep(2)
 
 
-def run(cp, ns: str, nodes: list[str], sizes: list[int], runs: int, tmp: Path) -> None:
+def run(cp, ns: str, nodes: list[str], sizes: list[int], runs: int, rtts: list[float], tmp: Path) -> None:
     make_nodes(cp, ns, nodes)
     cp.run_kubectl("create", "namespace", ns)
-    env = {**os.environ, "KUBECONFIG": str(cp.kubeconfig), "PYTHONWARNINGS": "ignore"}
     kube = api.connect(str(cp.kubeconfig))
     exps = tmp / "experiments"
-    arena = [sys.executable, "-m", "arena_run"]
-    kubectl = [str(cp.kubectl)]
     table = []
     made = 0
-    for size in sizes:
-        new = []
-        for i in range(made, size):
-            d = exps / f"e{i:04d}"
-            d.mkdir(parents=True)
-            (d / "arena.toml").write_text(EXPERIMENT.format(i=i, taint=TAINT) + (TENSORBOARD.format(i=i) if i % 10 == 0 else ""))
-            new.append(str(d / "arena.toml"))
-        t0 = time.perf_counter()
-        api.apply(new, kube, namespace=ns)
-        grow = time.perf_counter() - t0
-        made = size
-        n_objects, n_pods = objects_and_pods(size)
-        wait_pods(cp, ns, n_pods)
-        # What kubectl re-applies: the very objects arena-run applied, under its field manager.
-        manifest = tmp / f"members-{size}.yaml"
-        manifest.write_text(to_yaml([o for f in api.load(str(exps)) for o in members(f.experiment, ns)]))
+    with wire.Network(cp, rtts, tmp) as net:
+        for size in sizes:
+            new = []
+            for i in range(made, size):
+                d = exps / f"e{i:04d}"
+                d.mkdir(parents=True)
+                (d / "arena.toml").write_text(EXPERIMENT.format(i=i, taint=TAINT)
+                                              + (TENSORBOARD.format(i=i) if i % 10 == 0 else ""))
+                new.append(str(d / "arena.toml"))
+            t0 = time.perf_counter()
+            api.apply(new, kube, namespace=ns)
+            grow = time.perf_counter() - t0
+            made = size
+            n_objects, n_pods = objects_and_pods(size)
+            wait_pods(cp, ns, n_pods)
+            # What kubectl re-applies: the very objects arena-run applied, under its field manager.
+            manifest = tmp / f"members-{size}.yaml"
+            manifest.write_text(to_yaml([o for f in api.load(str(exps)) for o in members(f.experiment, ns)]))
+            commands = [
+                ("kubectl get tfjobs -o json", "kubectl", ["get", "tfjobs", "-n", ns, "-o", "json"], (0,)),
+                ("arena-run status", "arena-run", ["status", "-n", ns], (0,)),
+                ("arena-run status -o json", "arena-run", ["status", "-n", ns, "-o", "json"], (0,)),
+                ("arena-run top job", "arena-run", ["top", "job", "-n", ns], (0,)),
+                ("arena-run plan DIR", "arena-run", ["plan", "-n", ns, str(exps)], (0, 2)),
+                ("arena-run apply DIR, unchanged", "arena-run", ["apply", "-y", "-n", ns, str(exps)], (0,)),
+                ("kubectl apply --server-side", "kubectl",
+                 ["apply", "--server-side", "--field-manager=arena-run", "-f", str(manifest)], (0,)),
+            ]
+            for rtt in rtts:
+                measured: dict[str, list] = {label: [] for label, *_ in commands}
+                for r in range(runs):
+                    # Who goes first alternates run by run.
+                    for label, tool, args, ok in (commands if r % 2 == 0 else commands[::-1]):
+                        cmd = (wire.kubectl_command(net, *args) if tool == "kubectl"
+                               else wire.arena_run_command(*args))
+                        measured[label].append(wire.run(label, cmd, net, rtt, tool=tool, ok=ok))
+                rows = {label: wire.median_run(rs) for label, rs in measured.items()}
+                rows["peak"] = max(r.peak_mb for rs in measured.values() for r in rs)  # type: ignore[assignment]
+                re_apply = rows["arena-run apply DIR, unchanged"]
+                assert not {"PATCH", "POST", "DELETE"} & set(re_apply.requests), f"re-apply wrote: {re_apply.requests}"
+                table.append((size, rtt, rows))
+                print_size(size, rtt, n_objects, n_pods, grow, runs, rows)
+            # kubectl is the referee: after all of that, nothing differs.
+            diff = subprocess.run([str(cp.kubectl), f"--kubeconfig={cp.kubeconfig}", "diff", "--server-side",
+                                   "--field-manager=arena-run", "-f", str(manifest)], capture_output=True, text=True)
+            assert diff.returncode == 0, f"kubectl diff after re-apply: {diff.stdout[-2000:]}{diff.stderr[-2000:]}"
 
-        base_cmd = kubectl + ["get", "tfjobs", "-n", ns, "-o", "json"]
-        base, base_mb = median_of(base_cmd, env, runs)
-        rows = [("kubectl get tfjobs -o json", base, base_mb, fmt_requests(kubectl_requests(base_cmd, env)))]
-        commands = [
-            ("arena-run status", arena + ["status", "-n", ns], lambda: api.status(kube, namespace=ns)),
-            ("arena-run status -o json", arena + ["status", "-n", ns, "-o", "json"],
-             lambda: api.status(kube, namespace=ns)),
-            ("arena-run top job", arena + ["top", "job", "-n", ns], lambda: api.top_jobs(kube, namespace=ns)),
-            ("arena-run plan DIR", arena + ["plan", "-n", ns, str(exps)], lambda: api.plan(str(exps), kube, namespace=ns)),
-        ]
-        for label, cmd, call in commands:
-            seconds, mb = median_of(cmd, env, runs)
-            rows.append((label, seconds, mb, fmt_requests(counted(kube, call))))
-        reapply_cmd = arena + ["apply", "-y", "-n", ns, str(exps)]
-        re_s, re_mb = median_of(reapply_cmd, env, runs)
-        re_req = counted(kube, lambda: api.apply(str(exps), kube, namespace=ns))
-        assert not re_req.get("PATCH") and not re_req.get("DELETE"), f"re-apply wrote: {re_req}"
-        kubectl_apply = kubectl + ["apply", "--server-side", "--field-manager=arena-run", "-f", str(manifest)]
-        k_s, k_mb = median_of(kubectl_apply, env, runs)
-        k_req = kubectl_requests(kubectl_apply, env)
-        # kubectl is the referee: after all of that, nothing differs.
-        diff = subprocess.run(kubectl + ["diff", "--server-side", "--field-manager=arena-run", "-f", str(manifest)],
-                              env=env, capture_output=True, text=True)
-        assert diff.returncode == 0, f"kubectl diff after re-apply: {diff.stdout[-2000:]}{diff.stderr[-2000:]}"
-
-        print(f"\n{size} experiments in {ns} ({n_objects} objects, {n_pods} pods; grown in {grow:.1f} s), "
-              f"median of {runs} runs:")
-        print(f"  {'':32} {'time':>8} {'× base':>7} {'peak MB':>8}   requests")
-        for label, seconds, mb, req in rows:
-            print(f"  {label:32} {seconds:7.2f}s {seconds / base:7.2f} {mb:8.0f}   {req}")
-        print(f"  {'arena-run apply DIR, unchanged':32} {re_s:7.2f}s {'':7} {re_mb:8.0f}   {fmt_requests(re_req)}")
-        print(f"  {'kubectl apply --server-side':32} {k_s:7.2f}s {'':7} {k_mb:8.0f}   {fmt_requests(k_req)}")
-        print(f"  re-apply: kubectl / arena-run = {k_s / re_s:.1f}")
-        table.append((size, rows, (re_s, re_req, k_s, k_req)))
-
-    print("\n| experiments | command | time | × kubectl get tfjobs -o json | peak MB | requests |")
-    print("|--:|---|--:|--:|--:|---|")
-    for size, rows, (re_s, re_req, k_s, k_req) in table:
-        base = rows[0][1]
-        for label, seconds, mb, req in rows:
-            print(f"| {size} | `{label}` | {seconds:.2f} s | {seconds / base:.2f} | {mb:.0f} | {req} |")
-        print(f"| {size} | `arena-run apply DIR`, unchanged | {re_s:.2f} s | kubectl's re-apply "
-              f"{k_s:.2f} s: {k_s / re_s:.1f}× slower | | {fmt_requests(re_req)} (kubectl: {fmt_requests(k_req)}) |")
+    print("\n| experiments | command | round trip | time | × kubectl get tfjobs -o json | floor | requests "
+          "| round trips | peak MB |")
+    print("|--:|---|--:|--:|--:|--:|---|--:|--:|")
+    for size, rtt, rows in table:
+        base = rows["kubectl get tfjobs -o json"].seconds
+        for label, r in rows.items():
+            if label == "peak":
+                continue
+            ratio = f"{r.seconds / base:.2f}" if "apply" not in label else (
+                f"kubectl's re-apply {rows['kubectl apply --server-side'].seconds / r.seconds:.1f}× slower"
+                if label.startswith("arena-run") else "")
+            print(f"| {size} | `{label}` | {rtt:g} ms | {r.seconds:.2f} s | {ratio} | {r.floor:.2f} s | "
+                  f"{r.shown_requests()} | {r.round_trips} | {r.peak_mb:.0f} |")
     print(f"\ncommand: {'ARENA_RUN_TEST_CLUSTER=… ' if os.environ.get('ARENA_RUN_TEST_CLUSTER') else ''}"
-          f"python bench/scale.py --sizes {','.join(map(str, sizes))} --runs {runs}; "
-          f"versions {cp.info.get('versions', '')}")
+          f"python bench/scale.py --sizes {','.join(map(str, sizes))} --runs {runs} "
+          f"--rtt-ms {','.join(f'{r:g}' for r in rtts)}; {wire.now_utc()}; versions {cp.info.get('versions', '')}")
+
+
+def print_size(size, rtt, n_objects, n_pods, grow, runs, rows) -> None:
+    base = rows["kubectl get tfjobs -o json"].seconds
+    print(f"\n{size} experiments ({n_objects} objects, {n_pods} pods; grown in {grow:.1f} s), "
+          f"round trip {rtt:g} ms, median of {runs} runs:")
+    print(f"  {'':32} {'time':>7} {'× base':>7} {'floor':>7} {'RTs':>4} {'conn':>4} {'own CPU':>7}  requests")
+    for label, r in rows.items():
+        if label == "peak":
+            continue
+        print(f"  {label:32} {r.seconds:6.2f}s {r.seconds / base:7.2f} {r.floor:6.2f}s {r.round_trips:4d} "
+              f"{r.connections:4d} {r.own_cpu:7.2f}  {r.shown_requests()}")
+    re_s = rows["arena-run apply DIR, unchanged"].seconds
+    print(f"  re-apply: kubectl / arena-run = {rows['kubectl apply --server-side'].seconds / re_s:.1f}")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ then times, each the median of --runs:
   - the API call arena_run.status.top.read_nodes (what the CLI computes),
   - the CLI `arena-run top node` (a new process: start-up included),
   - `kubectl get pods -A` (a new process, its table to /dev/null),
+  the commands through a delay proxy of each --rtt-ms (bench/delayproxy.py),
 and checks the count it reports.  Everything it created is deleted.
 
-    python bench/top.py [--nodes 100] [--pods 1000] [--runs 7]
+    python bench/top.py [--nodes 100] [--pods 1000] [--runs 7] [--rtt-ms 0,20]
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from arena_testcluster import cluster as control_plane  # noqa: E402
+import wire  # noqa: E402
 
 from arena_run.cluster import connect  # noqa: E402
 from arena_run.status.top import read_nodes  # noqa: E402
@@ -50,7 +53,9 @@ def main() -> None:
     ap.add_argument("--nodes", type=int, default=100)
     ap.add_argument("--pods", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--rtt-ms", default="0", help="round-trip times to measure the commands at, e.g. 0,5,20,50")
     args = ap.parse_args()
+    args.rtts = wire.parse_rtts(args.rtt_ms)
 
     reuse = os.environ.get("ARENA_RUN_TEST_CLUSTER")
     tmp = Path(tempfile.mkdtemp(prefix="arena-bench-top-"))
@@ -117,17 +122,21 @@ def run(cp, ns: str, args) -> None:
     api = median_time(lambda: read_nodes(kube), args.runs)
     requests = sum(kube.requests.values()) / args.runs
 
-    env = dict(os.environ, KUBECONFIG=str(cp.kubeconfig))
-    arena_cmd = [sys.executable, "-m", "arena_run", "top", "node"]
-    kubectl_cmd = [str(cp.kubectl), "get", "pods", "-A"]
-
-    def proc(cmd):
-        return lambda: subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=True)
-
-    cli = median_time(proc(arena_cmd), args.runs)
-    cli_json = median_time(proc(arena_cmd + ["-o", "json"]), args.runs)
-    kubectl = median_time(proc(kubectl_cmd), args.runs)
-    kubectl_json = median_time(proc(kubectl_cmd + ["-o", "json"]), args.runs)
+    commands = [
+        ("arena-run top node", "arena-run", ["top", "node"]),
+        ("arena-run top node -o json", "arena-run", ["top", "node", "-o", "json"]),
+        ("kubectl get pods -A", "kubectl", ["get", "pods", "-A"]),
+        ("kubectl get pods -A -o json", "kubectl", ["get", "pods", "-A", "-o", "json"]),
+    ]
+    results = {}
+    with wire.Network(cp, args.rtts, Path(tempfile.mkdtemp(prefix="arena-bench-top-net-"))) as net:
+        for rtt in args.rtts:
+            measured: dict = {label: [] for label, *_ in commands}
+            for r in range(args.runs):
+                for label, tool, argv in (commands if r % 2 == 0 else commands[::-1]):
+                    cmd = wire.kubectl_command(net, *argv) if tool == "kubectl" else wire.arena_run_command(*argv)
+                    measured[label].append(wire.run(label, cmd, net, rtt, tool=tool))
+            results[rtt] = {label: wire.median_run(rs) for label, rs in measured.items()}
     nodes_total = len(report.nodes)
 
     print(f"cluster: {nodes_total} nodes ({args.nodes} created here), {total_pods} pods "
@@ -135,13 +144,15 @@ def run(cp, ns: str, args) -> None:
     print(f"GPUs: {report.summary} in the cluster; the created nodes' {expected} allocated counted exactly")
     print(f"median of {args.runs} runs:")
     print(f"  read_nodes (API, in process)       {api * 1000:7.0f} ms  ({requests:.0f} requests: LIST nodes, LIST pods)")
-    print(f"  arena-run top node (CLI)           {cli * 1000:7.0f} ms")
-    print(f"  arena-run top node -o json (CLI)   {cli_json * 1000:7.0f} ms")
-    print(f"  kubectl get pods -A                {kubectl * 1000:7.0f} ms")
-    print(f"  kubectl get pods -A -o json        {kubectl_json * 1000:7.0f} ms")
-    print(f"  ratio CLI / kubectl get pods -A    {cli / kubectl:7.2f}")
+    for rtt, rows in results.items():
+        print(f"  round trip {rtt:g} ms:")
+        for label, r in rows.items():
+            print(f"    {label:32} {r.seconds * 1000:7.0f} ms  floor {r.floor * 1000:5.0f} ms  "
+                  f"{r.round_trips} round trips  {r.shown_requests()}")
+        ratio = rows["arena-run top node"].seconds / rows["kubectl get pods -A"].seconds
+        print(f"    {'ratio CLI / kubectl get pods -A':32} {ratio:7.2f}")
     print(f"command: {'ARENA_RUN_TEST_CLUSTER=' + os.environ['ARENA_RUN_TEST_CLUSTER'] + ' ' if os.environ.get('ARENA_RUN_TEST_CLUSTER') else ''}"
-          f"python bench/top.py --nodes {args.nodes} --pods {args.pods} --runs {args.runs}")
+          f"python bench/top.py --nodes {args.nodes} --pods {args.pods} --runs {args.runs} --rtt-ms {args.rtt_ms}")
 
 
 if __name__ == "__main__":
