@@ -1,0 +1,73 @@
+"""Real Podman for the container tests: the engine, this machine's containers.conf, the test images.
+
+Podman missing: the tests skip with one line saying how to get it, except
+under CI (CI=true), where they fail; tests/run installs it there.  Every
+test labels what it makes with its own id and removes all of it afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+
+import pytest
+
+from . import images
+
+IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+def _need_podman() -> None:
+    if shutil.which("podman") is None:
+        why = "Podman is not installed (apt-get install -y podman runc; tests/run does it)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {why}", pytrace=False)
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def podman_conf():
+    """CONTAINERS_CONF for this whole session: the three settings this machine's kernel needs."""
+    _need_podman()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CONTAINERS_CONF", str(images.CONF))
+        mp.setenv("ARENA_RUN_CONTAINER_ENGINE", "podman")
+        yield str(images.CONF)
+
+
+def _image(name: str) -> str:
+    try:
+        ref, _ = images.ensure(name)
+    except images.ImageUnavailable as e:
+        if IN_CI:
+            pytest.fail(f"CI=true: the {name} test image cannot be built: {e}", pytrace=False)
+        pytest.skip(f"the {name} test image cannot be built: {e}")
+    return ref
+
+
+@pytest.fixture(scope="session")
+def busybox_image(podman_conf) -> str:
+    return _image("busybox")
+
+
+@pytest.fixture(scope="session")
+def python_image(podman_conf) -> str:
+    return _image("python")
+
+
+@pytest.fixture
+def engine(podman_conf):
+    from arena_run.local import engine as engine_mod
+
+    return engine_mod.find()
+
+
+@pytest.fixture
+def test_labels(engine):
+    """Labels naming this test; whatever carries them is removed afterwards."""
+    labels = {"arena-run.io/test": uuid.uuid4().hex[:12]}
+    yield labels
+    engine.remove(*[s.id for s in engine.containers(labels)])
+    engine.remove_network(*engine.networks(labels))
+    engine.remove_volume(*engine.volumes(labels))
