@@ -144,7 +144,8 @@ def _gpu_flags(kind: str, gpus: Sequence[str]) -> list[str]:
 def create_argv(kind: str, c: Container) -> list[str]:
     """The arguments of `ENGINE create` for c (without the program itself): labelled, with --init
     (a pid 1 that passes signals on and reaps orphans, as the process runner's sandbox does)."""
-    argv = ["create", "--name", c.name, "--init"]
+    # --pull=never: what to pull, and when, is the caller's (image_pull_policy), with its progress shown.
+    argv = ["create", "--name", c.name, "--init", "--pull=never"]
     for key, value in sorted(c.labels.items()):
         argv += ["--label", f"{key}={value}"]
     for key, value in c.env.items():

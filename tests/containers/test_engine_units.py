@@ -29,7 +29,7 @@ def test_create_flags_for_every_setting():
                    shm_bytes=2 * 2**30, cpus=1.5, memory_bytes=2**30, network="arena-run-e", aliases=["mnist-worker-0"],
                    hostname="mnist-worker-0", ports=[Port(6006, 40123)])
     argv = eng.create_argv("podman", c)
-    assert argv[:4] == ["create", "--name", "mnist-worker-0", "--init"]
+    assert argv[:5] == ["create", "--name", "mnist-worker-0", "--init", "--pull=never"]
     assert _flags(argv, "--label") == ["arena-run.io/experiment=e", "arena-run.io/job=mnist"]
     assert _flags(argv, "--env") == ['TF_CONFIG={"cluster":{}}', "A=1"]
     assert _flags(argv, "--workdir") == ["/root"]

@@ -1,0 +1,162 @@
+"""The container runner: each replica in its own image, through the engine (arena_run.local.engine).
+
+It satisfies the runner seam (arena_run.local.runner.Runner) with the same
+Launch the process runner gets, plus what only a container needs, in
+`Launch.extra`:
+
+    image, pull_policy      the pod's image and imagePullPolicy
+    pod_env                 the env the pod itself has (the operator's variables included); the
+                            process runner's `env` also holds this machine's, which an image must not get
+    cpus, memory            the container's limits (cores, bytes), as the kubelet gives them to the runtime
+    gpus                    the UUIDs this replica holds (disjoint per replica: the ledger's doing)
+    labels                  experiment, job, run, role, index: what names the container to a later reader
+
+What start returns is a small follower process (`python -m
+arena_run.local.containers`), so the supervisor's loop stays as it is: it
+copies the container's output into the replica's log file, waits for the
+container, removes it, and exits with the container's exit status (137 for
+a container killed or removed from outside: a failed replica, as a killed
+process is).  The follower dies with the supervisor (parent-death signal)
+and then removes its container, so a dead supervisor leaves no container
+running, as it leaves no process.
+
+Replicas share this machine's network (`--network host`), as the process
+runner's do: the addresses their environment gives (127.0.0.1 and a port of
+their own) are the same for both runners, and a server's port is on
+127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+from typing import Any, Optional
+
+from . import engine as engines
+from .engine import Container, Engine, Mount
+from .runner import Launch
+
+PR_SET_PDEATHSIG = 1
+KILLED = 137  # what a shell reports for SIGKILL; a container gone from outside counts as killed
+LABELS = {engines.MANAGED: "true"}
+
+
+def store_label(root: str) -> str:
+    """Which state directory a container belongs to: two users (or tests) of one engine never mix."""
+    return hashlib.sha256(os.path.realpath(root).encode()).hexdigest()[:12]
+
+
+def container_name(run_uid: str, pod: str, start: int) -> str:
+    # The run's uid makes it unique on the engine (another state directory may run the same experiment).
+    return f"arena-run-{run_uid[:8]}-{pod}-{start}"
+
+
+def container_for(launch: Launch) -> Container:
+    extra = launch.extra
+    return Container(
+        name=str(extra["container_name"]), image=str(extra["image"]), argv=list(launch.argv),
+        labels={**LABELS, **{k: str(v) for k, v in (extra.get("labels") or {}).items()}},
+        env={k: str(v) for k, v in (extra.get("pod_env") or {}).items()},
+        working_dir=launch.working_dir or None,
+        mounts=[Mount(m["source"], m["target"], bool(m.get("read_only"))) for m in launch.mounts],
+        shm_bytes=launch.shm, cpus=extra.get("cpus"), memory_bytes=extra.get("memory"),
+        network="host", hostname=None, gpus=list(extra.get("gpus") or []),
+    )
+
+
+class ContainerRunner:
+    """Start and stop replicas as containers of one engine."""
+
+    def __init__(self, store_root: str, engine: Optional[Engine] = None):
+        self.engine = engine or engines.find()
+        self.store = store_label(store_root)
+        self.names: dict[int, str] = {}  # follower pid -> its container
+
+    def start(self, launch: Launch) -> subprocess.Popen[bytes]:
+        c = container_for(launch)
+        c.labels[engines.LABEL + "store"] = self.store
+        self.engine.remove(c.name)  # a leftover of a supervisor killed between create and follow
+        self.engine.run(c)
+        os.makedirs(os.path.dirname(launch.log), exist_ok=True)
+        with open(launch.log, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "arena_run.local.containers", self.engine.path, self.engine.kind, c.name,
+                 str(os.getpid())],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        self.names[proc.pid] = c.name
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+        name = self.names.get(proc.pid)
+        if name is not None and proc.poll() is None:
+            self.engine.signal(name, "KILL" if sig == signal.SIGKILL else "TERM")
+
+
+def _die_with_parent() -> None:
+    # SIGTERM, not SIGKILL: the follower removes its container before it goes.  Blocked until the
+    # follower has its handler (a blocked signal stays pending across exec), so none is lost.
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+
+def sweep(engine: Engine, store_root: str, experiment: Optional[str] = None) -> int:
+    """Remove every container and network arena-run made for this state directory (one experiment's
+    when named); how many there were."""
+    labels = {**LABELS, engines.LABEL + "store": store_label(store_root)}
+    if experiment is not None:
+        labels[engines.LABEL + "experiment"] = experiment
+    found = engine.containers(labels)
+    engine.remove(*[s.id for s in found])
+    networks = engine.networks(labels)
+    engine.remove_network(*networks)
+    volumes = engine.volumes(labels)
+    engine.remove_volume(*volumes)
+    return len(found) + len(networks) + len(volumes)
+
+
+def follow(engine: Engine, name: str, parent: int) -> int:
+    """Copy the container's output to stdout until it ends; remove it; its exit status."""
+
+    def leave(*_: object) -> None:  # the supervisor died: take the container down with us
+        engine.remove(name)
+        os._exit(KILLED)
+
+    signal.signal(signal.SIGTERM, leave)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+    if os.getppid() != parent:  # it died before the parent-death signal was set
+        leave()
+    out = os.fdopen(sys.stdout.fileno(), "wb", closefd=False)
+    logs = engine.follow_logs(name, out)
+    logs.wait()
+    code: Optional[int] = None
+    while code is None:
+        state = engine.inspect(name)
+        if state is None:
+            out.write(f"arena-run: container {name} was removed from outside\n".encode())
+            return KILLED
+        if state.exit_code is not None:
+            code = state.exit_code
+            if state.oom_killed:
+                out.write(f"arena-run: container {name} was killed for memory (OOMKilled)\n".encode())
+            break
+        # `logs --follow` can end before the container does (the engine restarted): wait on it.
+        result = engine.call("wait", name, timeout=None)
+        if result.returncode != 0 and engine.inspect(name) is None:
+            continue
+    engine.remove(name)
+    return code if 0 <= code <= 255 else KILLED
+
+
+def main(argv: list[str]) -> int:
+    path, kind, name, parent = argv
+    return follow(Engine(path, kind), name, int(parent))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
