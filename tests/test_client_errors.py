@@ -114,7 +114,7 @@ def test_an_answer_that_breaks_off_is_retried_then_one_line(tmp_path):
     with Script(answer(200, LIST[:10], length=len(LIST))) as s:
         cluster = connect(kubeconfig(tmp_path, s.url), retry=QUICK)
         with pytest.raises(ClusterError, match=r"broke off.*\(after \d+ attempts in"):
-            cluster._call("GET", "/api/v1/namespaces/ns/configmaps")
+            cluster.transport.request("GET", "/api/v1/namespaces/ns/configmaps")
         assert len(s.seen) > 1 and cluster.retries["GET"] == len(s.seen) - 1
 
 
@@ -123,7 +123,7 @@ def test_a_read_timeout_is_retried_for_a_read_then_one_line(tmp_path):
         cluster = connect(kubeconfig(tmp_path, s.url), retry=QUICK)
         cluster.read_timeout = 0.3
         with pytest.raises(ClusterError, match=r"read timed out \(after \d+ attempts"):
-            cluster._call("GET", "/api/v1/namespaces/ns/configmaps")
+            cluster.transport.request("GET", "/api/v1/namespaces/ns/configmaps")
         assert cluster.retries["GET"] >= 1
 
 
@@ -132,7 +132,7 @@ def test_a_write_that_may_have_run_is_not_sent_twice(tmp_path):
         cluster = connect(kubeconfig(tmp_path, s.url), retry=QUICK)
         cluster.read_timeout = 0.3
         with pytest.raises(ClusterError, match=r"read timed out$"):
-            cluster._call("PATCH", "/api/v1/namespaces/ns/configmaps/x", body={"data": {}},
+            cluster.transport.request("PATCH", "/api/v1/namespaces/ns/configmaps/x", body={"data": {}},
                           content_type="application/merge-patch+json")
         assert len(s.seen) == 1 and not cluster.retries
 
@@ -158,7 +158,7 @@ def test_a_refused_connection_fails_at_once(tmp_path):
         url = s.url
     cluster = connect(kubeconfig(tmp_path, url))  # nothing listens there any more
     with pytest.raises(ClusterError, match=r"connection refused$"):
-        cluster._call("GET", "/api/v1/namespaces/ns/configmaps")
+        cluster.transport.request("GET", "/api/v1/namespaces/ns/configmaps")
     assert not cluster.retries
 
 
@@ -202,7 +202,7 @@ def test_cancel_ends_a_retry_wait_at_once(tmp_path):
 
         def call():
             try:
-                cluster._call("GET", "/api/v1/namespaces/ns/configmaps")
+                cluster.transport.request("GET", "/api/v1/namespaces/ns/configmaps")
             except ClusterError as exc:
                 failure.append(str(exc))
 
@@ -216,4 +216,4 @@ def test_cancel_ends_a_retry_wait_at_once(tmp_path):
         assert not caller.is_alive()
     assert failure == ["interrupted: GET /api/v1/namespaces/ns/configmaps was not sent again"]
     with pytest.raises(ClusterError, match="^interrupted: GET /api was not sent$"):
-        cluster._call("GET", "/api")
+        cluster.transport.request("GET", "/api")

@@ -108,15 +108,15 @@ def test_retry_after_header_forms():
 
 
 def test_what_counts_as_idempotent():
-    from arena_run.cluster.client import APPLY_PATCH, _idempotent
+    from arena_run.cluster.transport import APPLY_PATCH, is_idempotent
 
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}
-    assert _idempotent("GET", "application/json", None)
-    assert _idempotent("PATCH", APPLY_PATCH, obj)
+    assert is_idempotent("GET", "application/json", None)
+    assert is_idempotent("PATCH", APPLY_PATCH, obj)
     locked = {**obj, "metadata": {"name": "x", "resourceVersion": "12"}}
-    assert not _idempotent("PATCH", APPLY_PATCH, locked)  # its own first copy would make the retry a 409
-    assert not _idempotent("PATCH", "application/merge-patch+json", obj)
-    assert _idempotent("DELETE", "application/json", {"preconditions": {"uid": "u-1"}})
-    assert not _idempotent("DELETE", "application/json", {"propagationPolicy": "Background"})
-    assert not _idempotent("POST", "application/json", obj)
-    assert not _idempotent("PUT", "application/json", obj)
+    assert not is_idempotent("PATCH", APPLY_PATCH, locked)  # its own first copy would make the retry a 409
+    assert not is_idempotent("PATCH", "application/merge-patch+json", obj)
+    assert is_idempotent("DELETE", "application/json", {"preconditions": {"uid": "u-1"}})
+    assert not is_idempotent("DELETE", "application/json", {"propagationPolicy": "Background"})
+    assert not is_idempotent("POST", "application/json", obj)
+    assert not is_idempotent("PUT", "application/json", obj)

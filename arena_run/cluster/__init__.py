@@ -1,11 +1,19 @@
 """Everything that talks to Kubernetes; the only package importing its client.
 
-The client itself is imported inside `connect` and the request methods, so
-`import arena_run.cluster` stays cheap for commands that never connect.
+transport.py issues every request (one connection pool), verbs.py says what
+to ask (Cluster), logstream.py reads a followed log, connection.py finds the
+cluster as kubectl would.  The client itself is imported inside `connect` and
+the request methods, so `import arena_run.cluster` stays cheap for commands
+that never connect.
 """
 
-from .client import FIELD_MANAGER, Attempt, Cluster, ClusterError, LogStream, connect
+from .connection import connect
+from .errors import ClusterError
 from .kinds import KINDS, Kind, kind_of
+from .logstream import LogStream
 from .retry import RetryPolicy
+from .transport import Attempt, Transport
+from .verbs import FIELD_MANAGER, Cluster
 
-__all__ = ["FIELD_MANAGER", "KINDS", "Attempt", "Cluster", "LogStream", "RetryPolicy", "ClusterError", "Kind", "connect", "kind_of"]
+__all__ = ["FIELD_MANAGER", "KINDS", "Attempt", "Cluster", "LogStream", "RetryPolicy", "ClusterError", "Kind",
+           "Transport", "connect", "kind_of"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .client import Cluster, ClusterError
+from .errors import ClusterError
+from .verbs import Cluster
 from .kinds import KINDS, Kind
 
 
@@ -20,13 +21,13 @@ def resolve(cluster: Cluster, group_kind: str) -> Optional[Kind]:
     kind, _, group = group_kind.partition(".")
     try:
         if group:
-            found = cluster._call("GET", f"/apis/{group}") or {}
+            found = cluster.transport.request("GET", f"/apis/{group}") or {}
             version = (found.get("preferredVersion") or {}).get("version")
             if not version:
                 return None
-            resources = cluster._call("GET", f"/apis/{group}/{version}") or {}
+            resources = cluster.transport.request("GET", f"/apis/{group}/{version}") or {}
         else:
-            version, resources = "v1", cluster._call("GET", "/api/v1") or {}
+            version, resources = "v1", cluster.transport.request("GET", "/api/v1") or {}
     except ClusterError as exc:
         if exc.status == 404:
             return None

@@ -13,7 +13,7 @@ everything it writes is idempotent too:
   first copy would turn the second into a 409 that looks like someone
   else's write) — only when the request surely did not run: a 429 (APF
   rejects before the handler), or no connection made.
-  A caller that knows better passes `idempotent=True` (see Cluster._call);
+  A caller that knows better passes `idempotent=True` (see Transport.request);
   a create sent again after a reset may then be answered 409 AlreadyExists
   for its own first copy, which that caller must take as success (for
   example by reading the object and finding its own identity in it).

@@ -2,7 +2,7 @@
 
     python instrumented.py LOG KILL_AFTER arena-run-args...
 
-Runs arena-run's CLI in this process with its one request function wrapped:
+Runs arena-run's CLI in this process with its one request function (Transport.request) wrapped:
 each request it sends is appended to LOG as a JSON line {n, method, path,
 dry, t} once its response has arrived; with KILL_AFTER = k > 0 the process
 SIGKILLs itself right after the k-th response, as a kill -9 would, so nothing
@@ -20,10 +20,10 @@ import sys
 import threading
 import time
 
-from arena_run.cluster import client
+from arena_run.cluster.transport import Transport
 
 log_path, kill_after, args = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
-_real = client.Cluster._call
+_real = Transport.request
 _lock = threading.Lock()
 _count = [0]
 
@@ -34,7 +34,7 @@ def _log(entry: dict) -> None:
         fh.flush()
 
 
-def _call(self, method, path, **kw):
+def _request(self, method, path, **kw):
     try:
         return _real(self, method, path, **kw)
     finally:
@@ -51,7 +51,7 @@ def _sigint(signum, frame):
     raise KeyboardInterrupt
 
 
-client.Cluster._call = _call
+Transport.request = _request
 signal.signal(signal.SIGINT, _sigint)
 
 from arena_run.cli import main  # noqa: E402

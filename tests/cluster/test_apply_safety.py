@@ -22,7 +22,7 @@ import yaml
 
 from arena_run import api
 from arena_run.apply import ApplyError
-from arena_run.cluster import Cluster
+from arena_run.cluster import Cluster, Transport
 from arena_run.cluster.applyset import applyset_id
 from cluster_helpers import cli, kubectl_json, until
 
@@ -304,13 +304,13 @@ def test_first_apply_writes_each_object_once_and_each_parent_once(cluster, kube,
         (root / f"e{i}" / "arena.toml").write_text(textwrap.dedent(V2.format(ns=namespace)).replace(
             'name = "exp"', f'name = "e{i}"'))
     sent = []
-    real = Cluster._call
+    real = Transport.request
 
     def counted(self, method, path, **kw):
         sent.append((method, ("dryRun", "All") in (kw.get("query") or [])))
         return real(self, method, path, **kw)
 
-    monkeypatch.setattr(Cluster, "_call", counted)
+    monkeypatch.setattr(Transport, "request", counted)
     plans = api.plan(str(root), kube)
     objects = sum(1 for p in plans for a in p.actions if a.op == "create")
     del sent[:]

@@ -1,0 +1,240 @@
+"""Where every request to the API server is issued: one connection pool, counted, retried, observed.
+
+Built on the official client's configuration loading and its HTTP layer, but
+sending raw JSON: the generated model classes would cost a deserialisation
+per object, and arena-run works on plain dicts throughout.  Every request goes
+through `Transport.request`, which counts it (tests assert how many writes an
+apply made), sends it again when that is safe (retry.py), tells the observers
+about every attempt (`-v` prints them) and turns every failure into a one-line
+ClusterError.  The verbs (verbs.py) say what to ask; this module only how.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
+from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from urllib3.response import BaseHTTPResponse
+
+from .errors import ClusterError, api_error, one_line, transport_failure
+from .retry import BROKEN, NOT_SENT, RetryPolicy, parse_retry_after
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 60
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request sent (or tried), as observers see it."""
+
+    method: str
+    path: str  # with its query string
+    status: Optional[int]  # None: no answer (see error)
+    ms: float  # this attempt's duration
+    retries: int  # how many times it was sent before this attempt
+    error: str = ""  # why there is no usable answer: "connection reset", "429 Too Many Requests"...
+    retry_in: Optional[float] = None  # seconds until it is sent again; None: this was the last attempt
+
+    def line(self) -> str:
+        """kubectl -v=6 style: METHOD PATH STATUS in MS ms, and what happens next."""
+        text = f"{self.method} {self.path} {self.status if self.status is not None else '-'} in {self.ms:.0f} ms"
+        if self.retries:
+            text += f" (retry {self.retries})"
+        if self.error and self.status is None:
+            text += f": {self.error}"
+        if self.retry_in is not None:
+            text += f"; again in {self.retry_in:.2f} s"
+        return text
+
+
+Observer = Callable[[Attempt], None]
+
+
+class _Failed(Exception):
+    """An attempt without a usable answer: its kind (retry.py) and a one-line reason."""
+
+    def __init__(self, kind: str, text: str):
+        super().__init__(text)
+        self.kind = kind
+        self.text = text
+
+
+class Transport:
+    """Requests to one API server over one connection pool (the official client's ApiClient).
+
+    requests counts requests by method (a retried one once), retries the
+    extra attempts by method.  observe(fn) calls fn(Attempt) after every
+    attempt, from whichever thread made it; retry is the RetryPolicy;
+    read_timeout bounds each read of an answer (never a followed log);
+    cancel() stops retry waits and refuses new requests (for Ctrl-C).
+    """
+
+    def __init__(self, api_client: Any, server: str, source: str, retry: Optional[RetryPolicy] = None):
+        self._api = api_client
+        self.server = server
+        self.source = source  # what was loaded: kubeconfig paths and context, or in-cluster
+        self.requests: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
+        self.retry = retry or RetryPolicy()
+        self.read_timeout: float = READ_TIMEOUT
+        self.observers: list[Observer] = []
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+        self._reached = False  # the server has answered once: refusals from now on are transient
+        self._random = random.Random()
+
+    def observe(self, observer: Observer) -> Observer:
+        self.observers.append(observer)
+        return observer
+
+    def cancel(self) -> None:
+        """Interrupt: waits between retries end now, and no request is sent from here on."""
+        self._cancelled.set()
+
+    def resume(self) -> None:
+        """After an interrupt has been dealt with: requests may be sent again."""
+        self._cancelled.clear()
+
+    def close(self) -> None:
+        self._api.close()
+
+    def request(self, method: str, path: str, *, query: Optional[list[tuple[str, str]]] = None, body: Any = None,
+                content_type: str = "application/json", accept: str = "application/json",
+                stream: bool = False, read_timeout: Any = "default",
+                idempotent: Optional[bool] = None) -> Any:
+        """Send a request until it succeeds or fails for good; the decoded JSON (or the open stream).
+
+        read_timeout: seconds, None to wait for an answer as long as it takes (a
+        followed log), or "default" for self.read_timeout.
+        idempotent None: decided from the request (retry.py says what is safe).
+        """
+        if idempotent is None:
+            idempotent = is_idempotent(method, content_type, body)
+        shown = path + ("?" + urlencode(query) if query else "")
+        with self._lock:
+            self.requests[method] += 1
+        first = time.monotonic()
+        retries = 0
+        while True:
+            if self._cancelled.is_set():
+                raise ClusterError(f"interrupted: {method} {shown} was not sent")
+            t0 = time.monotonic()
+            status: Optional[int] = None
+            reason, retry_after = "", None
+            payload: Union[bytes, BaseHTTPResponse] = b""
+            failure: Optional[_Failed] = None
+            try:
+                status, reason, retry_after, payload = self._attempt(
+                    method, path, query, body, content_type, accept, stream,
+                    self.read_timeout if read_timeout == "default" else read_timeout)
+            except _Failed as exc:
+                failure = exc
+            ms = (time.monotonic() - t0) * 1000
+            if status is not None:
+                self._reached = True
+            if failure is None and status is not None and 200 <= status < 300:
+                self._tell(Attempt(method, shown, status, ms, retries))
+                if stream:
+                    return payload
+                assert isinstance(payload, bytes)
+                return _decode(payload, method, shown)
+            with self._lock:
+                rand = self._random.random()
+            delay = self.retry.next_wait(
+                retries=retries, elapsed=time.monotonic() - first, status=status,
+                failure=failure.kind if failure else None, retry_after=retry_after,
+                idempotent=idempotent, reached=self._reached, rand=rand)
+            error = failure.text if failure else f"{status} {reason}".strip()
+            self._tell(Attempt(method, shown, status, ms, retries, error, delay))
+            if delay is None:
+                after = f" (after {retries + 1} attempts in {time.monotonic() - first:.1f} s)" if retries else ""
+                if failure is not None:
+                    raise ClusterError(f"cannot reach the cluster at {self.server} ({self.source}): "
+                                       f"{failure.text}{after}") from None
+                assert status is not None and isinstance(payload, bytes)  # no failure: an answer came
+                err = api_error(status, reason, payload)
+                raise ClusterError(str(err) + after, err.status, err.reason) from None
+            with self._lock:
+                self.retries[method] += 1
+            if self._cancelled.wait(delay):
+                raise ClusterError(f"interrupted: {method} {shown} was not sent again")
+            retries += 1
+
+    def _attempt(self, method: str, path: str, query: Optional[list[tuple[str, str]]], body: Any, content_type: str,
+                 accept: str, stream: bool, read_timeout: Optional[float]
+                 ) -> tuple[int, str, Optional[float], Union[bytes, BaseHTTPResponse]]:
+        """(status, reason, Retry-After seconds, body bytes or the open response); _Failed without an answer."""
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.config.config_exception import ConfigException
+        from urllib3.exceptions import HTTPError
+
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type  # JSON and apply-patch+yaml: the client dumps the dict
+        try:
+            # param_serialize adds the host, the query and the credentials
+            # (refreshing an exec plugin's token when it has expired).
+            _, url, headers, body, _ = self._api.param_serialize(
+                method, path, query_params=query or [], header_params=headers, body=body,
+                auth_settings=["BearerToken"],
+            )
+        except (ApiException, ConfigException, OSError, ValueError) as exc:
+            raise ClusterError(f"cannot prepare a request for {self.server} ({self.source}): "
+                               f"{one_line(exc)}") from None
+        try:
+            resp = self._api.call_api(method, url, header_params=headers, body=body,
+                                      _request_timeout=(CONNECT_TIMEOUT, read_timeout))
+        except ApiException as exc:  # the client turns TLS failures into these
+            raise _Failed(*transport_failure(exc)) from None
+        except (HTTPError, OSError) as exc:
+            raise _Failed(*transport_failure(exc)) from None
+        status = resp.status
+        retry_after = parse_retry_after(resp.getheader("Retry-After"))
+        if stream and 200 <= status < 300:
+            return status, resp.reason, retry_after, resp.response
+        try:
+            data = resp.read()
+        except (HTTPError, OSError) as exc:
+            kind, text = transport_failure(exc)
+            raise _Failed(kind if kind != NOT_SENT else BROKEN, f"the answer ({status}) broke off: {text}") from None
+        return status, resp.reason, retry_after, data
+
+    def _tell(self, attempt: Attempt) -> None:
+        for observer in self.observers:
+            observer(attempt)
+
+
+def is_idempotent(method: str, content_type: str, body: Any) -> bool:
+    """Whether sending the request twice does what sending it once does (retry.py)."""
+    if method in ("GET", "HEAD"):
+        return True
+    if method == "PATCH" and content_type == APPLY_PATCH:
+        # Server-side apply: the same patch gives the same object, unless it is
+        # conditional on a resourceVersion (an optimistic lock), which our own
+        # first copy would already have moved on: then a 409 would lie.
+        meta = body.get("metadata") if isinstance(body, dict) else None
+        return not (isinstance(meta, dict) and meta.get("resourceVersion"))
+    if method == "DELETE" and isinstance(body, dict):
+        return bool((body.get("preconditions") or {}).get("uid"))  # never a namesake made since
+    return False
+
+
+def _decode(data: bytes, method: str, path: str) -> Any:
+    if not data:
+        return None
+    try:
+        decoded = json.loads(data)
+    except ValueError:
+        head = data[:80].decode("utf-8", "replace")
+        raise ClusterError(f"the answer to {method} {path} is not JSON: {' '.join(head.split())!r}") from None
+    if not isinstance(decoded, dict):  # every answer of the Kubernetes API is an object
+        raise ClusterError(f"the answer to {method} {path} is not a Kubernetes object but a {type(decoded).__name__}")
+    return decoded
