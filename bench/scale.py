@@ -138,7 +138,7 @@ def run(cp, ns: str, nodes: list[str], sizes: list[int], runs: int, rtts: list[f
                                               + (TENSORBOARD.format(i=i) if i % 10 == 0 else ""))
                 new.append(str(d / "arena.toml"))
             t0 = time.perf_counter()
-            api.apply(new, kube, namespace=ns)
+            api.apply(kube, new, namespace=ns)
             grow = time.perf_counter() - t0
             made = size
             n_objects, n_pods = objects_and_pods(size)

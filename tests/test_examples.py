@@ -18,7 +18,7 @@ import yaml
 from arena_run.render import render
 from arena_run.render.output import to_json, to_yaml
 from arena_run.spec.load import load, load_text, parse, read
-from arena_run.spec.written import WrittenFloat
+from arena_run.spec.floats import WrittenFloat
 
 from .conftest import EXAMPLES, GOLDEN, ROOT, SEED, golden_name
 

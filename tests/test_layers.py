@@ -51,7 +51,7 @@ def test_the_local_target_runs_without_the_kubernetes_client():
         "import sys, json\n"
         "import arena_run.local.supervisor, arena_run.local.sandbox, arena_run.local.view, arena_run.apply.local\n"
         "import arena_run.api as api\n"
-        "api.local_view('/nonexistent').list(type('K', (), {'kind': 'TFJob'})())\n"
+        "api.local('/nonexistent').list(type('K', (), {'kind': 'TFJob'})())\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'kubernetes')))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout

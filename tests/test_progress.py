@@ -6,7 +6,7 @@ import threading
 from rich.console import Console
 
 from arena_run.api import Applied, ApplyError, Deleted, Gone, Waiting
-from arena_run.apply.run import Outcome, Result
+from arena_run.apply.writes import Outcome, Result
 from arena_run.cli.progress import Reporter
 from arena_run.plan import Plan
 

@@ -11,10 +11,12 @@ Writing the parent first also takes the experiment's lock (lock.py), and the
 last write releases it; a first apply writes its parent once.
 """
 
+from .delete import Found, delete_experiment, find_experiment
 from .dryrun import dry_run
 from .errors import ApplyError, Locked
-from .run import Interrupted, Outcome, Result, apply_plan, delete_experiment, find_experiment, recheck
+from .plans import apply_plans
 from .wait import WaitTimeout, wait_ready
+from .writes import Interrupted, Outcome, Result, apply_plan, recheck
 
-__all__ = ["ApplyError", "Interrupted", "Locked", "Outcome", "Result", "apply_plan", "delete_experiment", "dry_run",
-           "find_experiment", "recheck", "WaitTimeout", "wait_ready"]
+__all__ = ["ApplyError", "Found", "Interrupted", "Locked", "Outcome", "Result", "apply_plan", "apply_plans",
+           "delete_experiment", "dry_run", "find_experiment", "recheck", "WaitTimeout", "wait_ready"]

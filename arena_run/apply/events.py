@@ -16,7 +16,7 @@ from ..cluster.live import Key
 if TYPE_CHECKING:
     from ..plan import Plan
     from .errors import ApplyError
-    from .run import Result
+    from .writes import Result
 
 
 @dataclass(frozen=True)

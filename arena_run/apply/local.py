@@ -14,17 +14,24 @@ import os
 import time
 from typing import Any, Callable, Optional
 
-from ..local import supervisor
+from ..local import admission, supervisor
 from ..local.state import Store
 from ..local.view import JOB_KINDS, run_phase
 from ..plan import Plan
 from .errors import ApplyError
-from .run import Outcome, Result
+from .writes import Outcome, Result
 
 RUNNABLE = JOB_KINDS + ("Deployment",)
 
 # (kind, name) -> (phase, reason, message) of each job and server a wait watches.
 States = dict[tuple[str, str], tuple[str, str, str]]
+
+
+def refusals(plan: Plan) -> list[str]:
+    """Why this machine cannot carry the plan out (local.admission), as problems of the plan."""
+    starting = [(a.op, a.desired) for a in plan.actions
+                if a.op in ("create", "replace", "update") and a.desired is not None]
+    return admission.refusals(plan.experiment, starting)
 
 
 def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] = None) -> Result:

@@ -198,5 +198,5 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
 
 # The commands that talk to a cluster register themselves on `cli`; their
 # heavy imports (the kubernetes client, rich) happen inside each command.
-from . import live  # noqa: E402,F401  (registers plan, apply, status, delete)
-from . import ops  # noqa: E402,F401  (registers logs, top, prune, data)
+from . import plan, apply, status, delete  # noqa: E402,F401  (each registers its command)
+from . import logs, top, prune, data  # noqa: E402,F401

@@ -6,7 +6,7 @@ Floats come out as WrittenFloat, so a sweep value prints as the file spells it.
 import sys
 from functools import partial
 
-from .written import WrittenFloat
+from .floats import WrittenFloat
 
 if sys.version_info >= (3, 11):
     from tomllib import TOMLDecodeError, loads as _loads

@@ -13,7 +13,7 @@
 - Duplicate keys are refused: PyYAML silently keeps the last of two equal
   keys, and for a file that configures GPUs that is a bug waiting to happen.
 - Keys must be strings, as in TOML.
-- Floats keep their spelling (written.py), as TOML's do.
+- Floats keep their spelling (floats.py), as TOML's do.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import yaml
 
 from .errors import shown
 from .shape import MAX_DEPTH, MAX_ITEMS
-from .written import WrittenFloat
+from .floats import WrittenFloat
 
 if TYPE_CHECKING:  # checked against the pure-Python loader: libyaml's constructs and resolves alike
     _Base = yaml.SafeLoader

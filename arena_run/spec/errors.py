@@ -33,7 +33,7 @@ def shown(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
         digits = len(str(abs(value))) if value.bit_length() < 14_000 else None
         return f"an integer of {digits} digits" if digits else f"an integer of about {int(value.bit_length() * 0.30103)} digits"
-    from .written import WrittenFloat
+    from .floats import WrittenFloat
 
     text = value.text if isinstance(value, WrittenFloat) else repr(value)  # `1e-5`, as the file says
     if len(text) <= QUOTE_MAX:

@@ -28,7 +28,7 @@ __all__ = ["FILE_NAMES", "Document", "Loaded", "discover", "format_of", "load", 
 MAX_PROBLEMS = 100
 _TOO_DEEP = "nested more than {} levels deep; an experiment file needs at most 5"
 
-Found = tuple[KeyPath, str, bool]  # path, message, about the key (not its value)
+Finding = tuple[KeyPath, str, bool]  # path, message, about the key (not its value)
 
 
 class Loaded(NamedTuple):
@@ -59,7 +59,7 @@ def validate(doc: Document) -> Experiment:
     return exp
 
 
-def _located(doc: Document, found: Sequence[Found], total: Optional[int] = None) -> list[Problem]:
+def _located(doc: Document, found: Sequence[Finding], total: Optional[int] = None) -> list[Problem]:
     """Problems at their places, positions computed for their paths only; at most MAX_PROBLEMS listed."""
     from .locate import positions
 
@@ -192,7 +192,7 @@ def _syntax_problem(doc: Document, message: str, pos: Optional[tuple[int, int]] 
 def _from_pydantic(doc: Document, data: dict[str, Any], exc: ValidationError) -> list[Problem]:
     from .messages import describe
 
-    found: dict[KeyPath, Found] = {}
+    found: dict[KeyPath, Finding] = {}
     for err in exc.errors(include_url=False):
         about_key = err["type"] in ("extra_forbidden", "missing")
         path, at_key = _data_path(data, err["loc"], about_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Mapping, NamedTuple, Sequence
 
-from .written import spelled
+from .floats import spelled
 
 # `{{ lr }}` in a command or an env value; names as in [sweep].
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -34,7 +34,7 @@ _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?
 def format_value(value: object) -> str:
     """How a parameter value reads inside a command: as the file spells it.
 
-    A float as written (`1e-5`, `0.10`; written.py), a boolean as TOML's
+    A float as written (`1e-5`, `0.10`; floats.py), a boolean as TOML's
     `true`, an integer in decimal (`0x10` is 16: the script parses decimals).
     """
     if isinstance(value, bool):

@@ -13,7 +13,7 @@ from typing import Annotated, Optional, Union
 from pydantic import BeforeValidator, Field, PlainSerializer, PlainValidator, SerializationInfo, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from .written import WrittenFloat
+from .floats import WrittenFloat
 
 # Kubernetes resource.Quantity: a decimal number with an optional SI, binary or
 # exponent suffix.  Negative quantities make no sense for anything we set.

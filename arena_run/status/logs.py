@@ -34,7 +34,9 @@ class LogsError(UserError):
 
 
 @dataclass
-class Target:
+class PodContainer:
+    """The container whose log `logs` reads: which pod, and whether it has started."""
+
     namespace: str
     what: str  # e.g. "TFJob mnist, chief 0", for messages
     pod: Optional[str]  # None: not created yet
@@ -48,7 +50,7 @@ def _labels(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def resolve(experiment: str, namespace: str, jobs: list[dict[str, Any]], pods: list[dict[str, Any]], *, component: str = "job",
-            role: Optional[str] = None, index: Optional[int] = None, point: Optional[str] = None) -> Target:
+            role: Optional[str] = None, index: Optional[int] = None, point: Optional[str] = None) -> PodContainer:
     if component not in COMPONENTS:
         raise LogsError(f"--component must be one of {', '.join(COMPONENTS)}, not {component!r}")
     mine = [p for p in pods if _labels(p).get(EXPERIMENT) == experiment]
@@ -61,7 +63,7 @@ def resolve(experiment: str, namespace: str, jobs: list[dict[str, Any]], pods: l
             raise LogsError(f"experiment {experiment} in {namespace} has no {component} pod")
         # The newest running pod (a rollout may leave an old one terminating), else the newest.
         candidates.sort(key=lambda p: (_started(p), p["metadata"].get("creationTimestamp", "")), reverse=True)
-        return _target(namespace, f"{component} of {experiment}", candidates[0])
+        return _container(namespace, f"{component} of {experiment}", candidates[0])
 
     jobs = [j for j in jobs if _labels(j).get(EXPERIMENT) == experiment]
     if not jobs:
@@ -89,13 +91,13 @@ def resolve(experiment: str, namespace: str, jobs: list[dict[str, Any]], pods: l
     for pod in pods:
         if (pod_job(pod) == name and pod_role(pod) == want and pod_index(pod) == str(idx)
                 and not pod["metadata"].get("deletionTimestamp")):
-            return _target(namespace, what, pod)
+            return _container(namespace, what, pod)
     from ..plan.phase import job_phase
 
     phase = job_phase(job)
     reason = "its pod is not created yet" if phase not in ("Succeeded", "Failed") else \
         f"the job has {phase.lower()} and its pod is gone (clean_pod_policy)"
-    return Target(namespace, what, None, None, False, reason)
+    return PodContainer(namespace, what, None, None, False, reason)
 
 
 def _names(jobs: list[dict[str, Any]]) -> str:
@@ -133,17 +135,17 @@ def _waiting_reason(pod: dict[str, Any]) -> str:
     return status.get("phase") or "Pending"
 
 
-def _target(namespace: str, what: str, pod: dict[str, Any]) -> Target:
+def _container(namespace: str, what: str, pod: dict[str, Any]) -> PodContainer:
     started = _started(pod)
-    return Target(namespace, what, pod["metadata"]["name"], main_container(pod), started,
+    return PodContainer(namespace, what, pod["metadata"]["name"], main_container(pod), started,
                   "" if started else f"pod {pod['metadata']['name']} has not started yet ({_waiting_reason(pod)})")
 
 
 # --- I/O --------------------------------------------------------------------------
 
 
-def find_target(cluster: Reader, experiment: str, namespace: str, *, component: str = "job", role: Optional[str] = None,
-                index: Optional[int] = None, point: Optional[str] = None) -> Target:
+def find_container(cluster: Reader, experiment: str, namespace: str, *, component: str = "job", role: Optional[str] = None,
+                index: Optional[int] = None, point: Optional[str] = None) -> PodContainer:
     """A LIST per job kind and one of the experiment's pods, then resolve.
 
     A sweep point's job name (`<experiment>-<8 hex digits>`, as `apply --wait`
@@ -168,19 +170,19 @@ _POINT_JOB = re.compile(r"(.+)-[0-9a-f]{8}")
 
 
 def wait_started(cluster: Reader, experiment: str, namespace: str, *, interval: float = 1.0,
-                 timeout: Optional[float] = None, on_wait: Optional[Callable[[Target], None]] = None,
+                 timeout: Optional[float] = None, on_wait: Optional[Callable[[PodContainer], None]] = None,
                  component: str = "job", role: Optional[str] = None, index: Optional[int] = None,
-                 point: Optional[str] = None) -> Target:
+                 point: Optional[str] = None) -> PodContainer:
     """Resolve again until the chosen replica's container has started."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        target = find_target(cluster, experiment, namespace, component=component, role=role, index=index, point=point)
-        if target.started:
-            return target
+        chosen = find_container(cluster, experiment, namespace, component=component, role=role, index=index, point=point)
+        if chosen.started:
+            return chosen
         if on_wait:
-            on_wait(target)
+            on_wait(chosen)
         if deadline is not None and time.monotonic() > deadline:
-            raise LogsError(f"{target.what}: {target.reason}, still after {timeout:.0f}s")
+            raise LogsError(f"{chosen.what}: {chosen.reason}, still after {timeout:.0f}s")
         time.sleep(interval)
 
 
@@ -190,7 +192,7 @@ ENDED_POLL = 2.0
 ENDED_GRACE = 1.0
 
 
-def stream(cluster: Reader, target: Target, *, follow: bool = False, tail: Optional[int] = None,
+def stream(cluster: Reader, chosen: PodContainer, *, follow: bool = False, tail: Optional[int] = None,
            since_seconds: Optional[int] = None, timestamps: bool = False) -> LogChunks:
     """The log as byte chunks; with follow, until the container ends or the caller stops.
 
@@ -199,13 +201,13 @@ def stream(cluster: Reader, target: Target, *, follow: bool = False, tail: Optio
     a thread looks at the pod every ENDED_POLL seconds and ends the stream
     once the container has ended and the log has been quiet for ENDED_GRACE.
     """
-    if not target.pod:
-        raise LogsError(f"{target.what}: {target.reason}")
-    logs = cluster.logs(target.namespace, target.pod, container=target.container, follow=follow, tail=tail,
+    if not chosen.pod:
+        raise LogsError(f"{chosen.what}: {chosen.reason}")
+    logs = cluster.logs(chosen.namespace, chosen.pod, container=chosen.container, follow=follow, tail=tail,
                         since_seconds=since_seconds, timestamps=timestamps)
     if follow:
-        threading.Thread(target=_stop_when_ended, args=(cluster, target, logs), daemon=True,
-                         name=f"logs-{target.pod}").start()
+        threading.Thread(target=_stop_when_ended, args=(cluster, chosen, logs), daemon=True,
+                         name=f"logs-{chosen.pod}").start()
     return logs
 
 
@@ -222,13 +224,13 @@ def ended(pod: Optional[dict[str, Any]], container: Optional[str]) -> bool:
     return False
 
 
-def _stop_when_ended(cluster: Reader, target: Target, logs: LogChunks) -> None:
+def _stop_when_ended(cluster: Reader, chosen: PodContainer, logs: LogChunks) -> None:
     while not logs.finished.wait(ENDED_POLL):
         try:
-            pod = cluster.get(KINDS["Pod"], target.namespace, target.pod or "")
+            pod = cluster.get(KINDS["Pod"], chosen.namespace, chosen.pod or "")
         except ClusterError:
             continue  # the stream itself is unaffected; look again later
-        if ended(pod, target.container):
+        if ended(pod, chosen.container):
             while not logs.finished.is_set() and time.monotonic() - logs.last_chunk < ENDED_GRACE:
                 logs.finished.wait(ENDED_GRACE)
             logs.stop()

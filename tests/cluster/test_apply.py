@@ -78,17 +78,17 @@ def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, capsys):
         ("Deployment", "exp-serving"), ("Service", "exp-serving"), ("ConfigMap", "arena-run-exp"),
     }
     # Live equals desired on every field arena-run sets.
-    for plan in api.plan(path, kube):
+    for plan in api.plan(kube, path):
         for action in plan.actions:
             key = (action.kind, action.name)
             assert not diff(action.desired["spec"], live[key]["spec"]), key
 
     kube.requests.clear()
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert not plan.has_changes and plan.counts() == {"unchanged": 5}
     # One GET of the parent and one LIST per kind: reads are O(kinds).
     assert kube.requests == {"GET": 1 + 3}
-    assert api.apply(path, kube) == []
+    assert api.apply(kube, path) == []
     assert writes(kube) == 0
 
     code, out, _ = cli(capsys, "plan", "--detailed-exitcode", path)
@@ -104,13 +104,13 @@ def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, capsys):
 
 
 def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path, capsys):
-    api.apply(experiment(tmp_path, namespace), kube)
+    api.apply(kube, experiment(tmp_path, namespace))
     before = live_objects(cluster, namespace)
     path = experiment(tmp_path, namespace, command="sleep 7200", serve=False,
                       extra="", job_extra='env = { MODE = "fast" }')
     path_tb = tmp_path / "arena.toml"
     path_tb.write_text(path_tb.read_text().replace('logdir = "/data/logs"', 'logdir = "/data/logs"\ncpu = "500m"'))
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     ops = {(a.op, a.kind, a.name) for a in plan.changes}
     assert ops == {
         ("replace", "TFJob", "exp"), ("update", "Deployment", "exp-tensorboard"),
@@ -136,24 +136,24 @@ def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path
     parent = after[("ConfigMap", "arena-run-exp")]
     assert parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"] == \
         "Deployment.apps,Service,TFJob.kubeflow.org"
-    assert not api.plan(path, kube)[0].has_changes
+    assert not api.plan(kube, path)[0].has_changes
 
     # Remove the field again: server-side apply takes it away, and plan said so.
     path_tb.write_text(path_tb.read_text().replace('\ncpu = "500m"', ""))
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     (update,) = plan.changes
     assert [c.path for c in update.changes] == ["spec.template.spec.containers[name=tensorboard].resources"]
-    api.apply(plan and [plan], kube)
+    api.apply(kube, plan and [plan])
     tb = live_objects(cluster, namespace)[("Deployment", "exp-tensorboard")]["spec"]["template"]["spec"]
     assert tb["containers"][0]["resources"] == {}  # what server-side apply leaves of a struct it emptied
 
 
 def test_foreign_edit_is_drift_and_reverted(cluster, kube, namespace, tmp_path):
     path = experiment(tmp_path, namespace)
-    api.apply(path, kube)
+    api.apply(kube, path)
     cluster.run_kubectl("-n", namespace, "scale", "deployment/exp-tensorboard", "--replicas=3")
     cluster.run_kubectl("-n", namespace, "label", "service/exp-serving", "team=other")  # not ours: no drift
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     (update,) = plan.changes
     assert (update.op, update.kind, update.name) == ("update", "Deployment", "exp-tensorboard")
     (change,) = update.changes
@@ -161,12 +161,12 @@ def test_foreign_edit_is_drift_and_reverted(cluster, kube, namespace, tmp_path):
     assert change.changed_by == ("kubectl",) or change.changed_by[0].startswith("kubectl")
     (st,) = api.status(kube, path)
     assert st.sync == "drifted" and "changed by kubectl" in st.sync_detail[0]
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     deploy = kubectl_json(cluster, "-n", namespace, "get", "deployment", "exp-tensorboard")
     assert deploy["spec"]["replicas"] == 1
     svc = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-serving")
     assert svc["metadata"]["labels"]["team"] == "other"  # other owners' fields stay
-    assert not api.plan(path, kube)[0].has_changes
+    assert not api.plan(kube, path)[0].has_changes
 
 
 def test_clashing_object_is_left_untouched(cluster, kube, namespace, tmp_path, capsys):
@@ -180,13 +180,13 @@ def test_clashing_object_is_left_untouched(cluster, kube, namespace, tmp_path, c
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     assert set(live_objects(cluster, namespace)) == set(), "nothing may be written"
     with pytest.raises(ApplyError):
-        api.apply(path, kube)
+        api.apply(kube, path)
 
     code, _, err = cli(capsys, "apply", "-y", "--adopt", path)
     assert code == 0, err
     adopted = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")
     assert adopted["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == applyset_id("arena-run-exp", namespace)
-    assert not api.plan(path, kube)[0].has_changes
+    assert not api.plan(kube, path)[0].has_changes
 
 
 def test_sweep_points_added_and_removed(cluster, kube, namespace, tmp_path):
@@ -194,21 +194,21 @@ def test_sweep_points_added_and_removed(cluster, kube, namespace, tmp_path):
         return experiment(tmp_path, namespace, command="train --lr {{lr}}", tensorboard=False, serve=False,
                           extra=f"[sweep]\nlr = {values}")
 
-    api.apply(sweep("[0.1, 0.01]"), kube)
+    api.apply(kube, sweep("[0.1, 0.01]"))
     first = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert len(first) == 2
-    (plan,) = api.plan(sweep("[0.1, 0.01, 0.001]"), kube)
+    (plan,) = api.plan(kube, sweep("[0.1, 0.01, 0.001]"))
     assert plan.counts() == {"create": 1, "unchanged": 2}
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     second = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert len(second) == 3 and all(second[n] == uid for n, uid in first.items())
     # Dropping lr = 0.1 deletes exactly its job; the others keep running as they were.
     (dropped,) = _job_names(sweep("[0.1]"))
     assert dropped in first
-    (plan,) = api.plan(sweep("[0.01, 0.001]"), kube)
+    (plan,) = api.plan(kube, sweep("[0.01, 0.001]"))
     assert plan.counts() == {"delete": 1, "unchanged": 2}
     assert [a.name for a in plan.changes] == [dropped]
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     third = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert set(third) == set(second) - {dropped}
     assert all(third[n] == second[n] for n in third)
@@ -220,10 +220,10 @@ class Interrupted(BaseException):
 
 @pytest.mark.parametrize("after", [0, 1, 2, 3, 4, 5])
 def test_interrupted_apply_converges(cluster, kube, namespace, tmp_path, after, monkeypatch):
-    api.apply(experiment(tmp_path, namespace, serve=False), kube)
+    api.apply(kube, experiment(tmp_path, namespace, serve=False))
     new = experiment(tmp_path, namespace, command="sleep 1", tensorboard=False,
                      extra='[sweep]\nseed = [1, 2]', name="v2.toml")
-    (plan,) = api.plan(new, kube)
+    (plan,) = api.plan(kube, new)
     real_apply, real_delete = Cluster.apply, Cluster.delete
     count = {"n": 0}
 
@@ -238,14 +238,14 @@ def test_interrupted_apply_converges(cluster, kube, namespace, tmp_path, after, 
         apply_plan(kube, plan)
     monkeypatch.undo()
 
-    api.apply(new, kube)
+    api.apply(kube, new)
     live = live_objects(cluster, namespace)
     assert set(live) == {("TFJob", n) for n in _job_names(new)} | {("ConfigMap", "arena-run-exp"),
                                                                    ("Deployment", "exp-serving"), ("Service", "exp-serving")}
     set_id = applyset_id("arena-run-exp", namespace)
     assert all(o["metadata"]["labels"].get("applyset.kubernetes.io/part-of") == set_id
                for (kind, _), o in live.items() if kind != "ConfigMap")
-    assert not api.plan(new, kube)[0].has_changes
+    assert not api.plan(kube, new)[0].has_changes
 
 
 def _job_names(path):
@@ -257,14 +257,14 @@ def _job_names(path):
 
 def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
     path = experiment(tmp_path, namespace, tensorboard=False, serve=False, job_extra='ttl_after_finished = "1h"')
-    api.apply(path, kube)
+    api.apply(kube, path)
     uid = kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"]
     # The worker's process exits 0 (kwok ends the pod on this annotation) and
     # the training operator marks the job Succeeded, as in production.
     until(lambda: cluster.run_kubectl("-n", namespace, "get", "pod", "exp-worker-0", check=False).returncode == 0)
     cluster.run_kubectl("-n", namespace, "annotate", "pod", "exp-worker-0", "arena-run.test/exit-code=0")
     until(lambda: api.status(kube, path)[0].phase == "Succeeded")
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert plan.changes == [] and plan.actions[0].reason == "finished"
     # Only apply's bookkeeping would be written: nothing for a CI drift check.
     assert plan.record_only and not plan.to_review
@@ -277,20 +277,20 @@ def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
     assert st.jobs[0].duration is not None and st.sync == "in sync"
     # Apply records that it saw the job finished: one write, of the parent.
     kube.requests.clear()
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     assert writes(kube) == 1
     parent = kubectl_json(cluster, "-n", namespace, "get", "configmap", "arena-run-exp")
     assert json.loads(parent["metadata"]["annotations"]["arena-run.io/finished-jobs"]).keys() == {"exp"}
-    assert not api.plan(path, kube)[0].has_changes
+    assert not api.plan(kube, path)[0].has_changes
 
     # Its TTL removes it: an unchanged spec does not bring it back...
     cluster.run_kubectl("-n", namespace, "delete", "tfjob", "exp")
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert plan.counts() == {"keep": 1} and not plan.has_changes
     # ...--rerun does.
-    (plan,) = api.plan(path, kube, rerun=True)
+    (plan,) = api.plan(kube, path, rerun=True)
     assert plan.counts() == {"create": 1}
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     assert kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"] != uid
 
 
@@ -317,9 +317,9 @@ def _kubectl_applyset(cluster, *args):
 
 def test_kubectl_recognises_the_applyset(cluster, kube, namespace, tmp_path):
     path = experiment(tmp_path, namespace, serve=False)
-    api.apply(path, kube)
+    api.apply(kube, path)
     rendered = tmp_path / "rendered.yaml"
-    rendered.write_text(yaml.safe_dump_all([a.desired for pl in api.plan(path, kube) for a in pl.actions]))
+    rendered.write_text(yaml.safe_dump_all([a.desired for pl in api.plan(kube, path) for a in pl.actions]))
     result = _kubectl_applyset(cluster, "apply", "-n", namespace, "--server-side", "--prune",
                                "--applyset=configmap/arena-run-exp", "-f", str(rendered))
     # kubectl reads our parent as an ApplySet parent, and leaves it to its tool.
@@ -343,7 +343,7 @@ def test_kubectl_recognises_the_applyset(cluster, kube, namespace, tmp_path):
 
 def test_delete_removes_everything_and_twice_is_fine(cluster, kube, namespace, tmp_path, capsys):
     path = experiment(tmp_path, namespace)
-    api.apply(path, kube)
+    api.apply(kube, path)
     code, out, _ = cli(capsys, "delete", "-y", "--wait", path)
     assert code == 0 and "- TFJob exp" in out and "ConfigMap arena-run-exp" in out
     assert live_objects(cluster, namespace) == {}
@@ -419,7 +419,7 @@ def test_plan_json_and_status_watch(cluster, kube, namespace, tmp_path, capsys):
     assert code == 0
     (plan,) = json.loads(out)
     assert plan["changes"] is True and {a["op"] for a in plan["actions"]} == {"create"}
-    api.apply(path, kube)
+    api.apply(kube, path)
     # --watch redraws until interrupted, then exits 0.
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig)}
     proc = subprocess.Popen([sys.executable, "-m", "arena_run", "status", "--watch", "-n", namespace],

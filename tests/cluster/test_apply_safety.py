@@ -78,7 +78,7 @@ def ours(cluster, ns) -> dict:
 
 
 def expected(kube, path) -> set:
-    (plan,) = api.plan(path, kube, dry=False)
+    (plan,) = api.plan(kube, path, dry=False)
     return {(a.kind, a.name) for a in plan.actions if a.desired is not None} | {("ConfigMap", "arena-run-exp")}
 
 
@@ -106,7 +106,7 @@ def assert_converged(cluster, kube, ns, path):
     set_id = applyset_id("arena-run-exp", ns)
     assert all(o["metadata"]["labels"].get("applyset.kubernetes.io/part-of") == set_id
                for (kind, _), o in live.items() if kind != "ConfigMap")
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert not plan.has_changes, [(a.op, a.kind, a.name, [c.path for c in a.changes]) for a in plan.changes]
 
 
@@ -117,7 +117,7 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
     """For every k: apply V1, then an apply of V2 SIGKILLed right after its k-th
     request; a plain apply of V2 then converges, with no orphan and no lost
     removal (TensorBoard's cpu)."""
-    api.apply(write(tmp_path, V1, namespace, "v1.toml"), kube)
+    api.apply(kube, write(tmp_path, V1, namespace, "v1.toml"))
     log = tmp_path / "whole.log"
     proc = run_instrumented(cluster, log, 0, "apply", "-y", write(tmp_path, V2, namespace, "v2.toml"))
     _, err = proc.communicate(timeout=300)
@@ -139,7 +139,7 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
         cluster.run_kubectl("create", "namespace", ns)
         try:
             v2 = write(tmp_path, V2, ns, f"v2-{k}.toml")
-            api.apply(write(tmp_path, V1, ns, f"v1-{k}.toml"), kube)
+            api.apply(kube, write(tmp_path, V1, ns, f"v1-{k}.toml"))
             log = tmp_path / f"kill-{k}.log"
             proc = run_instrumented(cluster, log, k, "apply", "-y", v2)
             _, err = proc.communicate(timeout=300)
@@ -147,7 +147,7 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
             if not finished:
                 assert proc.returncode == -signal.SIGKILL, f"k={k}: exited {proc.returncode}: {err}"
                 assert len(requests_of(log)) == k
-                api.apply(v2, kube)
+                api.apply(kube, v2)
             assert_converged(cluster, kube, ns, v2)
             tb = ours(cluster, ns)[("Deployment", "exp-tensorboard")]["spec"]["template"]["spec"]["containers"][0]
             assert "cpu" not in ((tb.get("resources") or {}).get("limits") or {}), f"k={k}: the removal was lost"
@@ -166,7 +166,7 @@ def test_concurrent_applies_of_two_versions_leave_one_whole_version(cluster, kub
     v1, v2 = write(tmp_path, V1, namespace, "v1.toml"), write(tmp_path, V2, namespace, "v2.toml")
     rounds, refused, won = 6, 0, {v1: 0, v2: 0}
     for r in range(rounds):
-        api.apply(v0, kube)  # both versions change something from here
+        api.apply(kube, v0)  # both versions change something from here
         procs = [run_instrumented(cluster, tmp_path / f"r{r}-{i}.log", 0, "apply", "-y", p)
                  for i, p in enumerate((v1, v2) if r % 2 else (v2, v1))]
         results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
@@ -187,7 +187,7 @@ def test_concurrent_applies_of_two_versions_leave_one_whole_version(cluster, kub
 
 def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace, tmp_path, capsys):
     v1, v2 = write(tmp_path, V1, namespace, "v1.toml"), write(tmp_path, V2, namespace, "v2.toml")
-    api.apply(v1, kube)
+    api.apply(kube, v1)
     holder = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         marker = {"holder": "ana@" + socket.gethostname(), "host": socket.gethostname(), "pid": holder.pid,
@@ -213,7 +213,7 @@ def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace
 
 def test_ctrl_c_stops_writing_at_once_and_the_next_apply_converges(cluster, kube, namespace, tmp_path):
     v1, v2 = write(tmp_path, V1, namespace, "v1.toml"), write(tmp_path, V2, namespace, "v2.toml")
-    api.apply(v1, kube)
+    api.apply(kube, v1)
     (job,) = [n for k, n in ours(cluster, namespace) if k == "TFJob" and n in _names(kube, v2)]
     # A finalizer holds the replaced job in deletion: the apply waits there.
     cluster.run_kubectl("-n", namespace, "patch", "tfjob", job, "--type=merge",
@@ -239,12 +239,12 @@ def test_ctrl_c_stops_writing_at_once_and_the_next_apply_converges(cluster, kube
     cluster.run_kubectl("-n", namespace, "patch", "tfjob", job, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
     until(lambda: cluster.run_kubectl("-n", namespace, "get", "tfjob", job, check=False).returncode != 0,
           what="the old job to go")
-    api.apply(v2, kube)
+    api.apply(kube, v2)
     assert_converged(cluster, kube, namespace, v2)
 
 
 def _names(kube, path) -> set:
-    (plan,) = api.plan(path, kube, dry=False)
+    (plan,) = api.plan(kube, path, dry=False)
     return {a.name for a in plan.actions if a.desired is not None}
 
 
@@ -253,11 +253,11 @@ def _names(kube, path) -> set:
 
 def test_a_namesake_created_after_the_plan_is_not_taken_over(cluster, kube, namespace, tmp_path):
     path = write(tmp_path, V2, namespace)
-    plans = api.plan(path, kube)  # as when the prompt is shown
+    plans = api.plan(kube, path)  # as when the prompt is shown
     cluster.run_kubectl("-n", namespace, "create", "service", "clusterip", "exp-serving", "--tcp=80:80")
     before = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-serving")
     with pytest.raises(ApplyError) as caught:
-        api.apply(plans, kube)
+        api.apply(kube, plans)
     assert caught.value.problems == [
         f"Service {namespace}/exp-serving was created by someone else after the plan was made; arena-run leaves "
         "it alone (rename the experiment, delete it, or apply with --adopt)"]
@@ -268,12 +268,12 @@ def test_a_namesake_created_after_the_plan_is_not_taken_over(cluster, kube, name
 
 
 def test_a_member_replaced_by_a_namesake_after_the_plan_is_not_updated(cluster, kube, namespace, tmp_path):
-    api.apply(write(tmp_path, V1, namespace, "v1.toml"), kube)
-    plans = api.plan(write(tmp_path, V2, namespace, "v2.toml"), kube)
+    api.apply(kube, write(tmp_path, V1, namespace, "v1.toml"))
+    plans = api.plan(kube, write(tmp_path, V2, namespace, "v2.toml"))
     cluster.run_kubectl("-n", namespace, "delete", "deployment", "exp-tensorboard")
     cluster.run_kubectl("-n", namespace, "create", "deployment", "exp-tensorboard", "--image=nginx")
     with pytest.raises(ApplyError) as caught:
-        api.apply(plans, kube)
+        api.apply(kube, plans)
     assert any(p.startswith(f"Deployment {namespace}/exp-tensorboard:") for p in caught.value.problems)
     deploy = kubectl_json(cluster, "-n", namespace, "get", "deployment", "exp-tensorboard")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"
@@ -311,10 +311,10 @@ def test_first_apply_writes_each_object_once_and_each_parent_once(cluster, kube,
         return real(self, method, path, **kw)
 
     monkeypatch.setattr(Transport, "request", counted)
-    plans = api.plan(str(root), kube)
+    plans = api.plan(kube, str(root))
     objects = sum(1 for p in plans for a in p.actions if a.op == "create")
     del sent[:]
-    api.apply(plans, kube)
+    api.apply(kube, plans)
     writes = [m for m, dry in sent if m != "GET" and not dry]
     assert len(writes) == objects + len(plans), writes
     print(f"\nfirst apply of {len(plans)} experiments, {objects} objects: {len(writes)} writes")
@@ -329,7 +329,7 @@ def test_status_of_a_directory_reads_each_file_from_its_namespace(cluster, kube,
     try:
         for ns in (namespace, other):
             (tmp_path / ns).mkdir()
-            api.apply(write(tmp_path / ns, V2, ns), kube)
+            api.apply(kube, write(tmp_path / ns, V2, ns))
         code, out, err = cli(capsys, "status", "-o", "json", str(tmp_path))
         assert code == 0, err
         assert sorted((s["namespace"], s["name"], s["sync"]) for s in json.loads(out)) == \
@@ -356,7 +356,7 @@ def test_members_of_kinds_this_version_does_not_know_are_deleted_not_orphaned(cl
     cluster.run_kubectl("apply", "--server-side", "-f", str(manifest))
     until(lambda: cluster.run_kubectl("get", "widgets", "-A", check=False).returncode == 0, what="the Widget CRD")
     path = write(tmp_path, V2, namespace)
-    api.apply(path, kube)
+    api.apply(kube, path)
     # As a newer arena-run would leave it: a Widget member, recorded in the parent.
     widget = {"apiVersion": "arena-run.test/v1", "kind": "Widget",
               "metadata": {"name": "exp-widget", "namespace": namespace,

@@ -96,27 +96,27 @@ def live_member(cluster, ns, obj) -> dict:
 
 def test_a_changed_value_reaches_the_cluster(cluster, kube, namespace, tmp_path, capsys):
     path = write(tmp_path, BASE, namespace)
-    api.apply(path, kube)
+    api.apply(kube, path)
     for old, new in (("1.10", "1.1"), ("1.1", "1e3"), ("1e3", "1000"), ("1000", "0.10"), ("0.10", "100m")):
         doc = copy.deepcopy(BASE)
         doc["job"]["env"]["VERSION"] = new
         doc["labels"]["team"] = new
         path = write(tmp_path, doc, namespace)
-        (plan,) = api.plan(path, kube)
+        (plan,) = api.plan(kube, path)
         ops = {(a.kind, a.name): a.op for a in plan.changes}
         assert ops == {("TFJob", "exp"): "replace", ("Deployment", "exp-tensorboard"): "update",
                        ("Service", "exp-tensorboard"): "update", ("Deployment", "exp-serving"): "update",
                        ("Service", "exp-serving"): "update"}, (old, new)
         (st_before,) = api.status(kube, path)
         assert st_before.sync == "changed (not applied)"
-        api.apply([plan], kube)
+        api.apply(kube, [plan])
         job = kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")
         env = job["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"]
         assert {"name": "VERSION", "value": new} in env
         assert job["metadata"]["labels"]["team"] == new
         referee = kubectl_diff(cluster, tmp_path, path)
         assert referee == "", referee
-        assert not api.plan(path, kube)[0].has_changes
+        assert not api.plan(kube, path)[0].has_changes
         assert api.status(kube, path)[0].sync == "in sync"
 
 
@@ -168,14 +168,14 @@ class Killed(BaseException):
 def test_an_apply_killed_after_its_parent_write_still_removes(cluster, kube, namespace, tmp_path, monkeypatch):
     v1 = copy.deepcopy(BASE)
     del v1["serve"]
-    api.apply(write(tmp_path, v1, namespace), kube)
+    api.apply(kube, write(tmp_path, v1, namespace))
     # v2 drops TensorBoard's CPU and adds a kind (a KServe InferenceService),
     # so apply writes the parent first, recording v2, before any member.
     v2 = copy.deepcopy(v1)
     del v2["tensorboard"]["cpu"]
     v2["serve"] = {"type": "kserve", "storage_uri": "pvc://models/m"}
     path = write(tmp_path, v2, namespace)
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert plan.parent_first is not None
     real_apply = Cluster.apply
 
@@ -191,21 +191,21 @@ def test_an_apply_killed_after_its_parent_write_still_removes(cluster, kube, nam
     parent = kubectl_json(cluster, "-n", namespace, "get", "configmap", "arena-run-exp")
     assert "cpu" not in json.loads(parent["data"]["experiment.json"])["tensorboard"]  # the record says v2
 
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     tb = next(a for a in plan.changes if (a.kind, a.name) == ("Deployment", "exp-tensorboard"))
     assert [(c.path, c.new) for c in tb.changes] == [
         ("spec.template.spec.containers[name=tensorboard].resources", MISSING)]
     assert tb.changes[0].old == {"limits": {"cpu": "500m"}, "requests": {"cpu": "500m"}}  # the live value
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     live = live_member(cluster, namespace, {"kind": "Deployment", "metadata": {"name": "exp-tensorboard"}})
     assert live["spec"]["template"]["spec"]["containers"][0]["resources"] == {}
     referee = kubectl_diff(cluster, tmp_path, path)
     assert referee == "", referee
-    assert not api.plan(path, kube)[0].has_changes
+    assert not api.plan(kube, path)[0].has_changes
 
 
 def test_a_field_another_manager_co_owns_is_left_and_not_planned_again(cluster, kube, namespace, tmp_path):
-    api.apply(write(tmp_path, BASE, namespace), kube)
+    api.apply(kube, write(tmp_path, BASE, namespace))
     teammate = {"apiVersion": "apps/v1", "kind": "Deployment",
                 "metadata": {"name": "exp-tensorboard", "namespace": namespace},
                 "spec": {"template": {"spec": {"containers": [
@@ -214,17 +214,17 @@ def test_a_field_another_manager_co_owns_is_left_and_not_planned_again(cluster, 
     doc = copy.deepcopy(BASE)
     del doc["tensorboard"]["cpu"]
     path = write(tmp_path, doc, namespace)
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     (update,) = plan.changes
     # Only the request goes: the teammate's limit stays where server-side apply leaves it.
     assert [(c.path, c.old, c.new) for c in update.changes] == [
         ("spec.template.spec.containers[name=tensorboard].resources.requests", {"cpu": "500m"}, MISSING)]
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     live = live_member(cluster, namespace, {"kind": "Deployment", "metadata": {"name": "exp-tensorboard"}})
     assert live["spec"]["template"]["spec"]["containers"][0]["resources"] == {"limits": {"cpu": "500m"}}
     referee = kubectl_diff(cluster, tmp_path, path)
     assert referee == "", referee
-    assert not api.plan(path, kube)[0].has_changes  # not planned (and sent) on every apply
+    assert not api.plan(kube, path)[0].has_changes  # not planned (and sent) on every apply
 
 
 def test_the_same_file_from_another_checkout_changes_nothing(cluster, kube, namespace, tmp_path, capsys):
@@ -242,7 +242,7 @@ def test_the_same_file_from_another_checkout_changes_nothing(cluster, kube, name
     code, out, _ = cli(capsys, "plan", "--detailed-exitcode", checkouts[1])
     assert code == 0 and "No changes." in out
     kube.requests.clear()
-    assert api.apply(checkouts[1], kube) == []
+    assert api.apply(kube, checkouts[1]) == []
     assert sum(n for verb, n in kube.requests.items() if verb != "GET") == 0
 
 
@@ -250,13 +250,13 @@ def test_a_job_deleted_while_running_is_recreated(cluster, kube, namespace, tmp_
     doc = copy.deepcopy(BASE)
     doc["job"]["ttl_after_finished"] = "1h"
     path = write(tmp_path, doc, namespace)
-    api.apply(path, kube)
+    api.apply(kube, path)
     until(lambda: api.status(kube, path)[0].jobs[0].phase == "Running", what="job running")
     uid = kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"]
     cluster.run_kubectl("-n", namespace, "delete", "tfjob", "exp")
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert [(a.op, a.kind) for a in plan.changes] == [("create", "TFJob")]
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     assert kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"] != uid
 
 
@@ -342,21 +342,21 @@ def test_any_edit_converges(cluster, kube, namespace, tmp_path, case):
     note(f"edited {changed_paths}")
     before_path = tmp_path / "arena.yaml"
     if not before_path.exists():
-        api.apply(write(tmp_path, BASE, namespace), kube)
+        api.apply(kube, write(tmp_path, BASE, namespace))
     before = _by_key(str(before_path))
     path = write(tmp_path, doc, namespace)
     after = _by_key(path)
     carriers = {k for k in after if after[k] != before.get(k)} | (set(before) - set(after))
 
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     planned = {a.key for a in plan.changes}
     assert planned == carriers, f"planned {planned}, rendering changed {carriers}"
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     referee = kubectl_diff(cluster, tmp_path, path)
     assert referee == "", referee
     for obj in after.values():
         _assert_holds(obj, live_member(cluster, namespace, obj), ())
-    assert not api.plan(path, kube)[0].has_changes
+    assert not api.plan(kube, path)[0].has_changes
 
 
 def _assert_holds(want, have, where):

@@ -63,9 +63,9 @@ def assert_kubectl_agrees(cluster, path, ns, tmp_path):
 
 def assert_converged(kube, path):
     kube.requests.clear()
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert not plan.has_changes, [a.to_dict() for a in plan.changes]
-    assert api.apply(path, kube) == []
+    assert api.apply(kube, path) == []
     assert writes(kube) == 0
 
 
@@ -73,10 +73,10 @@ def assert_finished_then_converged(kube, path):
     """A finished job whose file is unchanged stays as it is: the plan has no
     member changes, and one apply records the job as seen finished (one write,
     of the ApplySet parent); after that, nothing."""
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert plan.changes == [] and plan.actions[0].reason == "finished"
     kube.requests.clear()
-    api.apply([plan], kube)
+    api.apply(kube, [plan])
     assert writes(kube) == 1
     assert_converged(kube, path)
 
@@ -143,7 +143,7 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     # A changed command replaces the job; the new launcher fails.
     old_uid = kubectl_json(cluster, "-n", namespace, "get", "mpijob", "hvd")["metadata"]["uid"]
     path = write(tmp_path, MPI.format(ns=namespace, command="horovodrun -np 2 python train.py --fail"))
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert [(a.op, a.kind, a.reason) for a in plan.changes] == [
         ("replace", "MPIJob", "forces replacement: job.command")]
     assert cli(capsys, "apply", "-y", path)[0] == 0
@@ -164,7 +164,7 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
         [tensorboard]
         logdir = "/data/logs"
         """)
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert ("delete", "MPIJob", "hvd") in [(a.op, a.kind, a.name) for a in plan.changes]
     assert cli(capsys, "apply", "-y", path)[0] == 0
     assert kubectl_json(cluster, "-n", namespace, "get", "mpijobs")["items"] == []
@@ -247,7 +247,7 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
         assert cli(capsys, "apply", "-y", path)[0] == 0
         path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun train.py --lr 0.1",
                                               extra=f'runtime = "{runtime}"'))
-        (plan,) = api.plan(path, kube)
+        (plan,) = api.plan(kube, path)
         assert [(a.op, a.kind, a.reason) for a in plan.changes] == [
             ("replace", "TrainJob", "forces replacement: job.command")]
         assert cli(capsys, "apply", "-y", path)[0] == 0
@@ -304,7 +304,7 @@ def test_custom_serving(cluster, kube, namespace, tmp_path, capsys):
 
     # A server is not a job: a changed command rolls the Deployment out, it is not replaced.
     path = write(tmp_path, CUSTOM.format(ns=namespace, command="python -m server --port 8000 --workers 2"))
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert [(a.op, a.kind) for a in plan.changes] == [("update", "Deployment")]
     assert cli(capsys, "apply", "-y", "--wait", path)[0] == 0
     assert_kubectl_agrees(cluster, path, namespace, tmp_path)

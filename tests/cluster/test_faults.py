@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from arena_run.cluster import KINDS, connect
 from arena_run.cluster import kubeconfig as kc
-from arena_run.status.logs import find_target, stream
+from arena_run.status.logs import find_container, stream
 from arena_testcluster import certs, procs
 from cluster_helpers import cli, cri, kubectl_json, serve_logs, until
 from faults import ResettingProxy
@@ -277,7 +277,7 @@ def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the
     serve_logs(cluster, namespace, pod, log, cri(["first"]))
 
     kube.read_timeout = 1.0  # what a silent follow used to die of, made short
-    target = until(lambda: (lambda t: t if t.started else None)(find_target(kube, name, namespace)),
+    target = until(lambda: (lambda t: t if t.started else None)(find_container(kube, name, namespace)),
                    what="log target")
     got: list = []
     failure: list = []

@@ -44,9 +44,9 @@ def readings(kube, ns, directory) -> dict:
     return {
         "status": requests(kube, lambda: api.status(kube, namespace=ns)),
         "top job": requests(kube, lambda: api.top_jobs(kube, namespace=ns)),
-        "plan": requests(kube, lambda: api.plan(directory, kube)),
-        "re-apply": requests(kube, lambda: api.apply(directory, kube)),
-        "prunable": requests(kube, lambda: api.prunable("1d", kube, namespace=ns)),
+        "plan": requests(kube, lambda: api.plan(kube, directory)),
+        "re-apply": requests(kube, lambda: api.apply(kube, directory)),
+        "prunable": requests(kube, lambda: api.prunable(kube, "1d", namespace=ns)),
         "data": requests(kube, lambda: api.data(kube, namespace=ns)),
     }
 
@@ -56,8 +56,8 @@ def grow(kube, ns, directory, n) -> dict:
     directory.mkdir()
     for i in range(n):
         write(directory, ns, f"e{i}")
-    before = requests(kube, lambda: api.plan(str(directory), kube))
-    api.apply(str(directory), kube)
+    before = requests(kube, lambda: api.plan(kube, str(directory)))
+    api.apply(kube, str(directory))
     assert len(api.status(kube, namespace=ns)) == n
     return before
 

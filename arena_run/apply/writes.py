@@ -1,4 +1,4 @@
-"""Executing a Plan against the cluster."""
+"""Writing one experiment's plan to the cluster, in the ApplySet order, under its lock."""
 
 from __future__ import annotations
 
@@ -10,18 +10,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ..cluster import FIELD_MANAGER, Cluster, ClusterError
-from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
-from ..cluster.discovery import resolve
+from ..cluster.applyset import PART_OF, applyset_id, parent_name
 from ..cluster.kinds import KINDS, Kind
 from ..cluster.live import Key, key_of
 from ..plan import Action, Plan, members
 from ..spec.model import Experiment
 from . import lock
 from .errors import ApplyError, Locked
-from .events import Gone, Waiting, tell
-
-# An experiment on the cluster: its ApplySet parent and its members with their kinds.
-Found = tuple[dict[str, Any], list[tuple[Kind, dict[str, Any]]]]
+from .events import Gone, Listener, Waiting, tell
 
 POOL = 8  # concurrent writes per experiment; the API server's fairness does the rest
 # Kubeflow Trainer (v2.3) re-creates a TrainJob's JobSet while the TrainJob waits
@@ -78,10 +74,7 @@ class Interrupted(ApplyError):
         return list(self.problems)
 
 
-Progress = Optional[Callable[[object], None]]  # hears each Outcome, and the waits (events.py)
-
-
-def apply_plan(cluster: Cluster, plan: Plan, *, progress: Progress = None, replace_timeout: float = 300,
+def apply_plan(cluster: Cluster, plan: Plan, *, progress: Listener = None, replace_timeout: float = 300,
                stop: Optional[threading.Event] = None, rechecked: bool = False) -> Result:
     """Carry out one experiment's plan in the ApplySet order, holding its lock.
 
@@ -160,7 +153,7 @@ def _write_record(cluster: Cluster, plan: Plan) -> None:
 
 
 def _each(fn: Callable[[Action], Outcome], actions: list[Action], stop: threading.Event,
-          progress: Progress) -> list[Outcome]:
+          progress: Listener) -> list[Outcome]:
     """fn over actions, POOL at a time; once stop is set none starts, and Ctrl-C sets it."""
     def one(action: Action) -> Outcome:
         if stop.is_set():
@@ -191,7 +184,7 @@ def _kind(action: Action) -> Kind:
 
 
 def _write(cluster: Cluster, action: Action, replace_timeout: float, stop: threading.Event,
-           progress: Progress = None) -> Outcome:
+           progress: Listener = None) -> Outcome:
     if action.op == "create":
         return _create(cluster, action)
     if action.op == "replace":
@@ -295,44 +288,3 @@ def recheck(cluster: Cluster, plans: list[Plan]) -> None:
                                 "arena-run leaves it alone (rename the experiment, delete it, or apply with --adopt)")
     if problems:
         raise ApplyError(problems)
-
-
-def find_experiment(cluster: Cluster, name: str, namespace: str, extra_kinds: tuple[str, ...] = ()) -> Optional[Found]:
-    """(parent, [(kind, member)]) of an experiment, or None when it has no parent."""
-    parent = cluster.get(PARENT_KIND, namespace, parent_name(name))
-    if parent is None:
-        return None
-    set_id = applyset_id(parent_name(name), namespace)
-    members: list[tuple[Kind, dict[str, Any]]] = []
-    for gk in sorted(set(group_kinds_of(parent)) | set(extra_kinds)):
-        # A kind recorded by a newer arena-run is found by discovery, so its
-        # members are deleted too rather than orphaned with their parent gone.
-        kind = resolve(cluster, gk)
-        if kind is not None:
-            members += [(kind, obj) for obj in cluster.list(kind, namespace, selector=f"{PART_OF}={set_id}")]
-    return parent, members
-
-
-def delete_experiment(cluster: Cluster, found: Found, *, wait: bool = False, timeout: float = 300,
-                      progress: Progress = None) -> list[Key]:
-    """Delete every member, then the parent; returns the members' keys."""
-    parent, members = found
-    propagation = "Foreground" if wait else "Background"
-
-    def remove(item: tuple[Kind, dict[str, Any]]) -> Key:
-        kind, obj = item
-        meta = obj["metadata"]
-        cluster.delete(kind, meta.get("namespace"), meta["name"], uid=meta.get("uid"), propagation=propagation)
-        key = (kind.group_kind, meta.get("namespace"), meta["name"])
-        if wait:
-            tell(progress, Waiting(key, "foreground deletion: its dependents, such as pods, go first"))
-            cluster.wait_gone(kind, meta.get("namespace"), meta["name"], meta.get("uid"), timeout=timeout)
-            tell(progress, Gone(key))
-        return key
-
-    with ThreadPoolExecutor(max_workers=POOL) as pool:
-        deleted = list(pool.map(remove, members))
-    # The parent last: while any member may remain, it is what finds them.
-    meta = parent["metadata"]
-    cluster.delete(PARENT_KIND, meta.get("namespace"), meta["name"], uid=meta.get("uid"))
-    return deleted

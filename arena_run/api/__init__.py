@@ -1,0 +1,78 @@
+"""arena-run from Python: the operations of the CLI, returning the same objects it prints.
+
+Every verb takes the target first: a cluster (`connect()`) or this machine
+(`local()`), and does the same on either.
+
+    import arena_run.api as ar
+
+    cluster = ar.connect()                      # kubeconfig as kubectl finds it; ar.local() for this machine
+    plans = ar.plan(cluster, "examples/tf-git")
+    for p in plans:
+        print(p.experiment, p.counts())
+    ar.apply(cluster, plans)
+    for s in ar.status(cluster):
+        print(s.name, s.phase, s.sync)
+    ar.delete(cluster, "tf-git")
+
+Checking on work, as the CLI's logs, top, prune and data do:
+
+    print(b"".join(ar.logs(cluster, "tf-git", tail=20)).decode())
+    print(ar.top_nodes(cluster).summary)        # GPUs allocated/total
+    for job in ar.top_jobs(cluster):
+        print(job.name, job.status, job.gpus_allocated, job.gpus_requested)
+    for c in ar.prunable(cluster, "7d"):        # ar.prune(cluster, "7d") deletes them
+        print(c.name, c.ago)
+    for claim in ar.data(cluster):
+        print(claim.name, claim.capacity, claim.experiments)
+
+Every file is validated before anything is read from or written to the
+target; errors are raised as SpecError (bad files), ClusterError (the
+cluster said no), or ApplyError (the plan was refused or failed).
+
+The verbs live in changes.py (plan, diff, apply, wait, find, delete) and
+reading.py (status, logs, top, prune, data); the targets in target.py.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..apply import ApplyError, Found, Interrupted, Locked, Result, WaitTimeout
+from ..apply.events import Applied, Deleted, Gone, Waiting
+from ..cluster import Attempt, Cluster, ClusterError
+from ..cluster.live import Key
+from ..objects.reader import LogChunks, Reader
+from ..plan import Plan
+from ..plan.diff import MISSING
+from ..plan.display import shown_pair
+from ..plan.unified import ObjectDiff
+from ..spec.errors import SpecError
+from ..spec.load import Loaded, load_text
+from ..spec.model import Experiment
+from ..spec.sources import Source, Sources
+from ..status.data import Claim
+from ..status.duration import parse_duration
+from ..status.experiments import ExperimentStatus
+from ..status.logs import LogsError, PodContainer
+from ..status.prune import Candidate
+from ..status.top import JobGPUs, NodeReport
+from .changes import Readiness, apply, delete, diff, find, load, lookup, plan, resolve_names, source_of, wait
+from .reading import data, log_container, logs, prunable, prune, status, top_jobs, top_nodes
+from .target import Target, connect, local, namespace_for, namespace_of
+
+if TYPE_CHECKING:  # the local target is imported only when used
+    from ..apply.local import States as LocalStates
+    from ..local.view import LocalView
+
+__all__ = [
+    # targets
+    "LocalStates", "LocalView", "Target", "connect", "local", "namespace_for", "namespace_of",
+    # the verbs
+    "apply", "data", "delete", "diff", "find", "load", "load_text", "log_container", "logs", "lookup", "plan",
+    "prunable", "prune", "resolve_names", "source_of", "status", "top_jobs", "top_nodes", "wait",
+    # what they take and return
+    "Applied", "ApplyError", "Attempt", "Candidate", "Claim", "Cluster", "ClusterError", "Deleted", "Experiment",
+    "ExperimentStatus", "Found", "Gone", "Interrupted", "JobGPUs", "Key", "Loaded", "Locked", "LogChunks",
+    "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "PodContainer", "Readiness", "Reader", "Result",
+    "Source", "Sources", "SpecError", "WaitTimeout", "Waiting", "parse_duration", "shown_pair",
+]

@@ -1,0 +1,273 @@
+"""The verbs that change a target: plan, diff, apply, wait, find, delete.
+
+Each takes the target first, a cluster or this machine (target.py), and
+does the same thing on either; what differs is only which engine carries a
+plan out (arena_run.apply for a cluster, arena_run.apply.local here).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeGuard, Union, cast, overload
+
+from .. import __version__
+from ..apply import (
+    ApplyError, Found, Result, apply_plans, delete_experiment, dry_run, find_experiment, wait_ready,
+)
+from ..apply.events import Applied, Deleted, Listener, tell
+from ..cluster import KINDS, Cluster
+from ..cluster.applyset import group_kinds_of, parent_name
+from ..cluster.live import Key, Live, key_of, read_many
+from ..plan import Action, Plan, make_plan, members
+from ..plan.collisions import refuse_collisions
+from ..plan.unified import ObjectDiff, unified
+from ..spec.load import Loaded
+from ..spec.sources import IN_PYTHON, Sources, experiments_or_names, load_sources
+from .target import Target, namespace_for, namespace_of
+
+if TYPE_CHECKING:
+    from ..apply.local import States as LocalStates
+    from ..local.view import LocalView
+
+# What wait returns on a cluster: {key: (ready, what)}.
+Readiness = dict[Key, tuple[bool, str]]
+
+__all__ = ["Readiness", "apply", "delete", "diff", "find", "load", "lookup", "plan", "resolve_names", "source_of",
+           "wait"]
+
+
+def load(sources: Sources) -> list[Loaded]:
+    """Files and directories (every arena.toml/arena.yaml below) to validated experiments."""
+    return load_sources(sources)
+
+
+def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, adopt: bool = False,
+         rerun: bool = False, dry: bool = True) -> list[Plan]:
+    """What apply would do for each experiment; reads the target, writes nothing.
+
+    On a cluster, each changed object goes through a server-side dry run
+    (dry=False skips it): what the API server would refuse is a problem of
+    the plan.  On this machine, what it cannot run (KServe, more GPUs than it
+    has) is.
+    """
+    loaded = load_sources(sources)
+    placed = []
+    for item in loaded:
+        ns = namespace_for(item.experiment, target, namespace)
+        placed.append((item, ns, members(item.experiment, ns)))
+    refuse_collisions(placed, namespace if isinstance(target, Cluster) else None)  # locally, -n means nothing
+    lives = read_many(target, [(item.experiment.name, ns, desired) for item, ns, desired in placed])
+    plans = []
+    for item, ns, desired in placed:
+        live = lives[(ns, item.experiment.name)]
+        p = make_plan(item.experiment, ns, live, source=_recorded_source(item, target), adopt=adopt, rerun=rerun,
+                      desired=desired)
+        if isinstance(target, Cluster):
+            p.problems += _unknown_kinds(p, live)
+        else:
+            from ..apply.local import refusals
+
+            p.problems += refusals(p)
+        plans.append(p)
+    if dry and isinstance(target, Cluster):
+        dry_run(target, plans)
+    return plans
+
+
+def _recorded_source(item: Loaded, target: Target) -> str:
+    if item.file == IN_PYTHON:
+        return ""
+    # Locally the path is where the code is found (the file's directory); a
+    # cluster records it as every checkout would.
+    return source_of(item.file) if isinstance(target, Cluster) else os.path.abspath(item.file)
+
+
+def _unknown_kinds(p: Plan, live: Live) -> list[str]:
+    unknown = sorted(gk for gk in group_kinds_of(live.parent) if gk not in KINDS)
+    if not unknown:
+        return []
+    # Pruning cannot see them, and the new parent would forget them.
+    return [f"ConfigMap {p.namespace}/{parent_name(p.experiment)} records kinds this arena-run ({__version__}) does "
+            f"not know: {', '.join(unknown)}; applying would orphan their objects: upgrade arena-run "
+            f"(`arena-run delete` finds and deletes them)"]
+
+
+def diff(target: Cluster, plans: list[Plan]) -> list[ObjectDiff]:
+    """Each object the plans change, as a unified YAML diff of live against merged (as kubectl diff).
+
+    The merged side is the server's answer to a dry-run apply: defaults and
+    all, exactly what apply would leave.  One request per changed object;
+    nothing is written.  A cluster's only: this machine has no dry run.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    if not isinstance(target, Cluster):
+        raise ValueError("diff compares with a cluster's dry run; the local target has none")
+    actions = [a for p in plans for a in p.changes if a.op in ("create", "update", "replace", "delete")]
+
+    def one(action: Action) -> ObjectDiff:
+        merged = None if action.desired is None else target.apply(action.desired, dry_run=True)  # None: delete
+        return unified(action.key, action.op, action.live, merged)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, actions))
+
+
+def apply(target: Target, sources: Union[Sources, list[Plan]], *, namespace: Optional[str] = None,
+          adopt: bool = False, rerun: bool = False, wait: bool = False, timeout: float = 600,
+          progress: Listener = None, volumes: Optional[dict[str, Any]] = None) -> list[Result]:
+    """Make the target match the files (or carry out plans made before); a second call changes nothing.
+
+    Refuses (ApplyError) before writing anything if any plan has a problem.
+    progress hears, as they happen: each object's Outcome, each wait for a
+    replaced job to go (Waiting, Gone), and each experiment's end (Applied).
+    wait: then wait as `wait` does.  volumes (this machine only) maps a PVC's
+    claim name to a directory (default $XDG_DATA_HOME/arena-run/volumes/<claim>).
+    """
+    plans: list[Plan] = sources if _are_plans(sources) else plan(
+        target, cast(Sources, sources), namespace=namespace, adopt=adopt, rerun=rerun)
+    problems = [p for pl in plans for p in pl.problems]
+    if problems:
+        raise ApplyError(problems)
+    if isinstance(target, Cluster):
+        if volumes:
+            raise ValueError("volumes are for the local target: on a cluster a PVC is a PVC")
+        results = apply_plans(target, plans, progress=progress)
+    else:
+        results = _apply_here(target, plans, volumes or {}, progress)
+    if wait:
+        _wait(target, plans, timeout)
+    return results
+
+
+def _apply_here(target: LocalView, plans: list[Plan], volumes: dict[str, Any], progress: Listener) -> list[Result]:
+    from ..apply.local import apply_local
+
+    claims = {k: os.path.abspath(v) for k, v in volumes.items()}
+    results = []
+    for p in plans:
+        if p.has_changes:
+            results.append(apply_local(target.store, p, volumes=claims))
+            tell(progress, Applied(p, result=results[-1]))
+    return results
+
+
+@overload
+def wait(target: Cluster, plans: list[Plan], *, timeout: float = 600,
+         progress: Optional[Callable[[Readiness], None]] = None) -> Readiness: ...
+
+
+@overload
+def wait(target: LocalView, plans: list[Plan], *, timeout: float = 600,
+         progress: Optional[Callable[[LocalStates], None]] = None) -> LocalStates: ...
+
+
+def wait(target: Target, plans: list[Plan], *, timeout: float = 600,
+         progress: Optional[Callable[[Any], None]] = None) -> Union[Readiness, LocalStates]:
+    """Until the plans' objects are ready.
+
+    On a cluster: jobs running or finished, serving available; returns
+    {key: (ready, what)}, raises WaitTimeout (its args[0]: states, failed
+    jobs) when time runs out or a job fails.  On this machine: every job
+    finished and every server running; returns {(kind, name): (phase,
+    reason, message)}, raises ApplyError if a job failed or time ran out.
+    progress hears the states after each look.
+    """
+    return _wait(target, plans, timeout, progress)
+
+
+def _wait(target: Target, plans: list[Plan], timeout: float,
+          progress: Optional[Callable[[Any], None]] = None) -> Union[Readiness, LocalStates]:
+    if isinstance(target, Cluster):
+        return wait_ready(target, plans, timeout=timeout, progress=progress)
+    from ..apply.local import wait_local
+
+    return wait_local(target.store, plans, timeout=timeout, progress=progress)
+
+
+def find(target: Target, sources: Sources, *, namespace: Optional[str] = None) -> list[Found]:
+    """Each experiment the files, directories or names mean, with what of it is on the target."""
+    return [lookup(target, name, ns) for name, ns in resolve_names(target, sources, namespace)]
+
+
+def lookup(target: Target, name: str, namespace: str) -> Found:
+    """The experiment of that name in that namespace: on a cluster one GET of its parent, one LIST per member kind."""
+    if isinstance(target, Cluster):
+        return find_experiment(target, name, namespace)
+    store = target.store
+    found = [(KINDS[key_of(e["object"])[0]], e["object"]) for e in store.objects(name)
+             if key_of(e["object"])[0] in KINDS]
+    return Found(name, target.namespace, store.parent(name), found)
+
+
+def delete(target: Target, sources: Union[Sources, list[Found]], *, namespace: Optional[str] = None,
+           wait: bool = False, timeout: float = 300, progress: Listener = None) -> list[Deleted]:
+    """Delete experiments (files, directories, names, or what find returned): every member, then the parent.
+
+    On this machine, every process of the experiment is stopped and its state
+    forgotten.  Returns each experiment deleted (those with nothing there are
+    left out).  progress hears each wait for an object to go (Waiting, Gone)
+    and each experiment deleted (Deleted).
+    """
+    if _are_found(sources):
+        items = sources
+    elif isinstance(target, Cluster):
+        items = find(target, cast(Sources, sources), namespace=namespace)
+    else:  # the local store finds an experiment by its name alone
+        items = [Found(name, target.namespace) for name, _ in resolve_names(target, cast(Sources, sources), None)]
+    out = []
+    for f in items:
+        if isinstance(target, Cluster):
+            done = f.exists
+            keys = delete_experiment(target, f, wait=wait, timeout=timeout, progress=progress)
+        else:
+            from ..apply.local import delete_local
+
+            keys = [key_of(obj) for _, obj in f.members]
+            done = delete_local(target.store, f.name)
+        if done:
+            event = Deleted(f.name, f.namespace, keys)
+            tell(progress, event)
+            out.append(event)
+    return out
+
+
+def resolve_names(target: Target, sources: Sources, namespace: Optional[str]) -> list[tuple[str, str]]:
+    """(name, namespace) for each file, directory or bare experiment name."""
+    out = []
+    for item in experiments_or_names(sources):
+        if isinstance(item, str):
+            ns = namespace_of(target, namespace)
+            assert ns is not None  # not all namespaces: a name is looked up in one
+            out.append((item, ns))
+        else:
+            out.append((item.experiment.name, namespace_for(item.experiment, target, namespace)))
+    return out
+
+
+def source_of(file: str) -> str:
+    """The file as the parent records it: relative to the root of its repository (the
+    nearest directory above it holding `.git`), so every checkout records the same
+    path; the absolute path outside a repository."""
+    path = os.path.abspath(file)
+    directory = os.path.dirname(path)
+    while True:
+        if os.path.exists(os.path.join(directory, ".git")):
+            return os.path.relpath(path, directory).replace(os.sep, "/")
+        up = os.path.dirname(directory)
+        if up == directory:
+            return path
+        directory = up
+
+
+def _are_plans(items: object) -> TypeGuard[list[Plan]]:
+    return _are(items, Plan)
+
+
+def _are_found(items: object) -> TypeGuard[list[Found]]:
+    return _are(items, Found)
+
+
+def _are(items: object, cls: type) -> bool:
+    # An empty list is no plans (or nothing found): nothing to do, and nothing to read either.
+    return isinstance(items, list) and all(isinstance(p, cls) for p in items)

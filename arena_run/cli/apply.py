@@ -1,0 +1,199 @@
+"""`arena-run apply`: make a cluster (or this machine) match the files, then, with --wait, wait for it.
+
+Every file is validated before the target is contacted, and every plan is
+checked before anything is written; problems are one line each, exit 1.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import TYPE_CHECKING, Optional
+
+import click
+
+from .app import cli
+from .options import LOCAL, cluster_options, confirm, target
+from .plan import note_processes
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from ..api import Cluster, LocalView, Plan, Readiness
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
+@cluster_options
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
+@click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")
+@click.option("--rerun", is_flag=True, help="Re-run jobs that have finished.")
+@click.option("--wait", is_flag=True, help="Wait until jobs run (or finish) and serving is available.")
+@click.option("--timeout", type=float, default=600, show_default=True, help="Seconds --wait waits.")
+@LOCAL
+@click.option("--volume", "volumes", multiple=True, metavar="NAME=DIR",
+              help="--local: the directory a PVC is (default $XDG_DATA_HOME/arena-run/volumes/NAME).")
+def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str],
+          yes: bool, adopt: bool, rerun: bool, wait: bool, timeout: float, local: bool,
+          volumes: tuple[str, ...]) -> int:
+    """Make the cluster match the files: create, update, replace, prune.
+
+    With --local, run them on this machine instead: each replica a process,
+    with the pod's paths, env and GPUs; --wait follows the job to its end.
+    """
+    if volumes and not local:
+        raise click.UsageError("--volume is for --local: on a cluster a PVC is a PVC")
+    claims = parse_volumes(volumes)
+    from .. import api
+    from . import show
+
+    loaded = api.load(paths)
+    on = target(local, kubeconfig, context)
+    plans = api.plan(on, loaded, namespace=namespace, adopt=adopt, rerun=rerun)
+    show.plans(plans)
+    if local:
+        note_processes(plans)
+    if any(p.problems for p in plans):
+        show.err.print("Nothing was applied.")
+        return 1
+    todo = [p for p in plans if p.has_changes]
+    if isinstance(on, api.Cluster):
+        # Recording finished jobs is apply's own bookkeeping: nothing to confirm.
+        if any(p.to_review for p in todo) and not confirm("Apply these changes?", yes):
+            show.err.print("Nothing was applied.")
+            return 1
+        code = _apply_to_cluster(on, todo)
+        if code or not wait:
+            return code
+        return _wait_ready(on, plans, timeout)
+    # Starting processes here needs no question; stopping ones that run (replace, delete) does.
+    stops = any(a.op in ("replace", "delete") for p in todo for a in p.actions)
+    if stops and not confirm("Stop and replace these on this machine?", yes):
+        show.err.print("Nothing was applied.")
+        return 1
+    api.apply(on, plans, volumes=claims)
+    for p in todo:
+        show.out.print(f"[green]Started[/] {p.experiment} on this machine "
+                       f"(arena-run status --local {p.experiment}, arena-run logs --local {p.experiment} -f)")
+    if not wait:
+        return 0
+    return _wait_finished(on, plans, timeout)
+
+
+def parse_volumes(values: tuple[str, ...]) -> dict[str, str]:
+    """--volume NAME=DIR, each a PVC's claim name and the directory it is here."""
+    out = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{value!r}: expected NAME=DIR (a PVC's claim name and a directory)",
+                                     param_hint="--volume")
+        out[name] = path
+    return out
+
+
+def _apply_to_cluster(cluster: Cluster, todo: list[Plan]) -> int:
+    from .. import api
+    from . import show
+    from .progress import Reporter
+
+    applied: list[api.Applied] = []
+    try:
+        with Reporter(show.out, show.err, len(todo), "Applying") as reporter:
+            def progress(event: object) -> None:
+                if isinstance(event, api.Applied):
+                    applied.append(event)
+                reporter(event)
+
+            api.apply(cluster, todo, progress=progress)
+    except api.Interrupted as exc:
+        for line in exc.lines():
+            show.err.print(line, style="yellow")
+        return 130
+    except api.ApplyError as exc:
+        if not applied:  # refused before any experiment started: nothing was written
+            for problem in exc.problems:
+                show.err.print(f"error: {problem}", style="red")
+            show.err.print("Nothing was applied.")
+            return 1
+        show.err.print("Fix the errors above and apply again: what was applied stays, nothing unfinished was pruned.")
+        return 1
+    return 0
+
+
+def _wait_ready(cluster: Cluster, plans: list[Plan], timeout: float) -> int:
+    """Until jobs run (or finish) and serving is available, as a live table of each object's state."""
+    from rich.live import Live
+    from rich.table import Table
+
+    from .. import api
+    from . import show
+
+    def table(states: Readiness) -> Table:
+        t = Table(box=None, header_style="bold")
+        t.add_column("OBJECT")
+        t.add_column("STATE")
+        for key, (ok, what) in states.items():
+            t.add_row(f"{key[0].split('.')[0]} {key[2]}", f"[green]{what}[/]" if ok else f"[yellow]{what}[/]")
+        return t
+
+    with Live(console=show.out, transient=not show.out.is_terminal, auto_refresh=False) as live:
+        try:
+            states = api.wait(cluster, plans, timeout=timeout,
+                              progress=lambda s: live.update(table(s), refresh=True))
+        except api.WaitTimeout as exc:
+            info = exc.args[0]
+            live.update(table(info["states"]), refresh=True)
+            if info["failed"]:
+                names = ", ".join(k[2] for k in info["failed"])
+                show.err.print(f"[red]error:[/] job failed: {names} (arena-run logs {info['failed'][0][2]})")
+            else:
+                show.err.print(f"[red]error:[/] not ready after {timeout:.0f}s")
+            return 1
+    show.out.print(f"[green]Ready[/]: {len(states)} object(s).")
+    return 0
+
+
+def _wait_finished(machine: LocalView, plans: list[Plan], timeout: float) -> int:
+    """Until every job has ended, following the default replica's log of a single job meanwhile."""
+    from .. import api
+    from . import show
+
+    jobs = [a for p in plans for a in p.actions if a.key[0].startswith(("TFJob.", "PyTorchJob."))
+            and a.op != "keep"]
+    stop = threading.Event()
+    follower = None
+    if len(jobs) == 1 and len(plans) == 1:
+        def follow() -> None:
+            try:
+                for chunk in api.logs(machine, plans[0].experiment, follow=True, wait=True):
+                    if stop.is_set():
+                        return
+                    sys.stdout.buffer.write(chunk)
+                    sys.stdout.buffer.flush()
+            except api.LogsError:
+                return
+
+        follower = threading.Thread(target=follow, daemon=True)
+        follower.start()
+    try:
+        states = api.wait(machine, plans, timeout=timeout)
+    except api.ApplyError as exc:
+        _finish(follower, stop)
+        for problem in exc.problems:
+            show.err.print(f"error: {problem}", style="red")
+        name = plans[0].experiment
+        show.err.print(f"(arena-run logs --local {name}; arena-run status --local {name})")
+        return 1
+    _finish(follower, stop)
+    done = ", ".join(f"{k[0]} {k[1]} {s[0]}" for k, s in states.items())
+    show.out.print(f"[green]Done[/]: {done or 'nothing to wait for'}.")
+    return 0
+
+
+def _finish(follower: Optional[threading.Thread], stop: threading.Event) -> None:
+    """Let the follower print what the ended replica wrote (a short job ends before its log is
+    read), then silence it: its stream ends with the replica, so the wait is short."""
+    if follower:
+        follower.join(timeout=10)
+    stop.set()

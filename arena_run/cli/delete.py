@@ -1,0 +1,57 @@
+"""`arena-run delete`: every object of an experiment, then its ApplySet parent (--local: its processes and state)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import click
+
+from .app import cli
+from .options import LOCAL, cluster_options, confirm, target
+
+
+@cli.command()
+@click.argument("targets", nargs=-1, required=True, type=str)
+@cluster_options
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@click.option("--wait", is_flag=True, help="Wait until every object (and its pods) is gone.")
+@click.option("--timeout", type=float, default=300, show_default=True)
+@LOCAL
+def delete(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str],
+           yes: bool, wait: bool, timeout: float, local: bool) -> int:
+    """Delete experiments (files, directories or names): every object, then the parent.
+
+    With --local: stop every process of the experiment and forget its state.
+    """
+    from .. import api
+    from . import show
+
+    on = target(local, kubeconfig, context)
+    if not isinstance(on, api.Cluster):
+        names = [name for name, _ in api.resolve_names(on, targets, None)]
+        if not confirm(f"Stop and delete {', '.join(names)} on this machine?", yes):
+            show.err.print("Nothing was deleted.")
+            return 1
+        deleted = {d.name for d in api.delete(on, names)}
+        for name in names:
+            show.out.print(f"[green]Deleted[/] {name}" if name in deleted else f"Experiment {name}: nothing to delete.")
+        return 0
+    found = []
+    for exp in api.find(on, targets, namespace=namespace):
+        if not exp.exists:
+            show.out.print(f"Experiment {exp.name} in {exp.namespace}: nothing to delete.")
+            continue
+        show.out.print(f"Experiment [bold cyan]{exp.name}[/] in {exp.namespace}:")
+        show.objects(exp)
+        found.append(exp)
+    if not found:
+        return 0
+    if not confirm("Delete these?", yes):
+        show.err.print("Nothing was deleted.")
+        return 1
+    from .progress import Reporter
+
+    with Reporter(show.out, show.err, len(found), "Deleting") as progress:
+        api.delete(on, found, wait=wait, timeout=timeout, progress=progress)
+    show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
+    return 0

@@ -1,0 +1,86 @@
+"""What the commands on a target share: its options, connecting to it, and asking before a change.
+
+The target is a cluster (--kubeconfig, --context, -n) or, with --local, this
+machine; `target()` gives the one a command's options name, as arena_run.api
+takes it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING, Callable, Optional, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from ..api import Attempt, Cluster, Target
+
+F = TypeVar("F", bound=Callable[..., int])
+
+
+def cluster_options(f: F) -> F:
+    f = click.option("--context", help="kubeconfig context (default: the current one).")(f)
+    f = click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")(f)
+    f = click.option("-n", "--namespace", help="Namespace (default: the file's, then the context's, then default).")(f)
+    return f
+
+
+LOCAL = click.option("--local", is_flag=True,
+                     help="On this machine instead of a cluster (processes; state in $XDG_STATE_HOME/arena-run).")
+OUTPUT = click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table",
+                      show_default=True, help="json/yaml: for scripts.")
+ALL_NAMESPACES = click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
+
+
+def target(local: bool, kubeconfig: Optional[str] = None, context: Optional[str] = None) -> Target:
+    """This machine with --local, else the cluster of the kubeconfig and context."""
+    if local:
+        from ..api import local as this_machine
+
+        return this_machine()
+    return connect(kubeconfig, context)
+
+
+def connect(kubeconfig: Optional[str], context: Optional[str]) -> Cluster:
+    """The cluster, its requests printed on stderr with the global -v (and runs of retries without it)."""
+    from ..api import connect as connection
+
+    cluster = connection(kubeconfig, context)
+    ctx = click.get_current_context(silent=True)
+    verbose = bool(ctx and (ctx.find_object(dict) or {}).get("verbose"))
+    cluster.observe(_request_printer(verbose))
+    return cluster
+
+
+# A request that failed twice in a row is said even without -v: one retry is
+# routine (a 429 under load), a run of them is worth knowing about.
+KEEPS_FAILING = 2
+
+
+def _request_printer(verbose: bool) -> Callable[[Attempt], None]:
+    def printed(attempt: Attempt) -> None:
+        if verbose:
+            click.echo(f"arena-run: {attempt.line()}", err=True)
+        elif attempt.retry_in is not None and attempt.retries + 1 >= KEEPS_FAILING:
+            click.echo(f"arena-run: warning: {attempt.method} {attempt.path}: {attempt.error}; "
+                       f"sending it again in {attempt.retry_in:.1f} s (retry {attempt.retries + 1})", err=True)
+    return printed
+
+
+def confirm(question: str, yes: bool) -> bool:
+    """--yes, else the answer on the terminal (no terminal: refused, never assumed)."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise click.ClickException("no terminal to confirm on: pass --yes to go ahead")
+    return click.confirm(question, default=False)
+
+
+def validate_files(targets: tuple[str, ...]) -> None:
+    """A bad file among TARGETS is its located problems, before the target is asked anything."""
+    from ..api import load
+
+    for t in targets:
+        if os.path.exists(t):
+            load(t)
