@@ -1,14 +1,15 @@
-"""Starting and stopping one replica: the process runner (and the seam for a container runner).
+"""Starting and stopping one replica: the seam between the kubelet and what runs a container.
 
 A runner turns a Launch — what the rendered pod says to run, resolved to
-this machine (host directories of its volumes, the code checkout, env with
-the operator's variables and the GPUs it was given) — into a running thing
-with a pid whose exit status is the container's.  ProcessRunner runs it in
-an unprivileged user + mount + pid namespace through util-linux `unshare`
-and arena_run.local.sandbox.  A container runner (Docker or Podman, when a
-daemon answers) would implement the same two methods with `docker run
---rm -v ... -e ...` from the same Launch; the supervisor and the planner
-would not change.
+this machine by the kubelet (host directories of its volumes, the code
+checkout, the pod's env with the operator's variables, the GPUs it was
+given, its image) — into a Handle: a running thing with a pid whose exit
+status is the container's.  ProcessRunner runs it in an unprivileged user +
+mount + pid namespace through util-linux `unshare` and
+arena_run.local.sandbox, on this machine's own environment and network.  A
+container runner (Podman or Docker) implements the same two methods with
+`podman run --rm -v ... -e ...` from the same Launch, and `default_runner`
+chooses; the kubelet, the controllers and the planner do not change.
 """
 
 from __future__ import annotations
@@ -31,20 +32,36 @@ PR_SET_PDEATHSIG = 1
 @dataclass
 class Launch:
     name: str  # the pod's name, e.g. mnist-worker-0
-    argv: list[str]  # command + args of the container
-    env: dict[str, Any]
+    argv: list[str]  # command + args of the container (a server's with its ports made local)
+    env: dict[str, str]  # the pod's own: the container's, the operator's, CUDA_VISIBLE_DEVICES, HOSTNAME
     working_dir: str
     mounts: list[dict[str, Any]]  # [{"source": host path, "target": path in the pod, "read_only": bool}]
     shm: int  # bytes
     log: str  # host path of the log file (appended to)
     scratch: str  # host directory private to this start (overlay uppers, the new root)
+    image: str = ""  # the container's image (a process runner runs the host's programs instead)
+    gpus: list[str] = field(default_factory=list)  # uuids of the GPUs given (also in env's CUDA_VISIBLE_DEVICES)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class Runner(Protocol):
-    def start(self, launch: Launch) -> subprocess.Popen[bytes]: ...
+class Handle(Protocol):
+    """A started container as the kubelet watches it: subprocess.Popen is one."""
 
-    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None: ...
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> Optional[int]: ...  # None while it runs; negative: killed by that signal
+
+    def poll(self) -> Optional[int]: ...
+
+    def wait(self, timeout: Optional[float] = None) -> int: ...  # subprocess.TimeoutExpired when it runs on
+
+
+class Runner(Protocol):
+    def start(self, launch: Launch) -> Handle: ...
+
+    def stop(self, proc: Handle, sig: int = signal.SIGTERM) -> None: ...  # the container and its children
 
 
 def _unshare_argv() -> list[str]:
@@ -91,13 +108,14 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
 
 
 class ProcessRunner:
-    def start(self, launch: Launch) -> subprocess.Popen[bytes]:
+    def start(self, launch: Launch) -> Handle:
         os.makedirs(launch.scratch, exist_ok=True)
         spec_path = os.path.join(launch.scratch, "sandbox.json")
         write_json(spec_path, {
             "root": os.path.join(launch.scratch, "root"), "scratch": launch.scratch,
             "working_dir": launch.working_dir, "mounts": launch.mounts, "shm": launch.shm,
-            "argv": launch.argv, "env": launch.env,
+            # A process sees this machine's environment, the pod's own on top.
+            "argv": launch.argv, "env": {**os.environ, **launch.env},
         })
         os.makedirs(os.path.dirname(launch.log), exist_ok=True)
         with open(launch.log, "ab") as log:
@@ -107,7 +125,7 @@ class ProcessRunner:
                 preexec_fn=_die_with_parent(os.getpid()), env=_sandbox_env(),
             )
 
-    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    def stop(self, proc: Handle, sig: int = signal.SIGTERM) -> None:
         try:
             os.killpg(proc.pid, sig)  # the replica's own process group, children included
         except ProcessLookupError:

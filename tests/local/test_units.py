@@ -7,7 +7,8 @@ import json
 from hypothesis import given, strategies as st
 
 from arena_run.local import distributed
-from arena_run.local.supervisor import _local_ports, spec_hash as local_hash
+from arena_run.local.jobs import spec_hash as local_hash
+from arena_run.local.kubelet import local_ports
 from arena_run.local.view import _fields_match, _labels_match
 from arena_run.plan import spec_hash
 
@@ -72,9 +73,9 @@ def test_selectors():
 
 def test_server_ports_become_free_local_ones():
     argv = ["tensorboard", "--logdir", "/data/logs", "--host", "0.0.0.0", "--port", "6006"]
-    assert _local_ports(argv, {6006: 41000}) == ["tensorboard", "--logdir", "/data/logs", "--host", "127.0.0.1",
+    assert local_ports(argv, {6006: 41000}) == ["tensorboard", "--logdir", "/data/logs", "--host", "127.0.0.1",
                                                 "--port", "41000"]
     serving = ["tensorflow_model_server", "--port=8500", "--rest_api_port=8501", "--model_name=m"]
-    assert _local_ports(serving, {8500: 1, 8501: 2}) == ["tensorflow_model_server", "--port=1",
+    assert local_ports(serving, {8500: 1, 8501: 2}) == ["tensorflow_model_server", "--port=1",
                                                          "--rest_api_port=2", "--model_name=m"]
-    assert json.dumps(_local_ports([], {})) == "[]"
+    assert json.dumps(local_ports([], {})) == "[]"
