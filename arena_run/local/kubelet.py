@@ -38,8 +38,13 @@ def quantity_bytes(text: str) -> int:
 class Kubelet:
     """Runs pods' containers through one Runner, and tells the controllers how they ended."""
 
-    def __init__(self, runner: Runner):
+    def __init__(self, runner: Runner, experiment: str = ""):
         self.runner = runner
+        self.experiment = experiment
+
+    def runner_for(self, run: Run) -> Runner:
+        """The runner that starts and stops this run's containers (every run: the one given)."""
+        return self.runner
 
     def init(self, run: Run, pod: dict[str, Any]) -> None:
         """The pod's init container: fetch the code into the run's code/ (as arena-run's init container would)."""
@@ -75,9 +80,8 @@ class Kubelet:
         if n:
             shutil.rmtree(os.path.join(run.dir, "scratch", f"{rep.pod}-{n - 1}"), ignore_errors=True)
         log = os.path.join(self.logs(run), f"{rep.slot.role.lower()}-{rep.slot.replica_index}.log")
-        launch = Launch(rep.pod, argv, pod_env, container.get("workingDir") or "/", mounts, shm, log, scratch,
-                        image=container.get("image") or "", gpus=list(devices or []))
-        rep.proc = self.runner.start(launch)
+        launch = Launch(rep.pod, argv, pod_env, container.get("workingDir") or "/", mounts, shm, log, scratch)
+        rep.proc = self.runner_for(run).start(launch)
         rep.state, rep.started, rep.finished, rep.exit_code = "running", now_iso(), None, None
 
     def reap(self, run: Run) -> None:
@@ -93,13 +97,13 @@ class Kubelet:
         """Stop every container of the run (SIGTERM, then SIGKILL after GRACE); none is left `running`."""
         live = [r.proc for r in run.replicas if r.state == "running" and r.proc is not None and r.proc.poll() is None]
         for proc in live:
-            self.runner.stop(proc, signal.SIGTERM)
+            self.runner_for(run).stop(proc, signal.SIGTERM)
         deadline = time.monotonic() + GRACE
         for proc in live:
             try:
                 proc.wait(timeout=max(deadline - time.monotonic(), 0))
             except subprocess.TimeoutExpired:
-                self.runner.stop(proc, signal.SIGKILL)
+                self.runner_for(run).stop(proc, signal.SIGKILL)
                 proc.wait()
         for rep in run.replicas:
             if rep.state in ("running", "backoff", "waiting"):

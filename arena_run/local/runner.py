@@ -3,13 +3,14 @@
 A runner turns a Launch — what the rendered pod says to run, resolved to
 this machine by the kubelet (host directories of its volumes, the code
 checkout, the pod's env with the operator's variables, the GPUs it was
-given, its image) — into a Handle: a running thing with a pid whose exit
+given) — into a Handle: a running thing with a pid whose exit
 status is the container's.  ProcessRunner runs it in an unprivileged user +
 mount + pid namespace through util-linux `unshare` and
 arena_run.local.sandbox, on this machine's own environment and network.  A
-container runner (Podman or Docker) implements the same two methods with
-`podman run --rm -v ... -e ...` from the same Launch, and `default_runner`
-chooses; the kubelet, the controllers and the planner do not change.
+container runner (containers.py) implements the same two methods from the
+same Launch (what only it needs, such as the image, in `extra`); the kubelet
+chooses the runner of each run (`Kubelet.runner_for`), and the controllers
+and the planner do not change.
 """
 
 from __future__ import annotations
@@ -39,9 +40,7 @@ class Launch:
     shm: int  # bytes
     log: str  # host path of the log file (appended to)
     scratch: str  # host directory private to this start (overlay uppers, the new root)
-    image: str = ""  # the container's image (a process runner runs the host's programs instead)
-    gpus: list[str] = field(default_factory=list)  # uuids of the GPUs given (also in env's CUDA_VISIBLE_DEVICES)
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # what only one kind of runner needs
 
 
 class Handle(Protocol):

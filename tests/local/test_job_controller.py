@@ -149,7 +149,7 @@ def test_a_job_starts_each_replica_with_the_operators_variables(machine):
     started = {c.launch.name: c.launch for c in m.runner.started}
     assert sorted(started) == ["exp-chief-0", "exp-worker-0", "exp-worker-1"]
     worker = started["exp-worker-1"]
-    assert worker.image == "python:3.12" and worker.env["HOSTNAME"] == "exp-worker-1"
+    assert worker.argv == ["sh", "-c", "python train.py"] and worker.env["HOSTNAME"] == "exp-worker-1"
     assert '"task":{"type":"worker","index":1}' in worker.env["TF_CONFIG"]
     assert worker.env["CUDA_VISIBLE_DEVICES"] == ""  # no GPU asked for: none given
     assert m.status()["phase"] == "Running"
