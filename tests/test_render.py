@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from arena_run.render import render
-from arena_run.render.pod import repo_name
+from arena_run.spec.names import repo_name
 from arena_run.spec.errors import SpecError
 from arena_run.spec.load import load, load_text
 

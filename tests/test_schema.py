@@ -57,3 +57,24 @@ def test_checked_in_reference_is_current():
     assert (ROOT / "docs" / "reference.md").read_text() == markdown(), (
         "docs/reference.md is stale: run `python -m arena_run.spec.reference > docs/reference.md`"
     )
+
+
+def test_schema_refuses_the_numbers_validate_refuses():
+    """Issue 18: `cpu = nan` and `cpu = inf` passed the schema, so an editor showed no error where
+    validate did; every number quantity key is bounded (an int64, as Kubernetes keeps it)."""
+    from pydantic import ValidationError
+
+    validator = jsonschema.Draft202012Validator(json_schema())
+    for value in (float("nan"), float("inf"), 1e300):
+        doc = {"name": "x", "job": {"image": "i", "command": "c", "cpu": value, "memory": 1}}
+        assert list(validator.iter_errors(doc)), value
+        try:
+            Experiment.model_validate(doc)
+        except ValidationError:
+            pass
+        else:
+            raise AssertionError(f"the models took cpu = {value}")
+    for value in (0, 0.5, 4, 3e9):
+        doc = {"name": "x", "job": {"image": "i", "command": "c", "cpu": value}}
+        assert not list(validator.iter_errors(doc)), value
+        Experiment.model_validate(doc)

@@ -6,6 +6,7 @@ import posixpath
 from typing import Any, Mapping, Optional
 
 from ..spec.model import Code, Experiment, GIT_SYNC_IMAGE, Job, RSYNC_IMAGE, Role, Toleration
+from ..spec.names import repo_name
 from ..spec.sweep import Point, substitute
 from . import labels as L
 
@@ -56,12 +57,6 @@ def env_list(env: Mapping[str, str]) -> list[dict[str, Any]]:
 
 def code_dir(job: Job) -> str:
     return posixpath.join(job.working_dir, "code")
-
-
-def repo_name(url: str) -> str:
-    """The directory a clone lands in: the last path segment without .git."""
-    tail = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
-    return tail[:-4] if tail.endswith(".git") else tail
 
 
 def sync_container(code: Code) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from pydantic_core import ErrorDetails
 
 from . import types as t
 from .errors import KeyPath, shown
-from .model import Experiment, GIT_URL_RE, MODEL_NAME_RE
+from .model import Experiment, GIT_REF_RE, GIT_URL_RE, MODEL_NAME_RE, RSYNC_SOURCE_RE
 
 _PATTERNS = {
     t.DNS1035_LABEL_RE: "must be a lowercase DNS label: a-z, 0-9 and '-', starting with a letter",
@@ -27,6 +27,8 @@ _PATTERNS = {
     t.LABEL_KEY_RE: "is not a label key",
     t.LABEL_VALUE_RE: "is not a label value: up to 63 of A-Z, a-z, 0-9, '-', '_' and '.'",
     GIT_URL_RE: "is not a git URL (https://..., ssh://... or user@host:path)",
+    GIT_REF_RE: "is not a git branch, tag or commit: no leading '-' or '+', no spaces, no ~ ^ : ? * [ or \\",
+    RSYNC_SOURCE_RE: "must not start with '-': rsync would read it as an option",
     MODEL_NAME_RE: "is not a model name: letters, digits, '_', '-' and '.'",
 }
 

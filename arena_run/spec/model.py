@@ -38,7 +38,16 @@ TF_SERVING_IMAGE = "tensorflow/serving:2.16.1"
 # Kubeflow Trainer's ClusterTrainingRuntime for PyTorch (manifests/base/runtimes).
 TRAINER_RUNTIME = "torch-distributed"
 
-GIT_URL_RE = r"^((https?|ssh|git|file)://\S+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+:\S+)$"
+# Only transports that fetch (never ext:: or fd::, which run a command), and no
+# user, host or path that git or ssh would read as an option (`ssh://-oProxyCommand=...`).
+GIT_URL_RE = (r"^((https?|ssh|git|file)://(([^\s/@-][^\s/@]*@)?[^\s/@-][^\s/@]*(/\S*)?|/\S*)"
+              r"|[A-Za-z0-9_.][A-Za-z0-9_.-]*@[A-Za-z0-9_.][A-Za-z0-9_.-]*:[^\s-]\S*)$")
+# A branch, tag or commit: nothing git would read as an option (a leading '-'),
+# a forced refspec ('+') or a refspec's parts (':', '*'); rules.py checks the rest
+# of git check-ref-format (`..`, `@{`, `.lock`).
+GIT_REF_RE = r"^[^\s~^:?*\[\\+-][^\s~^:?*\[\\]*$"
+# An rsync source: nothing rsync would read as an option.
+RSYNC_SOURCE_RE = r"^[^-]"
 MODEL_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 
 
@@ -69,13 +78,13 @@ class Code(Spec):
         "Exactly one of `git` and `rsync`.",
         default=None,
     )
-    rsync: Optional[Annotated[str, Field(min_length=1)]] = _d(
+    rsync: Optional[Annotated[str, Field(min_length=1, pattern=RSYNC_SOURCE_RE)]] = _d(
         "rsync source (`host::module/path` or `rsync://...`) copied to `<job.working_dir>/code`; "
         "with `--local` also a directory of this machine (relative: to this file). "
         "Exactly one of `git` and `rsync`.",
         default=None,
     )
-    ref: Optional[Annotated[str, Field(min_length=1)]] = _d(
+    ref: Optional[Annotated[str, Field(min_length=1, pattern=GIT_REF_RE)]] = _d(
         "Git branch, tag or commit to check out (default: the remote's HEAD).", default=None
     )
     secret: Optional[ResourceName] = _d(

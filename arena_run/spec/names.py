@@ -19,6 +19,12 @@ MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_PREFIX = "arena-run.io/"
 
 
+def repo_name(url: str) -> str:
+    """The directory a git clone lands in: the last path segment of its URL without .git."""
+    tail = url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+    return tail[:-4] if tail.endswith(".git") else tail
+
+
 class Replica(NamedTuple):
     """One role of a training job as the training operator knows it."""
 

@@ -12,7 +12,7 @@ from typing import Any, Iterator, NamedTuple, Optional
 
 from .errors import KeyPath, clip, shown
 from .model import Data, Experiment, Job, Serve
-from .names import LABEL_PREFIX, MANAGED_BY, MAX_NAME, derived_names, replicas
+from .names import LABEL_PREFIX, MANAGED_BY, MAX_NAME, derived_names, replicas, repo_name
 from .sweep import MAX_POINTS, PLACEHOLDER, canonical, count, placeholders, points
 
 # Where `{{param}}` is replaced by a sweep value; anywhere else it would reach
@@ -41,6 +41,7 @@ def _check(exp: Experiment) -> Iterator[Finding]:
     yield from _label_keys(exp)
     yield from _paths(exp)
     yield from _literal_placeholders(exp)
+    yield from _nul(exp)
     if exp.code:
         yield from _code(exp)
     yield from _data(exp)
@@ -82,6 +83,32 @@ def _code(exp: Experiment) -> Iterator[Finding]:
         for key in ("ref", "secret", "depth"):
             if key in code.model_fields_set:
                 yield Finding(("code", key), "only for code.git, not rsync", at_key=True)
+        if _rsync_host(code.rsync).startswith("-"):
+            yield Finding(("code", "rsync"), "rsync and ssh would read its host as an option")
+    if code.git is not None and repo_name(code.git) in ("", ".", ".."):
+        yield Finding(("code", "git"), f"the checkout would land in <working_dir>/code/{repo_name(code.git)}: "
+                      "name the repository itself")
+    if code.ref is not None and not _ref_format(code.ref):
+        yield Finding(("code", "ref"), "git takes no branch, tag or commit spelled this way "
+                      "(no '..', '@{', '//', a part starting with '.' or ending in '.lock', a final '/' or '.')")
+
+
+def _rsync_host(source: str) -> str:
+    """The host of a remote rsync source (`[user@]host:path`, `host::module`, `rsync://[user@]host/`), else ''."""
+    if source.startswith("rsync://"):
+        rest = source[len("rsync://"):].split("/", 1)[0]
+    elif ":" in source.split("/", 1)[0]:
+        rest = source.split(":", 1)[0]
+    else:
+        return ""
+    return rest.rsplit("@", 1)[-1]
+
+
+def _ref_format(ref: str) -> bool:
+    """git check-ref-format's rules beyond GIT_REF_RE's characters."""
+    if ".." in ref or "@{" in ref or "//" in ref or ref.endswith(("/", ".")) or ref == "@":
+        return False
+    return not any(part.startswith(".") or part.endswith(".lock") for part in ref.split("/"))
 
 
 def _data(exp: Experiment) -> Iterator[Finding]:
@@ -328,6 +355,19 @@ def _literal_placeholders(exp: Experiment) -> Iterator[Finding]:
             if match:
                 yield Finding(path, f"{clip(match[0])} is not replaced here: only job.command and env values "
                               "take sweep parameters")
+
+
+def _nul(exp: Experiment) -> Iterator[Finding]:
+    """A NUL cannot be in a command, an environment or a path: the kernel ends the string there."""
+    stack: list[tuple[KeyPath, object]] = [((), exp.model_dump(exclude_defaults=True))]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, dict):
+            stack += [(path + (k,), v) for k, v in node.items()]
+        elif isinstance(node, list):
+            stack += [(path + (i,), v) for i, v in enumerate(node)]
+        elif isinstance(node, str) and "\0" in node:
+            yield Finding(path, "a NUL character (\\u0000) cannot reach a command, environment or path")
 
 
 def _substituted(path: KeyPath) -> bool:

@@ -46,7 +46,7 @@ def show(value: object) -> str:
 
 def _quantity(value: object) -> str:
     # TOML users write `cpu = 4`; Kubernetes wants the string "4".
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < float("inf"):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= QUANTITY_MAX:
         value = str(int(value)) if value == int(value) else repr(value)
     if isinstance(value, str) and _QUANTITY.fullmatch(value):  # not .match: its $ allows a final newline
         return value
@@ -91,7 +91,11 @@ def _duration(value: object) -> int:
 
 _QUANTITY = re.compile(QUANTITY_RE)
 _DURATION = re.compile(DURATION_RE)
-_NUMBER = {"type": "number", "minimum": 0}
+# Kubernetes keeps a quantity in an int64.  The bound also refuses inf, and the
+# `not` refuses nan: every comparison with nan is false, so no real number is both
+# >= 1 and <= 0, and only nan (which fails neither test) matches it.
+QUANTITY_MAX = 2**63 - 1
+_NUMBER = {"type": "number", "minimum": 0, "maximum": QUANTITY_MAX, "not": {"minimum": 1, "maximum": 0}}
 
 # One custom validator each, so a bad value gets one clear message rather than
 # one per member of a union; the JSON Schema states the same rule.
