@@ -1,7 +1,7 @@
 """The Deployment controller for an experiment's components: TensorBoard and TF Serving.
 
 A component runs when its binary is installed here (else it is Unavailable,
-with how to install it), on free ports of 127.0.0.1 in place of its pod's
+with how to install it; with --container, in its image), on free ports of 127.0.0.1 in place of its pod's
 fixed ones, and is started again whenever it exits, whatever its status, as
 a Deployment's pod is.  It never holds GPUs or cores in the ledger.
 """
@@ -27,7 +27,8 @@ class ComponentController:
         container = run.obj["spec"]["template"]["spec"]["containers"][0]
         binary = (container.get("command") or ["?"])[0]
         if not run.replicas:
-            if shutil.which(binary) is None:
+            # In a container the binary is the image's to have; on this machine, PATH's.
+            if run.entry.get("runner") != "container" and shutil.which(binary) is None:
                 run.phase, run.reason = "Unavailable", "NotInstalled"
                 run.message = install_hint(binary)
                 return

@@ -5,8 +5,6 @@ Launch the process runner gets, plus what only a container needs, in
 `Launch.extra`:
 
     image, pull_policy      the pod's image and imagePullPolicy
-    pod_env                 the env the pod itself has (the operator's variables included); the
-                            process runner's `env` also holds this machine's, which an image must not get
     cpus, memory            the container's limits (cores, bytes), as the kubelet gives them to the runtime
     gpus                    the UUIDs this replica holds (disjoint per replica: the ledger's doing)
     labels                  experiment, job, run, role, index: what names the container to a later reader
@@ -34,11 +32,11 @@ import os
 import signal
 import subprocess
 import sys
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import engine as engines
 from .engine import Container, Engine, Mount
-from .runner import Launch
+from .runner import Handle, Launch
 
 PR_SET_PDEATHSIG = 1
 KILLED = 137  # what a shell reports for SIGKILL; a container gone from outside counts as killed
@@ -52,7 +50,63 @@ def store_label(root: str) -> str:
 
 def container_name(run_uid: str, pod: str, start: int) -> str:
     # The run's uid makes it unique on the engine (another state directory may run the same experiment).
-    return f"arena-run-{run_uid[:8]}-{pod}-{start}"
+    return f"arena-run-{run_uid}-{pod}-{start}"
+
+
+def cpus_of(text: Optional[str]) -> Optional[float]:
+    if not text:
+        return None
+    return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+def bytes_of(text: Optional[str]) -> Optional[int]:
+    if not text:
+        return None
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "k": 10**3, "M": 10**6,
+             "G": 10**9, "T": 10**12, "P": 10**15, "m": 10**-3}
+    for suffix, factor in units.items():
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * factor)
+    return int(float(text))
+
+
+def extra(container: dict[str, Any], gpus: list[str], *, experiment: str, job: str,
+          uid: str, role: str, index: int, pod: str, start: int) -> dict[str, Any]:
+    """What a container needs beyond the process runner's Launch (see the module's docstring)."""
+    limits = (container.get("resources") or {}).get("limits") or {}
+    return {
+        "image": container.get("image") or "", "pull_policy": container.get("imagePullPolicy"),
+        "cpus": cpus_of(limits.get("cpu")), "memory": bytes_of(limits.get("memory")),
+        "gpus": gpus, "container_name": container_name(uid, pod, start),
+        "labels": {engines.LABEL + "experiment": experiment, engines.LABEL + "job": job,
+                   engines.LABEL + "run": uid, engines.LABEL + "replica": pod,
+                   engines.LABEL + "role": role.lower(), engines.LABEL + "index": str(index)},
+    }
+
+
+def images(objects: list[dict[str, Any]]) -> dict[str, Optional[str]]:
+    """image -> the pull policy its pods ask for (Always wins: one pull serves every pod)."""
+    out: dict[str, Optional[str]] = {}
+    for obj in objects:
+        spec = obj.get("spec") or {}
+        templates = [s["template"] for s in (spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs")
+                                             or {}).values()] + ([spec["template"]] if "template" in spec else [])
+        for t in templates:
+            for c in (t.get("spec") or {}).get("containers") or []:
+                policy = c.get("imagePullPolicy") or engines.default_pull_policy(c["image"])
+                if out.get(c["image"]) != "Always":
+                    out[c["image"]] = policy
+    return out
+
+
+def prepare(objects: list[dict[str, Any]], progress: Optional[Callable[[str], None]] = None) -> Engine:
+    """Before anything starts: the engine answers and every image the objects run is here
+    (pulled as their policies say, the engine's progress passed on); else EngineError."""
+    engine = engines.find()
+    engine.check()
+    for image, policy in images(objects).items():
+        engine.ensure_image(image, policy, progress)
+    return engine
 
 
 def container_for(launch: Launch) -> Container:
@@ -60,7 +114,7 @@ def container_for(launch: Launch) -> Container:
     return Container(
         name=str(extra["container_name"]), image=str(extra["image"]), argv=list(launch.argv),
         labels={**LABELS, **{k: str(v) for k, v in (extra.get("labels") or {}).items()}},
-        env={k: str(v) for k, v in (extra.get("pod_env") or {}).items()},
+        env=dict(launch.env),  # the pod's own: this machine's environment stays out of the image
         working_dir=launch.working_dir or None,
         mounts=[Mount(m["source"], m["target"], bool(m.get("read_only"))) for m in launch.mounts],
         shm_bytes=launch.shm, cpus=extra.get("cpus"), memory_bytes=extra.get("memory"),
@@ -76,7 +130,7 @@ class ContainerRunner:
         self.store = store_label(store_root)
         self.names: dict[int, str] = {}  # follower pid -> its container
 
-    def start(self, launch: Launch) -> subprocess.Popen[bytes]:
+    def start(self, launch: Launch) -> Handle:
         c = container_for(launch)
         c.labels[engines.LABEL + "store"] = self.store
         self.engine.remove(c.name)  # a leftover of a supervisor killed between create and follow
@@ -92,7 +146,7 @@ class ContainerRunner:
         self.names[proc.pid] = c.name
         return proc
 
-    def stop(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    def stop(self, proc: Handle, sig: int = signal.SIGTERM) -> None:
         name = self.names.get(proc.pid)
         if name is not None and proc.poll() is None:
             self.engine.signal(name, "KILL" if sig == signal.SIGKILL else "TERM")

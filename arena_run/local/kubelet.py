@@ -38,13 +38,22 @@ def quantity_bytes(text: str) -> int:
 class Kubelet:
     """Runs pods' containers through one Runner, and tells the controllers how they ended."""
 
-    def __init__(self, runner: Runner, experiment: str = ""):
+    def __init__(self, runner: Runner, experiment: str = "", store_root: str = ""):
         self.runner = runner
         self.experiment = experiment
+        self.store_root = store_root
+        self._containers: Optional[Runner] = None
 
     def runner_for(self, run: Run) -> Runner:
-        """The runner that starts and stops this run's containers (every run: the one given)."""
-        return self.runner
+        """The runner that starts and stops this run's containers: the container runner for a run
+        applied with --container (its image, through Podman or Docker), else the one given."""
+        if run.entry.get("runner") != "container":
+            return self.runner
+        if self._containers is None:
+            from .containers import ContainerRunner
+
+            self._containers = ContainerRunner(self.store_root)
+        return self._containers
 
     def init(self, run: Run, pod: dict[str, Any]) -> None:
         """The pod's init container: fetch the code into the run's code/ (as arena-run's init container would)."""
@@ -81,6 +90,12 @@ class Kubelet:
             shutil.rmtree(os.path.join(run.dir, "scratch", f"{rep.pod}-{n - 1}"), ignore_errors=True)
         log = os.path.join(self.logs(run), f"{rep.slot.role.lower()}-{rep.slot.replica_index}.log")
         launch = Launch(rep.pod, argv, pod_env, container.get("workingDir") or "/", mounts, shm, log, scratch)
+        if run.entry.get("runner") == "container":
+            from .containers import extra
+
+            launch.extra = extra(container, list(devices or []), experiment=self.experiment,
+                                 job=run.obj["metadata"]["name"], uid=run.uid, role=rep.slot.role,
+                                 index=rep.slot.replica_index, pod=rep.pod, start=n)
         rep.proc = self.runner_for(run).start(launch)
         rep.state, rep.started, rep.finished, rep.exit_code = "running", now_iso(), None, None
 

@@ -161,7 +161,7 @@ class Store:
         return entry
 
     def put_object(self, experiment: str, obj: dict[str, Any], *, new_run: bool, base: str = "",
-                   volumes: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+                   volumes: Optional[dict[str, Any]] = None, runner: Optional[str] = None) -> dict[str, Any]:
         """Record a member; new_run gives it a new run id (the supervisor then runs it afresh)."""
         kind, name = obj["kind"], obj["metadata"]["name"]
         old = self.object(experiment, kind, name)
@@ -171,6 +171,8 @@ class Store:
             "created": now_iso() if new_run or old is None else old["created"],
             "base": base or (old or {}).get("base", ""),
             "volumes": volumes if volumes is not None else (old or {}).get("volumes", {}),
+            # process or container: a run keeps the runner it was started with
+            "runner": (runner if new_run or old is None else (old or {}).get("runner")) or "process",
         }
         write_json(self.object_path(experiment, kind, name), entry)
         return entry

@@ -46,7 +46,7 @@ class Supervisor:
     def __init__(self, store: Store, experiment: str, runner: Optional[Runner] = None,
                  clock: Optional[Clock] = None):
         self.store, self.experiment = store, experiment
-        self.kubelet = Kubelet(runner or ProcessRunner(), experiment)
+        self.kubelet = Kubelet(runner or ProcessRunner(), experiment, store.root)
         self.runs: dict[str, Run] = {}
         self.jobs = JobController(store, experiment, self.kubelet, self.runs, clock)
         self.components = ComponentController(self.kubelet, clock)

@@ -19,16 +19,17 @@ from ..waiting import until
 def _launch(tmp_path, image, argv, labels, **extra):
     uid = uuid.uuid4().hex
     return Launch(
-        name="job-worker-0", argv=argv, env={"HOST_ONLY": "from the host", **extra.pop("pod_env", {})},
+        name="job-worker-0", argv=argv, env={"POD_ONLY": "from the pod", **extra.pop("env", {})},
         working_dir="/workspace", mounts=[{"source": str(tmp_path / "data"), "target": "/data"}], shm=64 * 2**20,
         log=str(tmp_path / "logs" / "worker-0.log"), scratch=str(tmp_path / "scratch"),
         extra={"image": image, "container_name": container_name(uid, "job-worker-0", 0),
-               "pod_env": {"POD_ONLY": "from the pod", **extra.pop("env", {})}, "labels": labels, **extra},
+               "labels": labels, **extra},
     )
 
 
 def test_a_replica_runs_in_its_image_its_log_and_status_are_the_containers(engine, busybox_image, test_labels,
-                                                                          tmp_path):
+                                                                          tmp_path, monkeypatch):
+    monkeypatch.setenv("HOST_ONLY", "from the host")  # this machine's environment never reaches the image
     (tmp_path / "data").mkdir()
     runner = ContainerRunner(str(tmp_path / "state"), engine)
     launch = _launch(tmp_path, busybox_image, ["sh", "-c", "cat /arena-run-image-marker; pwd; "
