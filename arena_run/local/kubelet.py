@@ -109,8 +109,17 @@ class Kubelet:
                 rep.state = "exited"
 
     def stop(self, run: Run) -> None:
-        """Stop every container of the run (SIGTERM, then SIGKILL after GRACE); none is left `running`."""
-        live = [r.proc for r in run.replicas if r.state == "running" and r.proc is not None and r.proc.poll() is None]
+        """Stop every container of the run (SIGTERM, then SIGKILL after GRACE); none is left `running`.
+
+        A container that ended by itself before the signal (a worker finishing
+        as its master does, or one reaped but not yet judged when another
+        failed the job) keeps its own exit: succeeded or failed by its status.
+        One that exits 0 however it was asked to end succeeded, as a pod's
+        container with status 0 does (it may have ended between the reap and
+        the signal); `stopped` is what this stop ended with any other status.
+        """
+        self.reap(run)
+        live = [r.proc for r in run.replicas if r.state == "running" and r.proc is not None]
         for proc in live:
             self.runner_for(run).stop(proc, signal.SIGTERM)
         deadline = time.monotonic() + GRACE
@@ -121,11 +130,13 @@ class Kubelet:
                 self.runner_for(run).stop(proc, signal.SIGKILL)
                 proc.wait()
         for rep in run.replicas:
-            if rep.state in ("running", "backoff", "waiting"):
-                rep.state = "stopped"
+            if rep.state == "exited":
+                rep.state = "succeeded" if rep.exit_code == 0 else "failed"
+            elif rep.state in ("running", "backoff", "waiting"):
                 rep.finished = rep.finished or now_iso()
-                if rep.proc is not None and rep.proc.returncode is not None:
+                if rep.state == "running" and rep.proc is not None and rep.proc.returncode is not None:
                     rep.exit_code = _exit_code(rep.proc.returncode)
+                rep.state = "succeeded" if rep.state == "running" and rep.exit_code == 0 else "stopped"
 
     def logs(self, run: Run) -> str:
         path = os.path.join(run.dir, "logs")

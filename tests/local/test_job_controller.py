@@ -273,3 +273,57 @@ def test_any_sequence_of_exits_keeps_the_controllers_promises(tmp_path_factory, 
             assert run.phase == ("Succeeded" if last == 0 else "Failed")
     else:
         assert len(m.runner.running()) == 1 and run.phase == "Running"
+
+
+class LateExit(FakeContainer):
+    """A container that ends by itself (status `code`) after the supervisor's reap looked at it: the race
+    of a worker finishing as its master does."""
+
+    def __init__(self, launch: Launch, code: int):
+        super().__init__(launch)
+        self.code, self.looks = code, 0
+
+    def poll(self) -> Optional[int]:
+        self.looks += 1
+        if self.looks > 1 and self.returncode is None:
+            self.returncode = self.code
+        return self.returncode
+
+
+@pytest.mark.parametrize("code, state", [(0, "succeeded"), (1, "failed")])
+def test_a_replica_that_ends_by_itself_as_the_job_ends_keeps_its_own_exit(machine, code, state):
+    m = machine('type = "pytorch"\nworkers = 2')  # a master and a worker, as examples/quickstart
+    worker = m.runner.last("exp-worker-0")
+    late = LateExit(worker.launch, code)
+    m.runner.started[m.runner.started.index(worker)] = late
+    m.run.replicas[1].proc = late
+    m.exit("exp-master-0", 0)  # the job succeeds; the worker ends meanwhile, unsignalled
+    assert m.run.phase == "Succeeded"
+    assert late.signals == []
+    rep = m.status()["replicas"][1]
+    assert (rep["state"], rep["exitCode"]) == (state, code)
+
+
+def test_a_replica_that_exited_with_the_one_that_failed_the_job_is_not_left_running(machine):
+    m = machine('type = "pytorch"\nworkers = 2')
+    m.runner.last("exp-worker-0").exit(0)
+    m.exit("exp-master-0", 1)  # both ended before this wake: the master's failure ends the job
+    assert (m.run.phase, m.run.reason) == ("Failed", "Failed")
+    states = {r["pod"]: (r["state"], r["exitCode"]) for r in m.status()["replicas"]}
+    assert states == {"exp-master-0": ("failed", 1), "exp-worker-0": ("succeeded", 0)}
+
+
+def test_a_replica_whose_status_is_0_succeeded_even_when_stopped(machine):
+    m = machine('type = "pytorch"\nworkers = 2')
+    worker = m.runner.last("exp-worker-0")
+    real_stop = m.runner.stop
+
+    def stop(proc, sig=signal.SIGTERM):
+        real_stop(proc, sig)
+        if proc is worker:
+            proc.returncode = 0  # it was exiting 0 by itself anyway
+    m.runner.stop = stop
+    m.exit("exp-master-0", 0)
+    assert worker.signals == [signal.SIGTERM]
+    rep = m.status()["replicas"][1]
+    assert (rep["state"], rep["exitCode"]) == ("succeeded", 0)
