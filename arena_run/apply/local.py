@@ -14,8 +14,8 @@ import os
 import time
 from typing import Any, Callable, Optional
 
-from ..local import admission, supervisor
-from ..local.state import Store
+from ..local import admission, resources, supervisor
+from ..local.state import LocalError, Store
 from ..local.view import JOB_KINDS, run_phase
 from ..plan import Plan
 from .errors import ApplyError
@@ -37,6 +37,14 @@ def refusals(plan: Plan) -> list[str]:
 def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] = None) -> Result:
     if plan.problems:
         raise ApplyError(plan.problems)
+    # What would fail every run later is refused now, before anything is written or started.
+    problems = admission.volume_refusals(volumes or {})
+    try:
+        resources.check(store)
+    except LocalError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise ApplyError(problems)
     result = Result(plan)
     name = plan.experiment
     base = os.path.dirname(plan.source) if plan.source else os.getcwd()

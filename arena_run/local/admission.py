@@ -2,16 +2,22 @@
 
 A cluster's admission is the API server's and the scheduler's; on one machine
 it is this: the kinds the supervisor runs, no more GPUs at once than the
-machine has (a GPU job never falls back to the CPU), and, for the replicas
-that get one each, Linux namespaces to run in.
+machine has (a GPU job never falls back to the CPU), no more replicas than
+this process may start (each holds a port and is a few processes), a core
+count it can read, and, for the replicas that get one each, Linux
+namespaces to run in.  Whatever is refused here never reaches the
+supervisor, where it could only fail the job later.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import resource
+from typing import Any, Optional
 
 from . import gpus as local_gpus
 from .distributed import pod_gpus, replica_specs
+from .resources import cores_available
 from .runner import check_namespaces
 from .state import LocalError
 
@@ -36,6 +42,11 @@ def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> lis
             out.append(f"{experiment}: serve.type = \"kserve\" is cluster-only; locally, serve with "
                        "type = \"tf-serving\"")
         if kind in JOBS and op != "update":
+            replicas = sum(int(s.get("replicas", 1)) for s in replica_specs(desired).values())
+            most = max_replicas()
+            if most is not None and replicas > most:
+                out.append(f"{kind} {name} has {replicas} replicas and this machine can start at most {most} "
+                           "at once (each holds a port and runs as processes: ulimit -n / -u)")
             need = sum(int(s.get("replicas", 1)) * pod_gpus(s["template"]["spec"])
                        for s in replica_specs(desired).values())
             if need:
@@ -46,8 +57,34 @@ def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> lis
                                + (f" ({inventory.note})" if inventory.note else "")
                                + "; it would never start (a GPU job never runs on CPU)")
     if any(desired["kind"] in JOBS + ("Deployment",) for _, desired in starting):
-        try:
-            check_namespaces()
-        except LocalError as exc:
-            out.append(str(exc))
+        for check in (cores_available, check_namespaces):
+            try:
+                check()
+            except LocalError as exc:
+                out.append(str(exc))
+    return out
+
+
+def max_replicas() -> Optional[int]:
+    """How many replicas of one job this process can start at once; None: no limit it can see.
+
+    The supervisor holds a port per replica while it assigns them (an open
+    file each) and each replica is at least three processes (unshare, the
+    sandbox, the command), so half the open-file limit and a third of the
+    process limit bound it; past them it would fail midway, nothing started.
+    """
+    bounds = []
+    for limit, per in ((resource.RLIMIT_NOFILE, 2), (resource.RLIMIT_NPROC, 3)):
+        soft, _ = resource.getrlimit(limit)
+        if soft != resource.RLIM_INFINITY:
+            bounds.append(max(1, soft // per))
+    return min(bounds) if bounds else None
+
+
+def volume_refusals(volumes: dict[str, Any]) -> list[str]:
+    """Why `--volume NAME=DIR` arguments cannot be a PVC's directory: each must be one, or not exist yet."""
+    out = []
+    for claim, path in sorted(volumes.items()):
+        if os.path.lexists(path) and not os.path.isdir(path):
+            out.append(f"--volume {claim}={path}: not a directory (a PVC is mounted as a directory)")
     return out

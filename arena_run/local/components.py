@@ -15,7 +15,7 @@ from . import distributed
 from .jobs import Clock, SystemClock, backoff
 from .kubelet import Kubelet, local_ports
 from .runs import Replica, Run
-from .state import LocalError, now_iso
+from .state import LocalError, describe, now_iso
 
 
 class ComponentController:
@@ -45,8 +45,8 @@ class ComponentController:
             run.phase, run.reason, run.message = "Running", "", ""
             try:
                 self._launch(run, rep)
-            except LocalError as exc:
-                self.finish(run, "Failed", "StartFailed", str(exc))
+            except (LocalError, OSError) as exc:
+                self.finish(run, "Failed", "StartFailed", describe(exc))
             return
         rep = run.replicas[0]
         if rep.state == "exited":  # a Deployment's pod restarts, whatever its status

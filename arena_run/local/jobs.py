@@ -35,7 +35,7 @@ from . import distributed, gpus as gpu_inventory
 from .kubelet import Kubelet
 from .resources import Ledger, cores_of
 from .runs import Replica, Run
-from .state import LocalError, Store, now_iso
+from .state import LocalError, Store, describe, now_iso
 
 PENDING_RECHECK = 0.5  # a waiting run asks the ledger again this often (others' releases do not wake it)
 
@@ -81,13 +81,13 @@ class JobController:
             self._maybe_expire(run)
             return
         if not run.replicas:
-            if not self._admit(run):
-                return
             try:
+                if not self._admit(run):
+                    return
                 self._start(run)
-            except LocalError as exc:
+            except (LocalError, OSError) as exc:  # a file, a mount, the ledger: the job cannot start
                 self.kubelet.stop(run)
-                self.finish(run, "Failed", "StartFailed", str(exc))
+                self.finish(run, "Failed", "StartFailed", describe(exc))
                 return
         self._judge(run)
 
@@ -195,8 +195,8 @@ class JobController:
             if rep.state == "backoff" and now >= rep.due:
                 try:
                     self._launch(run, rep)
-                except LocalError as exc:
-                    self.end(run, "Failed", "StartFailed", str(exc))
+                except (LocalError, OSError) as exc:
+                    self.end(run, "Failed", "StartFailed", describe(exc))
                     return
             if rep.state != "exited":
                 continue

@@ -13,13 +13,19 @@ import math
 import os
 from typing import Any, Optional
 
-from .state import Store, read_json, write_json
+from .state import LocalError, Store, read_json, write_json
+
+CPUS_VAR = "ARENA_RUN_LOCAL_CPUS"
 
 
 def cores_available() -> int:
-    value = os.environ.get("ARENA_RUN_LOCAL_CPUS")
+    """The cores local runs share: $ARENA_RUN_LOCAL_CPUS (a whole number), else this process's CPUs."""
+    value = os.environ.get(CPUS_VAR)
     if value:
-        return max(1, int(value))
+        try:
+            return max(1, int(value))
+        except ValueError:
+            raise LocalError(f"{CPUS_VAR}={value!r}: expected a whole number of cores (e.g. 4)") from None
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover
@@ -33,6 +39,29 @@ def cores_of(cpu: Optional[str]) -> int:
     text = str(cpu)
     value = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
     return max(1, math.ceil(value))
+
+
+def _held(store: Store) -> dict[str, Any]:
+    """The ledger's entries, {"experiment/uid": {"gpus": [...], "cores": n}}; LocalError when the file is damaged.
+
+    Guessing would be worse than stopping: an empty ledger would give GPUs a
+    live run holds to a second one.
+    """
+    data = read_json(store.resources_path(), {})
+    held = data.get("held", {}) if isinstance(data, dict) else None
+    if not isinstance(held, dict) or not all(
+            isinstance(k, str) and "/" in k and isinstance(v, dict) and isinstance(v.get("gpus", []), list)
+            and isinstance(v.get("cores", 0), int) for k, v in held.items()):
+        raise LocalError(f"{store.resources_path()} is damaged (not the ledger of GPUs and cores held); "
+                         "remove it once no local job runs (arena-run status --local)")
+    return held
+
+
+def check(store: Store) -> None:
+    """Raise LocalError now for what would stop every run later: a bad $ARENA_RUN_LOCAL_CPUS, a damaged ledger."""
+    cores_available()
+    with store.resources_lock():
+        _held(store)
 
 
 class Ledger:
@@ -54,7 +83,7 @@ class Ledger:
               mine: set[str]) -> tuple[Optional[list[list[str]]], Optional[str]]:
         """(gpu uuids per replica, None) when admitted, else (None, why it waits)."""
         with self.store.resources_lock():
-            held = self._live((read_json(self.store.resources_path(), {}) or {}).get("held", {}), mine)
+            held = self._live(_held(self.store), mine)
             taken = {g for e in held.values() for g in e.get("gpus", [])}
             free = [g for g in visible if g not in taken]
             need = sum(gpus_needed)
@@ -75,11 +104,11 @@ class Ledger:
 
     def release(self, uid: str, mine: set[str]) -> None:
         with self.store.resources_lock():
-            held = self._live((read_json(self.store.resources_path(), {}) or {}).get("held", {}), mine)
+            held = self._live(_held(self.store), mine)
             held.pop(f"{self.experiment}/{uid}", None)
             write_json(self.store.resources_path(), {"held": held})
 
     def holdings(self) -> dict[str, Any]:
         with self.store.resources_lock():
-            held = (read_json(self.store.resources_path(), {}) or {}).get("held", {})
+            held = _held(self.store)
             return {k: v for k, v in held.items() if self.store.supervisor_alive(k.split("/", 1)[0])}

@@ -33,6 +33,16 @@ class LocalError(UserError):
     """The local target cannot do what was asked (no namespaces, a GPU job without GPUs, ...)."""
 
 
+def describe(exc: BaseException) -> str:
+    """An exception as one line a user can act on: an OS error's reason and path, else its type and text."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f": {exc.filename}" if exc.filename else ""
+        text = f"{exc.strerror}{where}"
+    else:
+        text = str(exc) if isinstance(exc, (UserError, OSError)) else f"{type(exc).__name__}: {exc}"
+    return " ".join(text.split())[:400]
+
+
 def now_iso() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -39,7 +39,7 @@ from .jobs import Clock, JobController
 from .kubelet import Kubelet
 from .runner import ProcessRunner, Runner
 from .runs import COMPONENT_KINDS, JOB_KINDS, Run
-from .state import LocalError, Store, now_iso, read_json, write_json
+from .state import LocalError, Store, describe, now_iso, read_json, write_json
 
 
 class Supervisor:
@@ -73,8 +73,10 @@ class Supervisor:
         while True:
             try:
                 self.reconcile()
-            except Exception:  # one bad object must not take every run down with the supervisor
+            except Exception as exc:  # not one run's fault (the state itself): every run learns why
                 traceback.print_exc()
+                self._fail_all(exc)
+                break
             if self.stopping or (self._idle() and self._leave(lock)):
                 break
             timeout = self._timeout()
@@ -125,7 +127,10 @@ class Supervisor:
             if not run.finished and run.phase != "Unavailable":
                 self.kubelet.stop(run)
                 self._finish(run, "Failed", "SupervisorStopped", "the supervisor was stopped (SIGTERM)")
-            self._write(run)
+            try:
+                self._write(run)
+            except OSError:  # its directory went with a delete
+                traceback.print_exc()
 
     # --- reconcile ----------------------------------------------------------------------
     def reconcile(self) -> None:
@@ -138,12 +143,34 @@ class Supervisor:
             if uid not in self.runs:
                 self.runs[uid] = self._load(entry)
         for run in list(self.runs.values()):
-            self.kubelet.reap(run)
-            if run.is_job:
-                self.jobs.step(run)
-            else:
-                self.components.step(run)
+            try:
+                self.kubelet.reap(run)
+                if run.is_job:
+                    self.jobs.step(run)
+                else:
+                    self.components.step(run)
+            except Exception as exc:  # one bad object must not take every run down with the supervisor
+                traceback.print_exc()
+                self._fail(run, exc)
             self._write(run)
+
+    def _fail(self, run: Run, exc: BaseException) -> None:
+        """A run the supervisor could not step: Failed with the reason in one line, nothing of it left running."""
+        try:
+            self.kubelet.stop(run)
+        except Exception:
+            traceback.print_exc()
+        why = f"{describe(exc)} (the supervisor's traceback is in {self.store.dir(self.experiment)}/supervisor.log)"
+        try:
+            self._finish(run, "Failed", "SupervisorError", why)
+        except Exception:  # finishing failed too (the record): the run's own status still says why
+            traceback.print_exc()
+            run.phase, run.reason, run.message, run.completion_time = "Failed", "SupervisorError", why, now_iso()
+
+    def _fail_all(self, exc: BaseException) -> None:
+        for run in self.runs.values():
+            if not run.finished and run.phase != "Unavailable":
+                self._fail(run, exc)
 
     def _load(self, entry: dict[str, Any]) -> Run:
         run = Run(entry, self.store.run_dir(self.experiment, entry["uid"]))

@@ -327,3 +327,29 @@ def test_a_replica_whose_status_is_0_succeeded_even_when_stopped(machine):
     assert worker.signals == [signal.SIGTERM]
     rep = m.status()["replicas"][1]
     assert (rep["state"], rep["exitCode"]) == ("succeeded", 0)
+
+
+def test_an_error_stepping_a_run_fails_it_with_the_reason_and_stops_its_replicas(machine, monkeypatch):
+    m = machine("workers = 2")
+
+    def broken(run):
+        raise KeyError("tfReplicaSpecs")
+    monkeypatch.setattr(m.supervisor.jobs, "_judge", broken)
+    m.exit("exp-worker-1", 0)
+    status = m.status()
+    assert (status["phase"], status["reason"]) == ("Failed", "SupervisorError")
+    assert status["message"].startswith("KeyError: 'tfReplicaSpecs' (the supervisor's traceback is in ")
+    assert not m.runner.running()
+
+
+def test_an_os_error_at_start_fails_the_job_as_start_failed(tmp_path, monkeypatch):
+    from arena_run.local import code
+
+    def fifo(*_):
+        import shutil
+
+        raise shutil.SpecialFileError("`/src/pipe` is a named pipe")
+    monkeypatch.setattr(code, "sync", fifo)
+    m = Machine(str(tmp_path / "state"), "")
+    assert (m.run.phase, m.run.reason, m.run.message) == ("Failed", "StartFailed", "`/src/pipe` is a named pipe")
+    assert m.runner.started == []
