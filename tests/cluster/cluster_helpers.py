@@ -5,21 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from arena_run.cli import main
 from tests.waiting import until  # noqa: F401  (the cluster tests import it from here)
 
-
-def cli(capsys, *args):
-    """arena-run in-process: (exit code, stdout, stderr)."""
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+# arena-run in process is tests/conftest.py's `run_cli` fixture, for these tests as for the others.
 
 
 def kubectl_json(cluster, *args):
     return json.loads(cluster.run_kubectl(*args, "-o", "json").stdout)
-
-
 
 
 def cri(lines, at=None):

@@ -23,7 +23,7 @@ from arena_run.apply import ApplyError, apply_plan
 from arena_run.cluster import Cluster
 from arena_run.cluster.applyset import applyset_id
 from arena_run.plan.diff import diff
-from cluster_helpers import cli, kubectl_json, until
+from cluster_helpers import kubectl_json, until
 
 BASE = """
 name = "exp"
@@ -67,9 +67,9 @@ def writes(kube: Cluster) -> int:
     return sum(n for verb, n in kube.requests.items() if verb != "GET")
 
 
-def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, capsys):
+def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, run_cli):
     path = experiment(tmp_path, namespace)
-    code, out, err = cli(capsys, "apply", "-y", path)
+    code, out, err = run_cli("apply", "-y", path)
     assert code == 0, err
     assert "+ TFJob exp" in out and "Applied exp" in out
     live = live_objects(cluster, namespace)
@@ -91,11 +91,11 @@ def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, capsys):
     assert api.apply(kube, path) == []
     assert writes(kube) == 0
 
-    code, out, _ = cli(capsys, "plan", "--detailed-exitcode", path)
+    code, out, _ = run_cli("plan", "--detailed-exitcode", path)
     assert code == 0 and "No changes." in out
     # Once the worker runs, status counts it ready and its GPU requested.
     until(lambda: api.status(kube, path)[0].jobs[0].replicas == {"Worker": "1/1"}, what="worker ready")
-    code, out, _ = cli(capsys, "status", "-o", "json", path)
+    code, out, _ = run_cli("status", "-o", "json", path)
     (st,) = json.loads(out)
     assert st["sync"] == "in sync" and st["name"] == "exp" and st["namespace"] == namespace
     assert st["jobs"][0]["replicas"] == {"Worker": "1/1"}
@@ -103,7 +103,7 @@ def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, capsys):
     assert st["tensorboard"]["hint"] == f"kubectl port-forward -n {namespace} svc/exp-tensorboard 6006:6006"
 
 
-def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path, capsys):
+def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path, run_cli):
     api.apply(kube, experiment(tmp_path, namespace))
     before = live_objects(cluster, namespace)
     path = experiment(tmp_path, namespace, command="sleep 7200", serve=False,
@@ -118,12 +118,12 @@ def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path
     }
     replace = next(a for a in plan.changes if a.op == "replace")
     assert replace.reason == "forces replacement: job.command, job.env"
-    code, out, _ = cli(capsys, "plan", "--detailed-exitcode", path)
+    code, out, _ = run_cli("plan", "--detailed-exitcode", path)
     assert code == 2
     assert "-/+ TFJob exp   forces replacement: job.command, job.env" in out
     assert "~ Deployment exp-tensorboard" in out and "- Service exp-serving" in out
 
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     after = live_objects(cluster, namespace)
     assert ("Deployment", "exp-serving") not in after and ("Service", "exp-serving") not in after
     assert after[("TFJob", "exp")]["metadata"]["uid"] != before[("TFJob", "exp")]["metadata"]["uid"]
@@ -169,11 +169,11 @@ def test_foreign_edit_is_drift_and_reverted(cluster, kube, namespace, tmp_path):
     assert not api.plan(kube, path)[0].has_changes
 
 
-def test_clashing_object_is_left_untouched(cluster, kube, namespace, tmp_path, capsys):
+def test_clashing_object_is_left_untouched(cluster, kube, namespace, tmp_path, run_cli):
     cluster.run_kubectl("-n", namespace, "create", "service", "clusterip", "exp-tensorboard", "--tcp=80:80")
     before = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")
     path = experiment(tmp_path, namespace)
-    code, out, err = cli(capsys, "apply", "-y", path)
+    code, out, err = run_cli("apply", "-y", path)
     assert code == 1
     assert f"Service {namespace}/exp-tensorboard exists but is not part of this experiment" in err
     after = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")
@@ -182,7 +182,7 @@ def test_clashing_object_is_left_untouched(cluster, kube, namespace, tmp_path, c
     with pytest.raises(ApplyError):
         api.apply(kube, path)
 
-    code, _, err = cli(capsys, "apply", "-y", "--adopt", path)
+    code, _, err = run_cli("apply", "-y", "--adopt", path)
     assert code == 0, err
     adopted = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")
     assert adopted["metadata"]["labels"]["applyset.kubernetes.io/part-of"] == applyset_id("arena-run-exp", namespace)
@@ -255,7 +255,7 @@ def _job_names(path):
     return {job_name(exp, p) for p in job_points(exp)}
 
 
-def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
+def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, run_cli):
     path = experiment(tmp_path, namespace, tensorboard=False, serve=False, job_extra='ttl_after_finished = "1h"')
     api.apply(kube, path)
     uid = kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"]
@@ -268,10 +268,10 @@ def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
     assert plan.changes == [] and plan.actions[0].reason == "finished"
     # Only apply's bookkeeping would be written: nothing for a CI drift check.
     assert plan.record_only and not plan.to_review
-    code, out, err = cli(capsys, "plan", "--detailed-exitcode", path)
+    code, out, err = run_cli("plan", "--detailed-exitcode", path)
     assert code == 0, out + err
     assert "No changes" in out and "finished job" in out
-    code, out, _ = cli(capsys, "plan", "--detailed-exitcode", "-o", "markdown", path)
+    code, out, _ = run_cli("plan", "--detailed-exitcode", "-o", "markdown", path)
     assert code == 0 and "| no changes |" in out
     (st,) = api.status(kube, path)
     assert st.jobs[0].duration is not None and st.sync == "in sync"
@@ -294,20 +294,20 @@ def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, capsys):
     assert kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"] != uid
 
 
-def test_limited_user(cluster, tmp_path, capsys, monkeypatch):
+def test_limited_user(cluster, tmp_path, run_cli, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig_limited))
     ns = cluster.limited_namespace
     path = experiment(tmp_path, ns, serve=False)
-    code, _, err = cli(capsys, "apply", "-y", path)
+    code, _, err = run_cli("apply", "-y", path)
     assert code == 0, err
-    code, _, err = cli(capsys, "status", "-n", ns, "-o", "json")
+    code, _, err = run_cli("status", "-n", ns, "-o", "json")
     assert code == 0, err
     elsewhere = experiment(tmp_path, "default", serve=False, name="other.toml")
-    code, out, err = cli(capsys, "apply", "-y", elsewhere)
+    code, out, err = run_cli("apply", "-y", elsewhere)
     assert code == 1
     (line,) = err.strip().splitlines()
     assert line.startswith("arena-run: error:") and "forbidden" in line and "Traceback" not in err
-    assert cli(capsys, "delete", "-y", path)[0] == 0
+    assert run_cli("delete", "-y", path)[0] == 0
 
 
 def _kubectl_applyset(cluster, *args):
@@ -341,29 +341,29 @@ def test_kubectl_recognises_the_applyset(cluster, kube, namespace, tmp_path):
         cluster.run_kubectl("delete", "namespace", other, "--wait=false", check=False)
 
 
-def test_delete_removes_everything_and_twice_is_fine(cluster, kube, namespace, tmp_path, capsys):
+def test_delete_removes_everything_and_twice_is_fine(cluster, kube, namespace, tmp_path, run_cli):
     path = experiment(tmp_path, namespace)
     api.apply(kube, path)
-    code, out, _ = cli(capsys, "delete", "-y", "--wait", path)
+    code, out, _ = run_cli("delete", "-y", "--wait", path)
     assert code == 0 and "- TFJob exp" in out and "ConfigMap arena-run-exp" in out
     assert live_objects(cluster, namespace) == {}
     pods = kubectl_json(cluster, "-n", namespace, "get", "pods")["items"]
     assert [p["metadata"]["name"] for p in pods if not p["metadata"].get("deletionTimestamp")] == []
-    code, out, _ = cli(capsys, "delete", "-y", "-n", namespace, "exp")
+    code, out, _ = run_cli("delete", "-y", "-n", namespace, "exp")
     assert code == 0 and "nothing to delete" in out
 
 
-def test_bad_file_writes_nothing(cluster, kube, namespace, tmp_path, capsys):
+def test_bad_file_writes_nothing(cluster, kube, namespace, tmp_path, run_cli):
     good = experiment(tmp_path, namespace)
     bad = tmp_path / "bad.toml"
     bad.write_text(f'name = "bad"\nnamespace = "{namespace}"\n[job]\nimage = "i"\ncommand = "c"\ngpu = 1\n')
-    code, _, err = cli(capsys, "apply", "-y", good, str(bad))
+    code, _, err = run_cli("apply", "-y", good, str(bad))
     assert code == 1
     assert f"{bad}:6:1: job.gpu: unknown key 'gpu'; did you mean 'gpus'?" in err
     assert live_objects(cluster, namespace) == {}
 
 
-def test_no_cluster_is_one_clear_line(tmp_path, capsys, monkeypatch):
+def test_no_cluster_is_one_clear_line(tmp_path, run_cli, monkeypatch):
     config = tmp_path / "kubeconfig"
     config.write_text(yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config", "current-context": "c",
@@ -373,20 +373,20 @@ def test_no_cluster_is_one_clear_line(tmp_path, capsys, monkeypatch):
     }))
     monkeypatch.setenv("KUBECONFIG", str(config))
     path = experiment(tmp_path, "default")
-    code, _, err = cli(capsys, "plan", path)
+    code, _, err = run_cli("plan", path)
     assert code == 1
     (line,) = err.strip().splitlines()
     assert line == f"arena-run: error: cannot reach the cluster at https://127.0.0.1:1 (kubeconfig {config}, context c): connection refused"
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
-    code, _, err = cli(capsys, "status")
+    code, _, err = run_cli("status")
     assert code == 1 and "names no existing file" in err
 
 
-def test_apply_wait_then_status_reports_replicas_gpus_and_urls(cluster, kube, namespace, tmp_path, capsys):
+def test_apply_wait_then_status_reports_replicas_gpus_and_urls(cluster, kube, namespace, tmp_path, run_cli):
     path = experiment(tmp_path, namespace, job_extra="workers = 2", extra="")
     path_obj = tmp_path / "arena.toml"
     path_obj.write_text(path_obj.read_text().replace('logdir = "/data/logs"', 'logdir = "/data/logs"\nservice = "NodePort"'))
-    code, out, err = cli(capsys, "apply", "-y", "--wait", "--timeout", "120", path)
+    code, out, err = run_cli("apply", "-y", "--wait", "--timeout", "120", path)
     assert code == 0, err
     assert "Ready: 5 object(s)." in out
     (st,) = api.status(kube, path)
@@ -398,13 +398,13 @@ def test_apply_wait_then_status_reports_replicas_gpus_and_urls(cluster, kube, na
     node_port = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-tensorboard")["spec"]["ports"][0]["nodePort"]
     assert st.tensorboard.url == f"http://127.0.0.1:{node_port}"
     assert st.serving.available == "1/1"
-    code, out, _ = cli(capsys, "status", "-A")
+    code, out, _ = run_cli("status", "-A")
     assert code == 0 and namespace in out and "exp" in out
 
 
-def test_missing_namespace_is_one_line_with_the_fix(cluster, kube, tmp_path, capsys):
+def test_missing_namespace_is_one_line_with_the_fix(cluster, kube, tmp_path, run_cli):
     path = experiment(tmp_path, "no-such-namespace", serve=False)
-    code, _, err = cli(capsys, "apply", "-y", path)
+    code, _, err = run_cli("apply", "-y", path)
     assert code == 1
     assert err.strip().splitlines()[0] == (
         'error: exp: namespaces "no-such-namespace" not found '
@@ -413,9 +413,9 @@ def test_missing_namespace_is_one_line_with_the_fix(cluster, kube, tmp_path, cap
     assert "Traceback" not in err
 
 
-def test_plan_json_and_status_watch(cluster, kube, namespace, tmp_path, capsys):
+def test_plan_json_and_status_watch(cluster, kube, namespace, tmp_path, run_cli):
     path = experiment(tmp_path, namespace, serve=False)
-    code, out, _ = cli(capsys, "plan", "-o", "json", path)
+    code, out, _ = run_cli("plan", "-o", "json", path)
     assert code == 0
     (plan,) = json.loads(out)
     assert plan["changes"] is True and {a["op"] for a in plan["actions"]} == {"create"}

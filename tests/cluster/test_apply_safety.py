@@ -24,7 +24,7 @@ from arena_run import api
 from arena_run.apply import ApplyError
 from arena_run.cluster import Cluster, Transport
 from arena_run.cluster.applyset import applyset_id
-from cluster_helpers import cli, kubectl_json, until
+from cluster_helpers import kubectl_json, until
 
 HERE = Path(__file__).resolve().parent
 
@@ -185,7 +185,7 @@ def test_concurrent_applies_of_two_versions_leave_one_whole_version(cluster, kub
           f"(v1 {won[v1]}, v2 {won[v2]}); {refused} of {2 * rounds} applies refused, the other held the experiment")
 
 
-def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace, tmp_path, capsys):
+def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace, tmp_path, run_cli):
     v1, v2 = write(tmp_path, V1, namespace, "v1.toml"), write(tmp_path, V2, namespace, "v2.toml")
     api.apply(kube, v1)
     holder = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
@@ -195,7 +195,7 @@ def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace
         cluster.run_kubectl("-n", namespace, "annotate", "--overwrite", "configmap", "arena-run-exp",
                             f"arena-run.io/apply-lock={json.dumps(marker)}")
         before = ours(cluster, namespace)
-        code, _, err = cli(capsys, "apply", "-y", v2)
+        code, _, err = run_cli("apply", "-y", v2)
         assert code == 1
         assert (f"another apply holds {namespace}/arena-run-exp: ana@{socket.gethostname()} (pid {holder.pid}) "
                 "since 2026-01-01T00:00:00Z") in err
@@ -203,7 +203,7 @@ def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace
     finally:
         holder.communicate(b"")
     # Its holder has ended: the lock is stale, and the next apply goes ahead.
-    code, _, err = cli(capsys, "apply", "-y", v2)
+    code, _, err = run_cli("apply", "-y", v2)
     assert code == 0, err
     assert_converged(cluster, kube, namespace, v2)
 
@@ -280,16 +280,16 @@ def test_a_member_replaced_by_a_namesake_after_the_plan_is_not_updated(cluster, 
     assert "applyset.kubernetes.io/part-of" not in deploy["metadata"]["labels"]
 
 
-def test_a_plan_the_server_refuses_shows_it_per_object_and_writes_nothing(cluster, kube, namespace, tmp_path, capsys):
+def test_a_plan_the_server_refuses_shows_it_per_object_and_writes_nothing(cluster, kube, namespace, tmp_path, run_cli):
     cluster.run_kubectl("-n", namespace, "create", "quota", "no-services", "--hard=services=0")
     path = write(tmp_path, V2, namespace)
-    code, out, err = cli(capsys, "plan", path)
+    code, out, err = run_cli("plan", path)
     assert code == 1
     problems = [line.strip() for line in err.splitlines() if "error:" in line]
     assert [p.split(":")[1].strip() for p in problems] == \
         [f"Service {namespace}/exp-serving", f"Service {namespace}/exp-tensorboard"]
     assert all("the API server refuses it" in p and "exceeded quota" in p for p in problems)
-    code, _, err = cli(capsys, "apply", "-y", path)
+    code, _, err = run_cli("apply", "-y", path)
     assert code == 1 and "Nothing was applied." in err
     assert ours(cluster, namespace) == {}
 
@@ -323,14 +323,14 @@ def test_first_apply_writes_each_object_once_and_each_parent_once(cluster, kube,
 # --- several namespaces; kinds of a newer arena-run ------------------------------------
 
 
-def test_status_of_a_directory_reads_each_file_from_its_namespace(cluster, kube, namespace, tmp_path, capsys):
+def test_status_of_a_directory_reads_each_file_from_its_namespace(cluster, kube, namespace, tmp_path, run_cli):
     other = f"{namespace}-b"
     cluster.run_kubectl("create", "namespace", other)
     try:
         for ns in (namespace, other):
             (tmp_path / ns).mkdir()
             api.apply(kube, write(tmp_path / ns, V2, ns))
-        code, out, err = cli(capsys, "status", "-o", "json", str(tmp_path))
+        code, out, err = run_cli("status", "-o", "json", str(tmp_path))
         assert code == 0, err
         assert sorted((s["namespace"], s["name"], s["sync"]) for s in json.loads(out)) == \
             [(namespace, "exp", "in sync"), (other, "exp", "in sync")]
@@ -350,7 +350,7 @@ WIDGET_CRD = {
 
 
 def test_members_of_kinds_this_version_does_not_know_are_deleted_not_orphaned(cluster, kube, namespace, tmp_path,
-                                                                              capsys):
+                                                                              run_cli):
     manifest = tmp_path / "crd.yaml"
     manifest.write_text(yaml.safe_dump(WIDGET_CRD))
     cluster.run_kubectl("apply", "--server-side", "-f", str(manifest))
@@ -368,9 +368,9 @@ def test_members_of_kinds_this_version_does_not_know_are_deleted_not_orphaned(cl
     cluster.run_kubectl("-n", namespace, "annotate", "--overwrite", "configmap", "arena-run-exp",
                         f"applyset.kubernetes.io/contains-group-kinds={kinds},Widget.arena-run.test")
     # apply would drop the kind from the parent and orphan the Widget: refused.
-    code, _, err = cli(capsys, "apply", "-y", path)
+    code, _, err = run_cli("apply", "-y", path)
     assert code == 1 and "does not know: Widget.arena-run.test" in err
-    code, out, err = cli(capsys, "delete", "-y", path)
+    code, out, err = run_cli("delete", "-y", path)
     assert code == 0, err
     assert "- Widget exp-widget" in out
     assert kubectl_json(cluster, "-n", namespace, "get", "widgets")["items"] == []

@@ -94,7 +94,7 @@ def live_member(cluster, ns, obj) -> dict:
     return kubectl_json(cluster, "-n", ns, "get", kind, obj["metadata"]["name"])
 
 
-def test_a_changed_value_reaches_the_cluster(cluster, kube, namespace, tmp_path, capsys):
+def test_a_changed_value_reaches_the_cluster(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path, BASE, namespace)
     api.apply(kube, path)
     for old, new in (("1.10", "1.1"), ("1.1", "1e3"), ("1e3", "1000"), ("1000", "0.10"), ("0.10", "100m")):
@@ -131,23 +131,22 @@ lr = [1e-5, 0.10]
 """
 
 
-def test_sweep_floats_reach_the_pods_as_written(cluster, kube, namespace, tmp_path, capsys):
+def test_sweep_floats_reach_the_pods_as_written(cluster, kube, namespace, tmp_path, run_cli):
     """Issue 9 item 14: `1e-5` reaches the pods as `1e-5` (not `1e-05`), and the
     record keeps it: status from the file and from the record alone says in sync."""
-    from cluster_helpers import cli
 
     path = tmp_path / "arena.toml"
     path.write_text(SPELLED.format(ns=namespace))
-    code, _, err = cli(capsys, "apply", "-y", str(path))
+    code, _, err = run_cli("apply", "-y", str(path))
     assert code == 0, err
     assert kubectl_diff(cluster, tmp_path, str(path)) == ""
     for target in ([str(path)], ["-n", namespace, "spelled"]):  # the file; the record in the parent
-        code, out, err = cli(capsys, "status", "-o", "json", *target)
+        code, out, err = run_cli("status", "-o", "json", *target)
         assert code == 0, err
         (st,) = json.loads(out)
         assert st["sync"] == "in sync", (target, st["sync_detail"])
         assert sorted(j["params"] for j in st["jobs"]) == ['{"lr":0.10}', '{"lr":1e-5}']
-    code, out, _ = cli(capsys, "status", "-n", namespace, "spelled")
+    code, out, _ = run_cli("status", "-n", namespace, "spelled")
     assert code == 0 and '{"lr":1e-5}' in out and "1e-05" not in out
 
     def pod_envs():
@@ -227,8 +226,7 @@ def test_a_field_another_manager_co_owns_is_left_and_not_planned_again(cluster, 
     assert not api.plan(kube, path)[0].has_changes  # not planned (and sent) on every apply
 
 
-def test_the_same_file_from_another_checkout_changes_nothing(cluster, kube, namespace, tmp_path, capsys):
-    from cluster_helpers import cli
+def test_the_same_file_from_another_checkout_changes_nothing(cluster, kube, namespace, tmp_path, run_cli):
 
     checkouts = []
     for who in ("alice", "ci"):
@@ -236,10 +234,10 @@ def test_the_same_file_from_another_checkout_changes_nothing(cluster, kube, name
         (repo / ".git").mkdir(parents=True)
         (repo / "experiments" / "exp").mkdir(parents=True)
         checkouts.append(write(repo / "experiments" / "exp", BASE, namespace))
-    assert cli(capsys, "apply", "-y", checkouts[0])[0] == 0
+    assert run_cli("apply", "-y", checkouts[0])[0] == 0
     parent = kubectl_json(cluster, "-n", namespace, "get", "configmap", "arena-run-exp")
     assert parent["metadata"]["annotations"]["arena-run.io/source"] == "experiments/exp/arena.yaml"
-    code, out, _ = cli(capsys, "plan", "--detailed-exitcode", checkouts[1])
+    code, out, _ = run_cli("plan", "--detailed-exitcode", checkouts[1])
     assert code == 0 and "No changes." in out
     kube.requests.clear()
     assert api.apply(kube, checkouts[1]) == []

@@ -17,7 +17,7 @@ from arena_run.cluster import Cluster
 from arena_run.render.output import to_json
 from arena_run.spec.load import load
 from arena_run.plan import members
-from cluster_helpers import cli, cri, kubectl_json, serve_logs, until
+from cluster_helpers import cri, kubectl_json, serve_logs, until
 
 EXIT = "arena-run.test/exit-code"
 EXPERIMENT = "arena-run.io/experiment"
@@ -39,15 +39,15 @@ def pods(cluster, ns, experiment, phase=None) -> list:
             and (phase is None or p.get("status", {}).get("phase") == phase)]
 
 
-def status(capsys, path) -> dict:
-    code, out, err = cli(capsys, "status", "-o", "json", path)
+def status(run_cli, path) -> dict:
+    code, out, err = run_cli("status", "-o", "json", path)
     assert code == 0, err
     (st,) = json.loads(out)
     return st
 
 
-def phase_is(capsys, path, want):
-    return lambda: (lambda st: st if st["phase"] == want else None)(status(capsys, path))
+def phase_is(run_cli, path, want):
+    return lambda: (lambda st: st if st["phase"] == want else None)(status(run_cli, path))
 
 
 def assert_kubectl_agrees(cluster, path, ns, tmp_path):
@@ -105,9 +105,9 @@ backoff_limit = 0
 """
 
 
-def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
+def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path, MPI.format(ns=namespace, command="horovodrun -np 2 python train.py"))
-    code, out, err = cli(capsys, "apply", "-y", path)
+    code, out, err = run_cli("apply", "-y", path)
     assert code == 0, err
     assert "+ MPIJob hvd" in out
     # The mpi-operator makes two workers and a launcher Job; kwok runs them.
@@ -121,23 +121,23 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     assert_kubectl_agrees(cluster, path, namespace, tmp_path)
     assert_converged(kube, path)
 
-    st = until(phase_is(capsys, path, "Running"), what="MPIJob Running")
+    st = until(phase_is(run_cli, path, "Running"), what="MPIJob Running")
     (job,) = st["jobs"]
     assert (job["kind"], job["replicas"], job["gpus_requested"]) == ("MPIJob", {"Launcher": "1/1", "Worker": "2/2"}, 2)
-    code, out, _ = cli(capsys, "top", "job", "-n", namespace, "-o", "json")
+    code, out, _ = run_cli("top", "job", "-n", namespace, "-o", "json")
     (row,) = json.loads(out)
     assert (row["kind"], row["status"], row["gpus_requested"], row["gpus_allocated"]) == ("MPIJob", "Running", 2, 2)
 
     # logs: the launcher's, as Arena reads an MPI job's.
     serve_logs(cluster, namespace, launcher, tmp_path / "launcher.log", cri(["launcher: step 1"]))
     serve_logs(cluster, namespace, "hvd-worker-1", tmp_path / "worker.log", cri(["worker 1: ready"]))
-    assert until(lambda: cli(capsys, "logs", "-n", namespace, "hvd")[1], timeout=30) == "launcher: step 1\n"
-    assert until(lambda: cli(capsys, "logs", "-n", namespace, "hvd", "--role", "worker", "--index", "1")[1],
+    assert until(lambda: run_cli("logs", "-n", namespace, "hvd")[1], timeout=30) == "launcher: step 1\n"
+    assert until(lambda: run_cli("logs", "-n", namespace, "hvd", "--role", "worker", "--index", "1")[1],
                  timeout=30) == "worker 1: ready\n"
 
     # Succeeded: the launcher exits 0, the operator finishes the job.
     cluster.run_kubectl("-n", namespace, "annotate", "pod", launcher, f"{EXIT}=0")
-    until(phase_is(capsys, path, "Succeeded"), what="MPIJob Succeeded")
+    until(phase_is(run_cli, path, "Succeeded"), what="MPIJob Succeeded")
     assert_finished_then_converged(kube, path)
 
     # A changed command replaces the job; the new launcher fails.
@@ -146,13 +146,13 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     (plan,) = api.plan(kube, path)
     assert [(a.op, a.kind, a.reason) for a in plan.changes] == [
         ("replace", "MPIJob", "forces replacement: job.command")]
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     assert kubectl_json(cluster, "-n", namespace, "get", "mpijob", "hvd")["metadata"]["uid"] != old_uid
     new = until(lambda: [p for p in pods(cluster, namespace, "hvd", "Running")
                          if p["metadata"]["labels"].get("training.kubeflow.org/job-role") == "launcher"],
                 what="new launcher running")
     cluster.run_kubectl("-n", namespace, "annotate", "pod", new[0]["metadata"]["name"], f"{EXIT}=1")
-    until(phase_is(capsys, path, "Failed"), what="MPIJob Failed")
+    until(phase_is(run_cli, path, "Failed"), what="MPIJob Failed")
 
     # Removed from the file: pruned.
     path = write(tmp_path, f"""
@@ -166,10 +166,10 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
         """)
     (plan,) = api.plan(kube, path)
     assert ("delete", "MPIJob", "hvd") in [(a.op, a.kind, a.name) for a in plan.changes]
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     assert kubectl_json(cluster, "-n", namespace, "get", "mpijobs")["items"] == []
 
-    assert cli(capsys, "delete", "-y", "--wait", path)[0] == 0
+    assert run_cli("delete", "-y", "--wait", path)[0] == 0
     until(lambda: not leftovers(cluster, namespace, "hvd"), what="nothing of hvd left")
 
 
@@ -200,9 +200,9 @@ def fail_fast_runtime(cluster, name):
                         input=json.dumps(runtime))
 
 
-def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
+def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun train.py", extra=""))
-    code, out, err = cli(capsys, "apply", "-y", path)
+    code, out, err = run_cli("apply", "-y", path)
     assert code == 0, err
     assert "+ TrainJob llm" in out
     # Trainer makes a JobSet, the JobSet controller an Indexed Job of 2 pods.
@@ -219,22 +219,22 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     assert_kubectl_agrees(cluster, path, namespace, tmp_path)
     assert_converged(kube, path)
 
-    st = until(phase_is(capsys, path, "Running"), what="TrainJob Running")
+    st = until(phase_is(run_cli, path, "Running"), what="TrainJob Running")
     (job,) = st["jobs"]
     assert (job["kind"], job["replicas"], job["gpus_requested"]) == ("TrainJob", {"Node": "2/2"}, 2)
-    code, out, _ = cli(capsys, "top", "job", "-n", namespace, "-o", "json")
+    code, out, _ = run_cli("top", "job", "-n", namespace, "-o", "json")
     (row,) = json.loads(out)
     assert (row["kind"], row["status"], row["gpus_requested"], row["gpus_allocated"]) == ("TrainJob", "Running", 2, 2)
     serve_logs(cluster, namespace, node0["metadata"]["name"], tmp_path / "node0.log", cri(["node 0: loss 0.1"]))
-    assert until(lambda: cli(capsys, "logs", "-n", namespace, "llm")[1], timeout=30) == "node 0: loss 0.1\n"
+    assert until(lambda: run_cli("logs", "-n", namespace, "llm")[1], timeout=30) == "node 0: loss 0.1\n"
 
     # Succeeded: every node exits 0; JobSet and Trainer finish the TrainJob.
     for p in running:
         cluster.run_kubectl("-n", namespace, "annotate", "pod", p["metadata"]["name"], f"{EXIT}=0")
-    until(phase_is(capsys, path, "Succeeded"), what="TrainJob Succeeded")
+    until(phase_is(run_cli, path, "Succeeded"), what="TrainJob Succeeded")
     assert_finished_then_converged(kube, path)
     # A finished experiment is prunable: `prune` deletes it and everything Trainer made.
-    until(lambda: "Deleted 1 experiment(s)." in cli(capsys, "prune", "-n", namespace, "--since", "1s", "-y")[1],
+    until(lambda: "Deleted 1 experiment(s)." in run_cli("prune", "-n", namespace, "--since", "1s", "-y")[1],
           what="prune of the finished TrainJob")
     until(lambda: not leftovers(cluster, namespace, "llm"), what="nothing of llm left after prune")
 
@@ -244,18 +244,18 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
     try:
         path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun train.py",
                                               extra=f'runtime = "{runtime}"'))
-        assert cli(capsys, "apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", path)[0] == 0
         path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun train.py --lr 0.1",
                                               extra=f'runtime = "{runtime}"'))
         (plan,) = api.plan(kube, path)
         assert [(a.op, a.kind, a.reason) for a in plan.changes] == [
             ("replace", "TrainJob", "forces replacement: job.command")]
-        assert cli(capsys, "apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", path)[0] == 0
         running = until(lambda: (lambda ps: ps if len(ps) == 2 else None)(
             pods(cluster, namespace, "llm", "Running")), what="2 new nodes running")
         assert all("--lr 0.1" in p["spec"]["containers"][0]["command"][2] for p in running)
         cluster.run_kubectl("-n", namespace, "annotate", "pod", running[0]["metadata"]["name"], f"{EXIT}=1")
-        until(phase_is(capsys, path, "Failed"), what="TrainJob Failed")
+        until(phase_is(run_cli, path, "Failed"), what="TrainJob Failed")
 
         # Removed from the file: pruned; then delete leaves nothing.
         path = write(tmp_path, f"""
@@ -267,9 +267,9 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, capsys):
             [tensorboard]
             logdir = "/data/logs"
             """)
-        assert cli(capsys, "apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", path)[0] == 0
         assert kubectl_json(cluster, "-n", namespace, "get", "trainjobs")["items"] == []
-        assert cli(capsys, "delete", "-y", "--wait", path)[0] == 0
+        assert run_cli("delete", "-y", "--wait", path)[0] == 0
         until(lambda: not leftovers(cluster, namespace, "llm"), what="nothing of llm left")
     finally:
         cluster.run_kubectl("delete", "clustertrainingruntime", runtime, "--wait=false", check=False)
@@ -288,31 +288,31 @@ LOG_LEVEL = "info"
 """
 
 
-def test_custom_serving(cluster, kube, namespace, tmp_path, capsys):
+def test_custom_serving(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path, CUSTOM.format(ns=namespace, command="python -m server --port 8000"))
-    assert cli(capsys, "apply", "-y", "--wait", path)[0] == 0
+    assert run_cli("apply", "-y", "--wait", path)[0] == 0
     assert_kubectl_agrees(cluster, path, namespace, tmp_path)
     assert_converged(kube, path)
-    st = status(capsys, path)
+    st = status(run_cli, path)
     assert st["serving"] == {
         "name": "sentiment-serving", "url": f"http://sentiment-serving.{namespace}.svc:8000", "available": "1/1",
         "hint": f"kubectl port-forward -n {namespace} svc/sentiment-serving 8000:8000"}
     (pod,) = pods(cluster, namespace, "sentiment", "Running")
     serve_logs(cluster, namespace, pod["metadata"]["name"], tmp_path / "serving.log", cri(["listening on :8000"]))
-    assert until(lambda: cli(capsys, "logs", "-n", namespace, "sentiment", "--component", "serving")[1],
+    assert until(lambda: run_cli("logs", "-n", namespace, "sentiment", "--component", "serving")[1],
                  timeout=30) == "listening on :8000\n"
 
     # A server is not a job: a changed command rolls the Deployment out, it is not replaced.
     path = write(tmp_path, CUSTOM.format(ns=namespace, command="python -m server --port 8000 --workers 2"))
     (plan,) = api.plan(kube, path)
     assert [(a.op, a.kind) for a in plan.changes] == [("update", "Deployment")]
-    assert cli(capsys, "apply", "-y", "--wait", path)[0] == 0
+    assert run_cli("apply", "-y", "--wait", path)[0] == 0
     assert_kubectl_agrees(cluster, path, namespace, tmp_path)
-    assert cli(capsys, "delete", "-y", "--wait", path)[0] == 0
+    assert run_cli("delete", "-y", "--wait", path)[0] == 0
     until(lambda: not leftovers(cluster, namespace, "sentiment"), what="nothing of sentiment left")
 
 
-def test_data_list_names_mpi_trainer_and_custom_experiments(cluster, kube, namespace, tmp_path, capsys):
+def test_data_list_names_mpi_trainer_and_custom_experiments(cluster, kube, namespace, tmp_path, run_cli):
     cluster.run_kubectl("apply", "-f", "-", input=json.dumps({
         "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "shared", "namespace": namespace},
         "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}}))
@@ -325,15 +325,15 @@ def test_data_list_names_mpi_trainer_and_custom_experiments(cluster, kube, names
         write(tmp_path, CUSTOM.format(ns=namespace, command="serve") + data, "custom.toml"),
     ]
     for f in files:
-        assert cli(capsys, "apply", "-y", f)[0] == 0
-    code, out, _ = cli(capsys, "data", "list", "-n", namespace, "-o", "json")
+        assert run_cli("apply", "-y", f)[0] == 0
+    code, out, _ = run_cli("data", "list", "-n", namespace, "-o", "json")
     (claim,) = json.loads(out)
     assert claim["experiments"] == ["hvd", "llm", "sentiment"]
 
 
-def test_trainjob_on_a_missing_runtime_is_refused_in_one_line(cluster, kube, namespace, tmp_path, capsys):
+def test_trainjob_on_a_missing_runtime_is_refused_in_one_line(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun t.py", extra='runtime = "no-such-runtime"'))
-    code, out, err = cli(capsys, "apply", "-y", path)
+    code, out, err = run_cli("apply", "-y", path)
     # Trainer's own validating webhook says no, to the plan's dry run, before
     # anything is written; arena-run names the object and passes the reason on.
     first = err.splitlines()[0].strip()

@@ -36,7 +36,7 @@ from arena_run.cluster import KINDS, connect
 from arena_run.cluster import kubeconfig as kc
 from arena_run.status.logs import find_container, stream
 from arena_testcluster import certs, procs
-from cluster_helpers import cli, cri, kubectl_json, serve_logs, until
+from cluster_helpers import cri, kubectl_json, serve_logs, until
 from faults import ResettingProxy
 
 EXPERIMENTS = 12
@@ -143,14 +143,14 @@ def one_seat(cluster):
         until(lambda: _flow_schema_of_limited_user(cluster) != uid, timeout=60, what="the FlowSchema gone")
 
 
-def test_real_429s_from_priority_and_fairness_are_absorbed(cluster, one_seat, tmp_path, capsys, monkeypatch):
+def test_real_429s_from_priority_and_fairness_are_absorbed(cluster, one_seat, tmp_path, run_cli, capsys, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(cluster.kubeconfig_limited))
     ns = cluster.limited_namespace
     root, names = experiments(tmp_path, ns, prefix=f"apf{uuid.uuid4().hex[:4]}-")
     before = _rejected(cluster, one_seat)
     started = time.monotonic()
     try:
-        code, out, err = cli(capsys, "-v", "apply", "-y", str(root))
+        code, out, err = run_cli("-v", "apply", "-y", str(root))
         took = time.monotonic() - started
         rejected = _rejected(cluster, one_seat) - before
         seen = attempts(err)
@@ -159,7 +159,7 @@ def test_real_429s_from_priority_and_fairness_are_absorbed(cluster, one_seat, tm
         assert rejected > 0 and got_429 > 0, f"no 429 happened (rejected {rejected}); the test proves nothing"
         assert got_429 <= rejected  # every 429 arena-run saw is one the API server counted
         assert "internal error" not in err
-        code, out, err2 = cli(capsys, "status", "-n", ns, "-o", "json", *names)
+        code, out, err2 = run_cli("status", "-n", ns, "-o", "json", *names)
         assert code == 0, err2
         assert sorted(s["name"] for s in json.loads(out)) == names
         assert {s["sync"] for s in json.loads(out)} == {"in sync"}
@@ -168,7 +168,7 @@ def test_real_429s_from_priority_and_fairness_are_absorbed(cluster, one_seat, tm
             print(f"\nAPF: apply of {len(names)} experiments ({len(seen)} requests sent, {got_429} answered 429; "
                   f"the API server rejected {rejected}) succeeded in {took:.1f} s")
     finally:
-        cli(capsys, "delete", "-y", "-n", ns, *names)
+        run_cli("delete", "-y", "-n", ns, *names)
 
 
 # --- real connection resets ----------------------------------------------------------
@@ -183,18 +183,18 @@ def _through(cluster, proxy, tmp_path) -> Path:
     return path
 
 
-def test_connection_resets_are_absorbed_by_apply_status_and_wait(cluster, namespace, tmp_path, capsys, monkeypatch):
+def test_connection_resets_are_absorbed_by_apply_status_and_wait(cluster, namespace, tmp_path, run_cli, capsys, monkeypatch):
     target = ("127.0.0.1", int(cluster.server.rsplit(":", 1)[1]))
     root, names = experiments(tmp_path, namespace, count=8)
     with ResettingProxy(target, every=2, seed=8) as proxy:
         monkeypatch.setenv("KUBECONFIG", str(_through(cluster, proxy, tmp_path)))
         started = time.monotonic()
-        code, out, err = cli(capsys, "-v", "apply", "-y", str(root))
+        code, out, err = run_cli("-v", "apply", "-y", str(root))
         assert code == 0, err[-3000:]
-        code, out, err2 = cli(capsys, "-v", "status", "-n", namespace, "-o", "json")
+        code, out, err2 = run_cli("-v", "status", "-n", namespace, "-o", "json")
         assert code == 0, err2[-3000:]
         assert {s["name"]: s["sync"] for s in json.loads(out)} == {n: "in sync" for n in names}
-        code, out, err3 = cli(capsys, "-v", "apply", "-y", "--wait", "--timeout", "120", str(root))
+        code, out, err3 = run_cli("-v", "apply", "-y", "--wait", "--timeout", "120", str(root))
         assert code == 0, err3[-3000:]
         assert "No changes" in out and "Ready:" in out
         took = time.monotonic() - started
@@ -266,9 +266,9 @@ def test_lists_are_paged_and_an_expired_continue_restarts_the_list(cluster, kube
 # --- logs -f: silence is not an error ------------------------------------------------
 
 
-def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the_pod(cluster, kube, namespace, tmp_path, capsys):
+def test_a_followed_log_outlives_the_read_timeout_and_ends_on_ctrl_c_or_with_the_pod(cluster, kube, namespace, tmp_path, run_cli):
     root, (name,) = experiments(tmp_path, namespace, count=1)
-    assert cli(capsys, "apply", "-y", str(root))[0] == 0
+    assert run_cli("apply", "-y", str(root))[0] == 0
     pod = f"{name}-worker-0"
     until(lambda: (kubectl_json(cluster, "-n", namespace, "get", "pod", pod).get("status") or {}).get("phase")
           == "Running" if cluster.run_kubectl("-n", namespace, "get", "pod", pod, check=False).returncode == 0

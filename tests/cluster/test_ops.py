@@ -20,7 +20,7 @@ import datetime as dt
 import pytest
 
 from arena_run.status.top import read_nodes
-from cluster_helpers import cli, cri, kubectl_json, serve_logs, until
+from cluster_helpers import cri, kubectl_json, serve_logs, until
 
 TAINT = "arena-run.test/ops"
 EXIT = "arena-run.test/exit-code"
@@ -99,7 +99,7 @@ def job_phase(cluster, ns, name):
 # --- top ------------------------------------------------------------------------
 
 
-def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes, tmp_path, capsys):
+def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes, tmp_path, run_cli):
     big = fake_nodes("a", 8)
     small = fake_nodes("b", 4)
     # One of the small node's GPUs fails: the device plugin stops offering it.
@@ -111,7 +111,7 @@ def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes
         workers = 2
         node_selector = {{ "kubernetes.io/hostname" = "{big}" }}
         """ + TOLERATE)
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     # A running 1-GPU pod on the small node; a 3-GPU pod on the big one that finishes.
     plain_pod(cluster, namespace, "running", small, 1)
     plain_pod(cluster, namespace, "done", big, 3)
@@ -129,7 +129,7 @@ def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes
     assert (rows[small].gpus_total, rows[small].gpus_allocated, rows[small].gpus_unhealthy) == (4, 1, 1)
     assert rows[big].status == "Ready" and rows[big].address == "127.0.0.1" and rows[big].role == "<none>"
 
-    code, out, _ = cli(capsys, "top", "node", "-o", "json")
+    code, out, _ = run_cli("top", "node", "-o", "json")
     assert code == 0
     data = json.loads(out)
     nodes = {n["name"]: n for n in data["nodes"]}
@@ -144,26 +144,26 @@ def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes
         assert data["total"][field] == sum(n[field] for n in listed), field
     assert data["total"]["gpus_unhealthy"] >= 1
 
-    code, out, _ = cli(capsys, "top", "node")
+    code, out, _ = run_cli("top", "node")
     assert code == 0
     line = next(l for l in out.splitlines() if l.startswith(small))
     assert line.split() == [small, "127.0.0.1", "<none>", "Ready", "4", "1", "1"]
     assert "Allocated/Total GPUs in cluster:" in out
 
-    code, out, _ = cli(capsys, "top", "job", "-n", namespace, "-o", "json")
+    code, out, _ = run_cli("top", "job", "-n", namespace, "-o", "json")
     assert code == 0
     (job,) = json.loads(out)
     assert {k: job[k] for k in ("experiment", "name", "kind", "status", "gpus_requested", "gpus_allocated",
                                 "nodes")} == {"experiment": "exp", "name": "exp", "kind": "TFJob", "status": "Running",
                                               "gpus_requested": 4, "gpus_allocated": 4, "nodes": [big]}
-    code, out, _ = cli(capsys, "top", "job", "-n", namespace)
+    code, out, _ = run_cli("top", "job", "-n", namespace)
     assert code == 0 and out.splitlines()[1].split()[:6] == ["exp", "exp", "Running", "4", "4", big]
 
 
 # --- prune ----------------------------------------------------------------------
 
 
-def test_prune_deletes_only_the_finished_experiment(cluster, kube, namespace, tmp_path, capsys):
+def test_prune_deletes_only_the_finished_experiment(cluster, kube, namespace, tmp_path, run_cli):
     running = experiment(tmp_path, namespace, "running")
     # Asks for more GPUs than any node has: its pod stays Pending.
     pending = experiment(tmp_path, namespace, "pending", job="gpus = 64\n")
@@ -175,7 +175,7 @@ def test_prune_deletes_only_the_finished_experiment(cluster, kube, namespace, tm
         mount = "/data"
         """)
     for path in (running, pending, finished):
-        assert cli(capsys, "apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", path)[0] == 0
     until(lambda: pod_phase(cluster, namespace, "running-worker-0") == "Running", what="running")
     until(lambda: pod_phase(cluster, namespace, "finished-worker-0") == "Running", what="finished running")
     until(lambda: pod_phase(cluster, namespace, "pending-worker-0") == "Pending", what="pending pod")
@@ -184,25 +184,25 @@ def test_prune_deletes_only_the_finished_experiment(cluster, kube, namespace, tm
     until(lambda: job_phase(cluster, namespace, "finished") == "Succeeded", what="job to succeed")
 
     # Finished only seconds ago: not older than an hour.
-    code, out, _ = cli(capsys, "prune", "-n", namespace, "--since", "1h", "-y")
+    code, out, _ = run_cli("prune", "-n", namespace, "--since", "1h", "-y")
     assert code == 0 and "Nothing to prune" in out
     # TensorBoard still serves the finished experiment: it is not pruned while that pod runs.
     until(lambda: any(p["status"].get("phase") == "Running" for p in kubectl_json(
         cluster, "-n", namespace, "get", "pods", "-l", "arena-run.io/component=tensorboard")["items"]),
         what="tensorboard running")
     # Any age qualifies with --since 0s: only the running TensorBoard keeps it.
-    code, out, _ = cli(capsys, "prune", "-n", namespace, "--since", "0s", "-y")
+    code, out, _ = run_cli("prune", "-n", namespace, "--since", "0s", "-y")
     assert code == 0 and "Nothing to prune" in out
 
     cluster.run_kubectl("-n", namespace, "scale", "deployment", "finished-tensorboard", "--replicas=0")
     until(lambda: not kubectl_json(cluster, "-n", namespace, "get", "pods",
                                    "-l", "arena-run.io/component=tensorboard")["items"], what="tensorboard gone")
     # Without --yes and without a terminal: asks nobody, deletes nothing.
-    code, out, err = cli(capsys, "prune", "-n", namespace, "--since", "0s")
+    code, out, err = run_cli("prune", "-n", namespace, "--since", "0s")
     assert code == 1 and "--yes" in err
     assert "Experiment finished in" in out and "- TFJob finished" in out and "running" not in out.replace(
         "finished", "")
-    code, out, _ = cli(capsys, "prune", "-n", namespace, "--since", "0s", "-y")
+    code, out, _ = run_cli("prune", "-n", namespace, "--since", "0s", "-y")
     assert code == 0 and "Deleted 1 experiment(s)." in out
     left = {o["metadata"]["name"] for o in kubectl_json(cluster, "-n", namespace, "get", "configmaps,tfjobs",
                                                          "-l", "app.kubernetes.io/managed-by=arena-run")["items"]}
@@ -212,7 +212,7 @@ def test_prune_deletes_only_the_finished_experiment(cluster, kube, namespace, tm
 # --- data -----------------------------------------------------------------------
 
 
-def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, namespace, tmp_path, capsys):
+def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, namespace, tmp_path, run_cli):
     for name, size, mode in (("shared", "10Gi", "ReadWriteMany"), ("own", "1Gi", "ReadWriteOnce"),
                              ("unused", "5Gi", "ReadOnlyMany")):
         cluster.run_kubectl("apply", "-f", "-", input=json.dumps({
@@ -235,9 +235,9 @@ def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, name
         logdir = "/data/logs"
         """)
     for path in (one, two):
-        assert cli(capsys, "apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", path)[0] == 0
 
-    code, out, _ = cli(capsys, "data", "list", "-n", namespace, "-o", "json")
+    code, out, _ = run_cli("data", "list", "-n", namespace, "-o", "json")
     assert code == 0
     claims = {c["name"]: c for c in json.loads(out)}
     assert claims["shared"]["experiments"] == ["one", "two"]
@@ -246,7 +246,7 @@ def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, name
     assert claims["shared"]["capacity"] == "10Gi" and claims["shared"]["access_modes"] == ["RWX"]
     assert claims["unused"]["access_modes"] == ["ROX"]
     assert claims["own"]["status"] == "Pending"  # no provisioner here: unbound
-    code, out, _ = cli(capsys, "data", "list", "-n", namespace)
+    code, out, _ = run_cli("data", "list", "-n", namespace)
     rows = {l.split()[0]: l.split() for l in out.splitlines()[1:]}
     assert rows["shared"] == ["shared", "10Gi", "RWX", "Pending", "-", "one,", "two"]
     assert rows["unused"][-1] == "-"
@@ -256,9 +256,9 @@ def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, name
 
 
 def test_logs_of_chief_worker_and_options_through_the_api_server(cluster, kube, namespace,
-                                                                   tmp_path, capsys):
+                                                                   tmp_path, run_cli):
     path = experiment(tmp_path, namespace, "exp", job="workers = 2\nchief = true\n")
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     until(lambda: all(pod_phase(cluster, namespace, p) == "Running"
                       for p in ("exp-chief-0", "exp-worker-0", "exp-worker-1")), what="pods running")
     old = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
@@ -267,7 +267,7 @@ def test_logs_of_chief_worker_and_options_through_the_api_server(cluster, kube, 
     serve_logs(cluster, namespace, "exp-worker-1", tmp_path / "worker1.log", cri(["worker 1: step 1"]))
 
     def logs(*args):
-        return until(lambda: (lambda r: r if r[0] == 0 else None)(cli(capsys, "logs", "-n", namespace, *args)),
+        return until(lambda: (lambda r: r if r[0] == 0 else None)(run_cli("logs", "-n", namespace, *args)),
                      timeout=30, what=f"logs {args}")
 
     code, out, _ = logs("exp")
@@ -279,22 +279,22 @@ def test_logs_of_chief_worker_and_options_through_the_api_server(cluster, kube, 
     assert logs("exp", "--role", "worker", "--index", "1")[1] == "worker 1: step 1\n"
     assert logs(path)[1].startswith("chief: an hour ago")  # by its file, as delete takes it
 
-    code, _, err = cli(capsys, "logs", "-n", namespace, "exp", "--role", "ps")
+    code, _, err = run_cli("logs", "-n", namespace, "exp", "--role", "ps")
     assert code == 1 and "has no ps replicas (it has: chief, worker)" in err
-    code, _, err = cli(capsys, "logs", "-n", namespace, "exp", "--role", "worker", "--index", "2")
+    code, _, err = run_cli("logs", "-n", namespace, "exp", "--role", "worker", "--index", "2")
     assert code == 1 and "--index 0..1" in err
-    code, _, err = cli(capsys, "logs", "-n", namespace, "nope")
+    code, _, err = run_cli("logs", "-n", namespace, "nope")
     assert code == 1 and "has no job" in err
 
 
 def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake_nodes, tmp_path,
-                                                  capsys):
+                                                  run_cli):
     # Only a node that does not exist yet fits: the worker waits, unscheduled.
     label = f"arena-run.test/ops-{namespace}"
     path = experiment(tmp_path, namespace, "exp", job=f'node_selector = {{ "{label}" = "yes" }}\n' + TOLERATE)
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     until(lambda: pod_phase(cluster, namespace, "exp-worker-0") == "Pending", what="worker pending")
-    code, _, err = cli(capsys, "logs", "-n", namespace, "exp")
+    code, _, err = run_cli("logs", "-n", namespace, "exp")
     assert code == 1 and "exp-worker-0 has not started yet (Unschedulable" in err and "-f waits" in err
 
     log = tmp_path / "worker.log"
@@ -322,7 +322,7 @@ def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake
         proc.wait(10)
 
 
-def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, capsys):
+def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, run_cli):
     path = experiment(tmp_path, namespace, "exp", extra="""
         [[data]]
         host_path = "/tmp"
@@ -330,32 +330,32 @@ def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, capsys):
         [tensorboard]
         logdir = "/data/logs"
         """)
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     pod = until(lambda: next((p["metadata"]["name"] for p in kubectl_json(
         cluster, "-n", namespace, "get", "pods", "-l", "arena-run.io/component=tensorboard")["items"]
         if p["status"].get("phase") == "Running"), None), what="tensorboard running")
     serve_logs(cluster, namespace, pod, tmp_path / "tb.log", cri(["TensorBoard 2 at http://0.0.0.0:6006/"]))
     code, out, _ = until(lambda: (lambda r: r if r[0] == 0 else None)(
-        cli(capsys, "logs", "-n", namespace, "exp", "--component", "tensorboard")), timeout=30, what="tb logs")
+        run_cli("logs", "-n", namespace, "exp", "--component", "tensorboard")), timeout=30, what="tb logs")
     assert out == "TensorBoard 2 at http://0.0.0.0:6006/\n"
 
 
-def test_logs_of_a_sweep_point_by_suffix_or_job_name(cluster, kube, namespace, tmp_path, capsys):
+def test_logs_of_a_sweep_point_by_suffix_or_job_name(cluster, kube, namespace, tmp_path, run_cli):
     path = experiment(tmp_path, namespace, "sw", extra="""
         [sweep]
         lr = [0.1, 0.01]
         """)
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", path)[0] == 0
     jobs = sorted(j["metadata"]["name"] for j in kubectl_json(cluster, "-n", namespace, "get", "tfjobs")["items"])
     assert len(jobs) == 2
     for job in jobs:
         until(lambda: pod_phase(cluster, namespace, f"{job}-worker-0") == "Running", what=f"{job} running")
         serve_logs(cluster, namespace, f"{job}-worker-0", tmp_path / f"{job}.log", cri([f"I am {job}"]))
-    code, _, err = cli(capsys, "logs", "-n", namespace, "sw")
+    code, _, err = run_cli("logs", "-n", namespace, "sw")
     assert code == 1 and f"sw is a sweep of 2 jobs: choose one with --point ({', '.join(jobs)})" in err
 
     def logs(*args):
-        return until(lambda: (lambda r: r if r[0] == 0 else None)(cli(capsys, "logs", "-n", namespace, *args)),
+        return until(lambda: (lambda r: r if r[0] == 0 else None)(run_cli("logs", "-n", namespace, *args)),
                      timeout=30, what=f"logs {args}")[1]
 
     assert logs("sw", "--point", jobs[0].rsplit("-", 1)[1]) == f"I am {jobs[0]}\n"

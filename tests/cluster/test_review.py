@@ -9,7 +9,7 @@ import textwrap
 from arena_run import api
 from arena_run.plan import members
 from arena_run.render.output import to_yaml
-from cluster_helpers import cli, kubectl_json
+from cluster_helpers import kubectl_json
 
 EXP = """
 name = "exp"
@@ -49,15 +49,15 @@ def changed_lines(text: str) -> set:
     return {line for line in text.splitlines() if line[:1] in "+-" and not line.startswith(("+++", "---"))}
 
 
-def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_path, capsys):
+def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path / "arena.toml", namespace)
-    assert cli(capsys, "apply", "-y", path)[0] == 0
-    code, out, _ = cli(capsys, "plan", "--diff", path)
+    assert run_cli("apply", "-y", path)[0] == 0
+    code, out, _ = run_cli("plan", "--diff", path)
     assert code == 0 and "+++" not in out and kubectl_diff(cluster, path, namespace) == ""
 
     write(tmp_path / "arena.toml", namespace, command="sleep 7200", ttl=900)
     cluster.run_kubectl("-n", namespace, "scale", "deployment", "exp-tensorboard", "--replicas=3")  # drift
-    code, out, _ = cli(capsys, "plan", "--diff", "--detailed-exitcode", path)
+    code, out, _ = run_cli("plan", "--diff", "--detailed-exitcode", path)
     theirs = kubectl_diff(cluster, path, namespace)
     assert code == 2
     assert changed_objects(out) == changed_objects(theirs) == {
@@ -70,7 +70,7 @@ def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_p
     assert kubectl_json(cluster, "-n", namespace, "get", "tfjobs", "exp")["spec"]["tfReplicaSpecs"]["Worker"][
         "template"]["spec"]["containers"][0]["command"][-1] == "sleep 3600"
 
-    code, md, _ = cli(capsys, "plan", "-o", "markdown", "--diff", path)
+    code, md, _ = run_cli("plan", "-o", "markdown", "--diff", path)
     assert code == 0
     assert md.startswith("### arena-run plan: 1 experiment(s), 1 with changes, 1 drifted\n")
     assert f"| exp | {namespace} | 0 | 1 | 1 | 0 | yes | changes |" in md
@@ -79,19 +79,19 @@ def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_p
     assert "  ```diff" in md.splitlines() and "  +            - sleep 7200" in md.splitlines()
 
 
-def test_replacement_and_deletion_waits_are_shown(cluster, kube, namespace, tmp_path, capsys):
+def test_replacement_and_deletion_waits_are_shown(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path / "arena.toml", namespace)
-    code, out, _ = cli(capsys, "apply", "-y", path)
+    code, out, _ = run_cli("apply", "-y", path)
     assert code == 0 and "Applied exp: 3 change(s)." in out.splitlines()
     write(tmp_path / "arena.toml", namespace, command="sleep 7200")
-    code, out, _ = cli(capsys, "apply", "-y", path)
+    code, out, _ = run_cli("apply", "-y", path)
     assert code == 0
     lines = out.splitlines()
     wait = (f"waiting for TFJob {namespace}/exp to be deleted (replacing it, forces replacement: job.command; "
             "its pods go first)…")
     assert wait in lines and lines.index(wait) < lines.index("Applied exp: 1 change(s).")
 
-    code, out, _ = cli(capsys, "delete", "-y", "--wait", path)
+    code, out, _ = run_cli("delete", "-y", "--wait", path)
     assert code == 0
     waits = [l for l in out.splitlines() if l.startswith("waiting for ")]
     assert sorted(waits) == sorted(
