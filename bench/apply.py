@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))  # tests.experiments
 
 from arena_testcluster import cluster as control_plane  # noqa: E402
 import wire  # noqa: E402
@@ -39,19 +40,14 @@ import wire  # noqa: E402
 from arena_run import api  # noqa: E402
 from arena_run.render import render  # noqa: E402
 from arena_run.render.output import to_yaml  # noqa: E402
+import tests.experiments  # noqa: E402
+from tests.experiments import Document  # noqa: E402
 
-EXPERIMENT = """
-name = "bench-{i:03d}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox:1.36"
-command = "sleep 3600"
-memory = "64Mi"
-[tensorboard]
-logdir = "/data/logs/{i}"
-"""
+
+def experiment(i: int) -> Document:
+    """A TFJob with TensorBoard (a Deployment and a Service)."""
+    return tests.experiments.experiment(f"bench-{i:03d}", memory="64Mi", tensorboard={"logdir": f"/data/logs/{i}"})
+
 
 LABELS = ("first apply", "re-apply, unchanged")
 
@@ -70,8 +66,7 @@ def main() -> None:
     try:
         exps = tmp / "experiments"
         for i in range(args.experiments):
-            (exps / f"e{i:03d}").mkdir(parents=True)
-            (exps / f"e{i:03d}" / "arena.toml").write_text(EXPERIMENT.format(i=i))
+            tests.experiments.write(exps / f"e{i:03d}" / "arena.toml", experiment(i))
         loaded = [item.experiment for item in api.load(str(exps))]
         with wire.Network(cp, rtts, tmp) as net:
             # results[rtt][label] = ([arena-run runs], [kubectl runs])

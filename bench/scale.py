@@ -40,6 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests" / "cluster"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))  # tests.experiments
 
 from arena_testcluster import cluster as control_plane  # noqa: E402
 import wire  # noqa: E402
@@ -47,27 +48,18 @@ import wire  # noqa: E402
 from arena_run import api  # noqa: E402
 from arena_run.plan import members  # noqa: E402
 from arena_run.render.output import to_yaml  # noqa: E402
+import tests.experiments  # noqa: E402
+from tests.experiments import Document  # noqa: E402
 
 TAINT = "arena-run.bench/scale"
 PODS_PER_NODE = 110
 
-EXPERIMENT = """\
-name = "exp-{i:04d}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox:1.36"
-command = "sleep 36000"
-memory = "64Mi"
-[[job.tolerations]]
-key = "{taint}"
-operator = "Exists"
-"""
-TENSORBOARD = """\
-[tensorboard]
-logdir = "/data/logs/{i}"
-"""
+
+def experiment(i: int) -> Document:
+    """A TFJob tolerating the bench's nodes; every tenth with TensorBoard."""
+    return tests.experiments.experiment(f"exp-{i:04d}", command="sleep 36000", memory="64Mi",
+                                        tolerations=[{"key": TAINT, "operator": "Exists"}],
+                                        tensorboard={"logdir": f"/data/logs/{i}"} if i % 10 == 0 else False)
 
 
 def objects_and_pods(n: int) -> tuple[int, int]:
@@ -132,11 +124,7 @@ def run(cp, ns: str, nodes: list[str], sizes: list[int], runs: int, rtts: list[f
         for size in sizes:
             new = []
             for i in range(made, size):
-                d = exps / f"e{i:04d}"
-                d.mkdir(parents=True)
-                (d / "arena.toml").write_text(EXPERIMENT.format(i=i, taint=TAINT)
-                                              + (TENSORBOARD.format(i=i) if i % 10 == 0 else ""))
-                new.append(str(d / "arena.toml"))
+                new.append(tests.experiments.write(exps / f"e{i:04d}" / "arena.toml", experiment(i)))
             t0 = time.perf_counter()
             api.apply(kube, new, namespace=ns)
             grow = time.perf_counter() - t0

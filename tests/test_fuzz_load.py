@@ -31,7 +31,7 @@ from arena_run.spec.files import MAX_BYTES
 
 from .bounded import within_bounds
 from .conftest import EXAMPLES
-from .test_properties import to_toml
+from .experiments import to_toml
 from .test_schema_agreement import SCHEMA, table
 
 BUDGET = float(os.environ.get("FUZZ_SECONDS", "40"))

@@ -18,7 +18,6 @@ Properties:
 from __future__ import annotations
 
 import copy
-import math
 import os
 import re
 import sys
@@ -33,6 +32,7 @@ from arena_run.spec.load import load_text
 from arena_run.spec.model import Experiment
 
 from .conftest import EXAMPLES, ROOT
+from .experiments import to_toml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,85 +69,6 @@ PROFILE = settings(
     derandomize=os.environ.get("CI") == "true",
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
 )
-
-
-# --- a small TOML writer ------------------------------------------------------------
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def toml_string(s: str) -> str:
-    """A TOML basic string holding s exactly (the cluster's round trip writes its files with it too)."""
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif o < 0x20 or o == 0x7F:
-            out.append(f"\\u{o:04X}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _toml_key(k: str) -> str:
-    return k if _BARE_KEY.match(k) else toml_string(k)
-
-
-def _toml_value(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        text = repr(v)
-        return text if any(c in text for c in ".eE") else text + ".0"
-    if isinstance(v, str):
-        return toml_string(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{ " + ", ".join(f"{_toml_key(str(k))} = {_toml_value(x)}" for k, x in v.items()) + " }"
-    raise TypeError(f"no TOML for {v!r}")
-
-
-def _is_table_array(v) -> bool:
-    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
-
-
-def to_toml(doc: dict, inline: bool = False) -> str:
-    """TOML for doc: tables as [headers] and [[arrays]] (or everything inline)."""
-    lines: list[str] = []
-
-    def table(d: dict, prefix: list[str]) -> None:
-        subtables = []
-        for k, v in d.items():
-            if not inline and (isinstance(v, dict) or _is_table_array(v)):
-                subtables.append((k, v))
-            else:
-                lines.append(f"{_toml_key(str(k))} = {_toml_value(v)}")
-        for k, v in subtables:
-            path = prefix + [_toml_key(str(k))]
-            if isinstance(v, dict):
-                lines.extend(["", f"[{'.'.join(path)}]"])
-                table(v, path)
-            else:
-                for item in v:
-                    lines.extend(["", f"[[{'.'.join(path)}]]"])
-                    table(item, path)
-
-    table(doc, [])
-    return "\n".join(lines) + "\n"
 
 
 def _drop_none(v):

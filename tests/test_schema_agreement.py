@@ -28,7 +28,8 @@ from arena_run.spec.load import Document, parse
 from arena_run.spec.model import Experiment
 from arena_run.spec.schema import json_schema
 
-from .test_properties import PROFILE, to_toml
+from .experiments import to_toml
+from .test_properties import PROFILE
 
 SCHEMA = json_schema()
 DEFS = SCHEMA["$defs"]

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 
 import pytest
@@ -24,36 +23,13 @@ from arena_run.cluster import Cluster
 from arena_run.cluster.applyset import applyset_id
 from arena_run.plan.diff import diff
 from cluster_helpers import kubectl_json, until
+from tests import experiments
+from tests.experiments import TENSORBOARD
 
-BASE = """
-name = "exp"
-namespace = "{ns}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox:1.36"
-command = "{command}"
-gpus = 1
-{job_extra}
-[tensorboard]
-logdir = "/data/logs"
-[serve]
-model_path = "/data/model"
-{extra}
-"""
-
-
-def experiment(tmp_path, ns, *, command="sleep 3600", job_extra="", extra="", tensorboard=True, serve=True,
-               name="arena.toml"):
-    text = BASE.format(ns=ns, command=command, job_extra=job_extra, extra=extra)
-    if not tensorboard:
-        text = text.replace('[tensorboard]\nlogdir = "/data/logs"\n', "")
-    if not serve:
-        text = text.replace('[serve]\nmodel_path = "/data/model"\n', "")
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return str(path)
+def experiment(tmp_path, ns, *, tensorboard=True, serve=True, file="arena.toml", **keys) -> str:
+    """exp: a 1-GPU TFJob with TensorBoard and serving (unless told otherwise), in tmp_path/file."""
+    return experiments.write(tmp_path / file, experiments.experiment(
+        "exp", ns, gpus=1, tensorboard=tensorboard, serve=serve, **keys))
 
 
 def live_objects(cluster, ns) -> dict:
@@ -106,10 +82,8 @@ def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, run_cli):
 def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path, run_cli):
     api.apply(kube, experiment(tmp_path, namespace))
     before = live_objects(cluster, namespace)
-    path = experiment(tmp_path, namespace, command="sleep 7200", serve=False,
-                      extra="", job_extra='env = { MODE = "fast" }')
-    path_tb = tmp_path / "arena.toml"
-    path_tb.write_text(path_tb.read_text().replace('logdir = "/data/logs"', 'logdir = "/data/logs"\ncpu = "500m"'))
+    edited = {"command": "sleep 7200", "serve": False, "env": {"MODE": "fast"}}
+    path = experiment(tmp_path, namespace, **edited, tensorboard={**TENSORBOARD, "cpu": "500m"})
     (plan,) = api.plan(kube, path)
     ops = {(a.op, a.kind, a.name) for a in plan.changes}
     assert ops == {
@@ -139,7 +113,7 @@ def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path
     assert not api.plan(kube, path)[0].has_changes
 
     # Remove the field again: server-side apply takes it away, and plan said so.
-    path_tb.write_text(path_tb.read_text().replace('\ncpu = "500m"', ""))
+    experiment(tmp_path, namespace, **edited)
     (plan,) = api.plan(kube, path)
     (update,) = plan.changes
     assert [c.path for c in update.changes] == ["spec.template.spec.containers[name=tensorboard].resources"]
@@ -192,20 +166,20 @@ def test_clashing_object_is_left_untouched(cluster, kube, namespace, tmp_path, r
 def test_sweep_points_added_and_removed(cluster, kube, namespace, tmp_path):
     def sweep(values):
         return experiment(tmp_path, namespace, command="train --lr {{lr}}", tensorboard=False, serve=False,
-                          extra=f"[sweep]\nlr = {values}")
+                          sweep={"lr": values})
 
-    api.apply(kube, sweep("[0.1, 0.01]"))
+    api.apply(kube, sweep([0.1, 0.01]))
     first = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert len(first) == 2
-    (plan,) = api.plan(kube, sweep("[0.1, 0.01, 0.001]"))
+    (plan,) = api.plan(kube, sweep([0.1, 0.01, 0.001]))
     assert plan.counts() == {"create": 1, "unchanged": 2}
     api.apply(kube, [plan])
     second = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert len(second) == 3 and all(second[n] == uid for n, uid in first.items())
     # Dropping lr = 0.1 deletes exactly its job; the others keep running as they were.
-    (dropped,) = _job_names(sweep("[0.1]"))
+    (dropped,) = _job_names(sweep([0.1]))
     assert dropped in first
-    (plan,) = api.plan(kube, sweep("[0.01, 0.001]"))
+    (plan,) = api.plan(kube, sweep([0.01, 0.001]))
     assert plan.counts() == {"delete": 1, "unchanged": 2}
     assert [a.name for a in plan.changes] == [dropped]
     api.apply(kube, [plan])
@@ -221,8 +195,7 @@ class Interrupted(BaseException):
 @pytest.mark.parametrize("after", [0, 1, 2, 3, 4, 5])
 def test_interrupted_apply_converges(cluster, kube, namespace, tmp_path, after, monkeypatch):
     api.apply(kube, experiment(tmp_path, namespace, serve=False))
-    new = experiment(tmp_path, namespace, command="sleep 1", tensorboard=False,
-                     extra='[sweep]\nseed = [1, 2]', name="v2.toml")
+    new = experiment(tmp_path, namespace, command="sleep 1", tensorboard=False, sweep={"seed": [1, 2]}, file="v2.toml")
     (plan,) = api.plan(kube, new)
     real_apply, real_delete = Cluster.apply, Cluster.delete
     count = {"n": 0}
@@ -256,7 +229,7 @@ def _job_names(path):
 
 
 def test_finished_job_is_not_rerun(cluster, kube, namespace, tmp_path, run_cli):
-    path = experiment(tmp_path, namespace, tensorboard=False, serve=False, job_extra='ttl_after_finished = "1h"')
+    path = experiment(tmp_path, namespace, tensorboard=False, serve=False, ttl_after_finished="1h")
     api.apply(kube, path)
     uid = kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")["metadata"]["uid"]
     # The worker's process exits 0 (kwok ends the pod on this annotation) and
@@ -302,7 +275,7 @@ def test_limited_user(cluster, tmp_path, run_cli, monkeypatch):
     assert code == 0, err
     code, _, err = run_cli("status", "-n", ns, "-o", "json")
     assert code == 0, err
-    elsewhere = experiment(tmp_path, "default", serve=False, name="other.toml")
+    elsewhere = experiment(tmp_path, "default", serve=False, file="other.toml")
     code, out, err = run_cli("apply", "-y", elsewhere)
     assert code == 1
     (line,) = err.strip().splitlines()
@@ -383,9 +356,7 @@ def test_no_cluster_is_one_clear_line(tmp_path, run_cli, monkeypatch):
 
 
 def test_apply_wait_then_status_reports_replicas_gpus_and_urls(cluster, kube, namespace, tmp_path, run_cli):
-    path = experiment(tmp_path, namespace, job_extra="workers = 2", extra="")
-    path_obj = tmp_path / "arena.toml"
-    path_obj.write_text(path_obj.read_text().replace('logdir = "/data/logs"', 'logdir = "/data/logs"\nservice = "NodePort"'))
+    path = experiment(tmp_path, namespace, workers=2, tensorboard={**TENSORBOARD, "service": "NodePort"})
     code, out, err = run_cli("apply", "-y", "--wait", "--timeout", "120", path)
     assert code == 0, err
     assert "Ready: 5 object(s)." in out

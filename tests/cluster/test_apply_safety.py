@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -25,49 +24,20 @@ from arena_run.apply import ApplyError
 from arena_run.cluster import Cluster, Transport
 from arena_run.cluster.applyset import applyset_id
 from cluster_helpers import kubectl_json, until
+from tests.experiments import TENSORBOARD, Document, experiment, write
 
 HERE = Path(__file__).resolve().parent
 
-V1 = """
-name = "exp"
-namespace = "{ns}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox:1.36"
-command = "sleep 3600"
-[sweep]
-seed = [1, 2]
-[tensorboard]
-logdir = "/data/logs"
-cpu = "500m"
-"""
-# Against V1: the job of seed 1 replaced (command), seed 2's job pruned,
+
+def version1(ns: str, command: str = "sleep 3600") -> Document:
+    return experiment("exp", ns, command=command, sweep={"seed": [1, 2]}, tensorboard={**TENSORBOARD, "cpu": "500m"})
+
+
+# Against version 1: the job of seed 1 replaced (command), seed 2's job pruned,
 # TensorBoard updated (its cpu removed: a removal that must not be lost),
 # serving created.
-V2 = """
-name = "exp"
-namespace = "{ns}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox:1.36"
-command = "sleep 7200"
-[sweep]
-seed = [1]
-[tensorboard]
-logdir = "/data/logs"
-[serve]
-model_path = "/data/model"
-"""
-
-
-def write(tmp_path, text, ns, name="arena.toml") -> str:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text.format(ns=ns)))
-    return str(path)
+def version2(ns: str, name: str = "exp") -> Document:
+    return experiment(name, ns, command="sleep 7200", sweep={"seed": [1]}, tensorboard=True, serve=True)
 
 
 def ours(cluster, ns) -> dict:
@@ -117,9 +87,9 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
     """For every k: apply V1, then an apply of V2 SIGKILLed right after its k-th
     request; a plain apply of V2 then converges, with no orphan and no lost
     removal (TensorBoard's cpu)."""
-    api.apply(kube, write(tmp_path, V1, namespace, "v1.toml"))
+    api.apply(kube, write(tmp_path / "v1.toml", version1(namespace)))
     log = tmp_path / "whole.log"
-    proc = run_instrumented(cluster, log, 0, "apply", "-y", write(tmp_path, V2, namespace, "v2.toml"))
+    proc = run_instrumented(cluster, log, 0, "apply", "-y", write(tmp_path / "v2.toml", version2(namespace)))
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     total = len(requests_of(log))
@@ -138,8 +108,8 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
         ns = f"{namespace}-{k}"
         cluster.run_kubectl("create", "namespace", ns)
         try:
-            v2 = write(tmp_path, V2, ns, f"v2-{k}.toml")
-            api.apply(kube, write(tmp_path, V1, ns, f"v1-{k}.toml"))
+            v2 = write(tmp_path / f"v2-{k}.toml", version2(ns))
+            api.apply(kube, write(tmp_path / f"v1-{k}.toml", version1(ns)))
             log = tmp_path / f"kill-{k}.log"
             proc = run_instrumented(cluster, log, k, "apply", "-y", v2)
             _, err = proc.communicate(timeout=300)
@@ -162,8 +132,8 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
 
 
 def test_concurrent_applies_of_two_versions_leave_one_whole_version(cluster, kube, namespace, tmp_path):
-    v0 = write(tmp_path, V1.replace("sleep 3600", "sleep 1800"), namespace, "v0.toml")
-    v1, v2 = write(tmp_path, V1, namespace, "v1.toml"), write(tmp_path, V2, namespace, "v2.toml")
+    v0 = write(tmp_path / "v0.toml", version1(namespace, command="sleep 1800"))
+    v1, v2 = write(tmp_path / "v1.toml", version1(namespace)), write(tmp_path / "v2.toml", version2(namespace))
     rounds, refused, won = 6, 0, {v1: 0, v2: 0}
     for r in range(rounds):
         api.apply(kube, v0)  # both versions change something from here
@@ -186,7 +156,7 @@ def test_concurrent_applies_of_two_versions_leave_one_whole_version(cluster, kub
 
 
 def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace, tmp_path, run_cli):
-    v1, v2 = write(tmp_path, V1, namespace, "v1.toml"), write(tmp_path, V2, namespace, "v2.toml")
+    v1, v2 = write(tmp_path / "v1.toml", version1(namespace)), write(tmp_path / "v2.toml", version2(namespace))
     api.apply(kube, v1)
     holder = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
@@ -212,7 +182,7 @@ def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace
 
 
 def test_ctrl_c_stops_writing_at_once_and_the_next_apply_converges(cluster, kube, namespace, tmp_path):
-    v1, v2 = write(tmp_path, V1, namespace, "v1.toml"), write(tmp_path, V2, namespace, "v2.toml")
+    v1, v2 = write(tmp_path / "v1.toml", version1(namespace)), write(tmp_path / "v2.toml", version2(namespace))
     api.apply(kube, v1)
     (job,) = [n for k, n in ours(cluster, namespace) if k == "TFJob" and n in _names(kube, v2)]
     # A finalizer holds the replaced job in deletion: the apply waits there.
@@ -252,7 +222,7 @@ def _names(kube, path) -> set:
 
 
 def test_a_namesake_created_after_the_plan_is_not_taken_over(cluster, kube, namespace, tmp_path):
-    path = write(tmp_path, V2, namespace)
+    path = write(tmp_path / "arena.toml", version2(namespace))
     plans = api.plan(kube, path)  # as when the prompt is shown
     cluster.run_kubectl("-n", namespace, "create", "service", "clusterip", "exp-serving", "--tcp=80:80")
     before = kubectl_json(cluster, "-n", namespace, "get", "service", "exp-serving")
@@ -268,8 +238,8 @@ def test_a_namesake_created_after_the_plan_is_not_taken_over(cluster, kube, name
 
 
 def test_a_member_replaced_by_a_namesake_after_the_plan_is_not_updated(cluster, kube, namespace, tmp_path):
-    api.apply(kube, write(tmp_path, V1, namespace, "v1.toml"))
-    plans = api.plan(kube, write(tmp_path, V2, namespace, "v2.toml"))
+    api.apply(kube, write(tmp_path / "v1.toml", version1(namespace)))
+    plans = api.plan(kube, write(tmp_path / "v2.toml", version2(namespace)))
     cluster.run_kubectl("-n", namespace, "delete", "deployment", "exp-tensorboard")
     cluster.run_kubectl("-n", namespace, "create", "deployment", "exp-tensorboard", "--image=nginx")
     with pytest.raises(ApplyError) as caught:
@@ -282,7 +252,7 @@ def test_a_member_replaced_by_a_namesake_after_the_plan_is_not_updated(cluster, 
 
 def test_a_plan_the_server_refuses_shows_it_per_object_and_writes_nothing(cluster, kube, namespace, tmp_path, run_cli):
     cluster.run_kubectl("-n", namespace, "create", "quota", "no-services", "--hard=services=0")
-    path = write(tmp_path, V2, namespace)
+    path = write(tmp_path / "arena.toml", version2(namespace))
     code, out, err = run_cli("plan", path)
     assert code == 1
     problems = [line.strip() for line in err.splitlines() if "error:" in line]
@@ -300,9 +270,7 @@ def test_a_plan_the_server_refuses_shows_it_per_object_and_writes_nothing(cluste
 def test_first_apply_writes_each_object_once_and_each_parent_once(cluster, kube, namespace, tmp_path, monkeypatch):
     root = tmp_path / "many"
     for i in range(4):
-        (root / f"e{i}").mkdir(parents=True)
-        (root / f"e{i}" / "arena.toml").write_text(textwrap.dedent(V2.format(ns=namespace)).replace(
-            'name = "exp"', f'name = "e{i}"'))
+        write(root / f"e{i}" / "arena.toml", version2(namespace, f"e{i}"))
     sent = []
     real = Transport.request
 
@@ -328,8 +296,7 @@ def test_status_of_a_directory_reads_each_file_from_its_namespace(cluster, kube,
     cluster.run_kubectl("create", "namespace", other)
     try:
         for ns in (namespace, other):
-            (tmp_path / ns).mkdir()
-            api.apply(kube, write(tmp_path / ns, V2, ns))
+            api.apply(kube, write(tmp_path / ns / "arena.toml", version2(ns)))
         code, out, err = run_cli("status", "-o", "json", str(tmp_path))
         assert code == 0, err
         assert sorted((s["namespace"], s["name"], s["sync"]) for s in json.loads(out)) == \
@@ -355,7 +322,7 @@ def test_members_of_kinds_this_version_does_not_know_are_deleted_not_orphaned(cl
     manifest.write_text(yaml.safe_dump(WIDGET_CRD))
     cluster.run_kubectl("apply", "--server-side", "-f", str(manifest))
     until(lambda: cluster.run_kubectl("get", "widgets", "-A", check=False).returncode == 0, what="the Widget CRD")
-    path = write(tmp_path, V2, namespace)
+    path = write(tmp_path / "arena.toml", version2(namespace))
     api.apply(kube, path)
     # As a newer arena-run would leave it: a Widget member, recorded in the parent.
     widget = {"apiVersion": "arena-run.test/v1", "kind": "Widget",

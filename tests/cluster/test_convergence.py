@@ -27,23 +27,16 @@ from arena_run.objects.keys import key_of
 from arena_run.plan import members
 from arena_run.plan.diff import MISSING
 from cluster_helpers import kubectl_json, until
+from tests import experiments
 
-BASE = {
-    "name": "exp",
-    "labels": {"team": "ml"},
-    "data": [{"host_path": "/tmp", "mount": "/data"}],
-    "job": {"image": "busybox:1.36", "command": "sleep 3600", "cpu": "0.5", "memory": "1Gi",
-            "env": {"VERSION": "1.10", "MODE": "fast"}},
-    "tensorboard": {"logdir": "/data/logs", "cpu": "500m"},
-    "serve": {"model_path": "/data/model"},
-}
+BASE = experiments.experiment(
+    "exp", labels={"team": "ml"}, cpu="0.5", memory="1Gi", env={"VERSION": "1.10", "MODE": "fast"},
+    tensorboard={**experiments.TENSORBOARD, "cpu": "500m"}, serve=True)
 
 
-def write(tmp_path, doc, ns, name="arena.yaml") -> str:
-    # JSON, which is YAML: every string stays quoted, so no resolver reads "1e3" as a number.
-    path = tmp_path / name
-    path.write_text(json.dumps({**doc, "namespace": ns}, indent=1, ensure_ascii=False))
-    return str(path)
+def write(where, doc, ns) -> str:
+    """doc in ns, as where/arena.yaml."""
+    return experiments.write(where / "arena.yaml", {**doc, "namespace": ns})
 
 
 def rendered(path: str) -> list[dict]:

@@ -10,7 +10,6 @@ phase asserted here is the controllers' own reading of their pods.
 from __future__ import annotations
 
 import json
-import textwrap
 
 from arena_run import api
 from arena_run.cluster import Cluster
@@ -18,15 +17,10 @@ from arena_run.render.output import to_json
 from arena_run.spec.load import load
 from arena_run.plan import members
 from cluster_helpers import cri, kubectl_json, serve_logs, until
+from tests.experiments import Document, experiment, write
 
 EXIT = "arena-run.test/exit-code"
 EXPERIMENT = "arena-run.io/experiment"
-
-
-def write(tmp_path, text, name="arena.toml") -> str:
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return str(path)
 
 
 def writes(kube: Cluster) -> int:
@@ -89,24 +83,13 @@ def leftovers(cluster, ns, experiment) -> list:
             if o["metadata"]["name"].startswith(experiment) or o["metadata"]["name"] == f"arena-run-{experiment}"]
 
 
-MPI = """
-name = "hvd"
-namespace = "{ns}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-type = "mpi"
-image = "horovod/horovod:0.28.1"
-command = "{command}"
-gpus = 1
-workers = 2
-backoff_limit = 0
-"""
+def mpi(ns: str, command: str, **keys) -> Document:
+    return experiment("hvd", ns, type="mpi", image="horovod/horovod:0.28.1", command=command, gpus=1, workers=2,
+                      backoff_limit=0, **keys)
 
 
 def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
-    path = write(tmp_path, MPI.format(ns=namespace, command="horovodrun -np 2 python train.py"))
+    path = write(tmp_path / "arena.toml", mpi(namespace, "horovodrun -np 2 python train.py"))
     code, out, err = run_cli("apply", "-y", path)
     assert code == 0, err
     assert "+ MPIJob hvd" in out
@@ -142,7 +125,7 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
 
     # A changed command replaces the job; the new launcher fails.
     old_uid = kubectl_json(cluster, "-n", namespace, "get", "mpijob", "hvd")["metadata"]["uid"]
-    path = write(tmp_path, MPI.format(ns=namespace, command="horovodrun -np 2 python train.py --fail"))
+    path = write(tmp_path / "arena.toml", mpi(namespace, "horovodrun -np 2 python train.py --fail"))
     (plan,) = api.plan(kube, path)
     assert [(a.op, a.kind, a.reason) for a in plan.changes] == [
         ("replace", "MPIJob", "forces replacement: job.command")]
@@ -155,15 +138,7 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     until(phase_is(run_cli, path, "Failed"), what="MPIJob Failed")
 
     # Removed from the file: pruned.
-    path = write(tmp_path, f"""
-        name = "hvd"
-        namespace = "{namespace}"
-        [[data]]
-        host_path = "/tmp"
-        mount = "/data"
-        [tensorboard]
-        logdir = "/data/logs"
-        """)
+    path = write(tmp_path / "arena.toml", experiment("hvd", namespace, job=False, tensorboard=True))
     (plan,) = api.plan(kube, path)
     assert ("delete", "MPIJob", "hvd") in [(a.op, a.kind, a.name) for a in plan.changes]
     assert run_cli("apply", "-y", path)[0] == 0
@@ -173,21 +148,9 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     until(lambda: not leftovers(cluster, namespace, "hvd"), what="nothing of hvd left")
 
 
-TRAINER = """
-name = "llm"
-namespace = "{ns}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-type = "pytorch"
-engine = "trainer"
-image = "pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime"
-command = "{command}"
-gpus = 1
-workers = 2
-{extra}
-"""
+def trainer(ns: str, command: str, **keys) -> Document:
+    return experiment("llm", ns, type="pytorch", engine="trainer", image="pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime",
+                      command=command, gpus=1, workers=2, **keys)
 
 
 def fail_fast_runtime(cluster, name):
@@ -201,7 +164,7 @@ def fail_fast_runtime(cluster, name):
 
 
 def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
-    path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun train.py", extra=""))
+    path = write(tmp_path / "arena.toml", trainer(namespace, "torchrun train.py"))
     code, out, err = run_cli("apply", "-y", path)
     assert code == 0, err
     assert "+ TrainJob llm" in out
@@ -242,11 +205,9 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     runtime = f"fail-fast-{namespace}"
     fail_fast_runtime(cluster, runtime)
     try:
-        path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun train.py",
-                                              extra=f'runtime = "{runtime}"'))
+        path = write(tmp_path / "arena.toml", trainer(namespace, "torchrun train.py", runtime=runtime))
         assert run_cli("apply", "-y", path)[0] == 0
-        path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun train.py --lr 0.1",
-                                              extra=f'runtime = "{runtime}"'))
+        path = write(tmp_path / "arena.toml", trainer(namespace, "torchrun train.py --lr 0.1", runtime=runtime))
         (plan,) = api.plan(kube, path)
         assert [(a.op, a.kind, a.reason) for a in plan.changes] == [
             ("replace", "TrainJob", "forces replacement: job.command")]
@@ -258,15 +219,7 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
         until(phase_is(run_cli, path, "Failed"), what="TrainJob Failed")
 
         # Removed from the file: pruned; then delete leaves nothing.
-        path = write(tmp_path, f"""
-            name = "llm"
-            namespace = "{namespace}"
-            [[data]]
-            host_path = "/tmp"
-            mount = "/data"
-            [tensorboard]
-            logdir = "/data/logs"
-            """)
+        path = write(tmp_path / "arena.toml", experiment("llm", namespace, job=False, tensorboard=True))
         assert run_cli("apply", "-y", path)[0] == 0
         assert kubectl_json(cluster, "-n", namespace, "get", "trainjobs")["items"] == []
         assert run_cli("delete", "-y", "--wait", path)[0] == 0
@@ -275,21 +228,15 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
         cluster.run_kubectl("delete", "clustertrainingruntime", runtime, "--wait=false", check=False)
 
 
-CUSTOM = """
-name = "sentiment"
-namespace = "{ns}"
-[serve]
-type = "custom"
-image = "ghcr.io/example/sentiment-server:1.4"
-command = "{command}"
-port = 8000
-[serve.env]
-LOG_LEVEL = "info"
-"""
+def custom(ns: str, command: str, **keys) -> Document:
+    """A server of the user's own, no job."""
+    serve = {"type": "custom", "image": "ghcr.io/example/sentiment-server:1.4", "command": command, "port": 8000,
+             "env": {"LOG_LEVEL": "info"}}
+    return experiment("sentiment", ns, job=False, data=keys.pop("data", ()), serve=serve, **keys)
 
 
 def test_custom_serving(cluster, kube, namespace, tmp_path, run_cli):
-    path = write(tmp_path, CUSTOM.format(ns=namespace, command="python -m server --port 8000"))
+    path = write(tmp_path / "arena.toml", custom(namespace, "python -m server --port 8000"))
     assert run_cli("apply", "-y", "--wait", path)[0] == 0
     assert_kubectl_agrees(cluster, path, namespace, tmp_path)
     assert_converged(kube, path)
@@ -303,7 +250,7 @@ def test_custom_serving(cluster, kube, namespace, tmp_path, run_cli):
                  timeout=30) == "listening on :8000\n"
 
     # A server is not a job: a changed command rolls the Deployment out, it is not replaced.
-    path = write(tmp_path, CUSTOM.format(ns=namespace, command="python -m server --port 8000 --workers 2"))
+    path = write(tmp_path / "arena.toml", custom(namespace, "python -m server --port 8000 --workers 2"))
     (plan,) = api.plan(kube, path)
     assert [(a.op, a.kind) for a in plan.changes] == [("update", "Deployment")]
     assert run_cli("apply", "-y", "--wait", path)[0] == 0
@@ -316,13 +263,11 @@ def test_data_list_names_mpi_trainer_and_custom_experiments(cluster, kube, names
     cluster.run_kubectl("apply", "-f", "-", input=json.dumps({
         "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "shared", "namespace": namespace},
         "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}}}))
-    data = '[[data]]\npvc = "shared"\nmount = "/data"\n'
+    data = [{"pvc": "shared", "mount": "/data"}]
     files = [
-        write(tmp_path, MPI.format(ns=namespace, command="mpirun hostname").replace(
-            '[[data]]\nhost_path = "/tmp"\nmount = "/data"\n', data), "mpi.toml"),
-        write(tmp_path, TRAINER.format(ns=namespace, command="torchrun t.py", extra="").replace(
-            '[[data]]\nhost_path = "/tmp"\nmount = "/data"\n', data), "trainer.toml"),
-        write(tmp_path, CUSTOM.format(ns=namespace, command="serve") + data, "custom.toml"),
+        write(tmp_path / "mpi.toml", mpi(namespace, "mpirun hostname", data=data)),
+        write(tmp_path / "trainer.toml", trainer(namespace, "torchrun t.py", data=data)),
+        write(tmp_path / "custom.toml", custom(namespace, "serve", data=data)),
     ]
     for f in files:
         assert run_cli("apply", "-y", f)[0] == 0
@@ -332,7 +277,7 @@ def test_data_list_names_mpi_trainer_and_custom_experiments(cluster, kube, names
 
 
 def test_trainjob_on_a_missing_runtime_is_refused_in_one_line(cluster, kube, namespace, tmp_path, run_cli):
-    path = write(tmp_path, TRAINER.format(ns=namespace, command="torchrun t.py", extra='runtime = "no-such-runtime"'))
+    path = write(tmp_path / "arena.toml", trainer(namespace, "torchrun t.py", runtime="no-such-runtime"))
     code, out, err = run_cli("apply", "-y", path)
     # Trainer's own validating webhook says no, to the plan's dry run, before
     # anything is written; arena-run names the object and passes the reason on.

@@ -21,7 +21,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import urllib.request
@@ -38,6 +37,7 @@ from arena_run.status.logs import find_container, stream
 from arena_testcluster import certs, procs
 from cluster_helpers import cri, kubectl_json, serve_logs, until
 from faults import ResettingProxy
+from tests.experiments import experiment, write
 
 EXPERIMENTS = 12
 
@@ -49,20 +49,7 @@ def experiments(tmp_path: Path, ns: str, count: int = EXPERIMENTS, prefix: str =
     for i in range(count):
         name = f"{prefix}{i:02d}"
         names.append(name)
-        (root / name).mkdir(parents=True)
-        (root / name / "arena.toml").write_text(textwrap.dedent(f"""
-            name = "{name}"
-            namespace = "{ns}"
-            [[data]]
-            host_path = "/tmp"
-            mount = "/data"
-            [job]
-            image = "busybox:1.36"
-            command = "sleep 3600"
-            env = {{ RUN = "{i}" }}
-            [tensorboard]
-            logdir = "/data/logs"
-            """))
+        write(root / name / "arena.toml", experiment(name, ns, env={"RUN": str(i)}, tensorboard=True))
     return root, names
 
 

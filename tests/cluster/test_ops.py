@@ -13,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import datetime as dt
 
@@ -21,29 +20,19 @@ import pytest
 
 from arena_run.status.top import read_nodes
 from cluster_helpers import cri, kubectl_json, serve_logs, until
+from tests import experiments
+from tests.experiments import DATA
 
 TAINT = "arena-run.test/ops"
 EXIT = "arena-run.test/exit-code"
 
 
-def experiment(tmp_path, ns, name, *, command="sleep 3600", job="", extra="", file=None):
-    text = textwrap.dedent(f"""
-        name = "{name}"
-        namespace = "{ns}"
-        [job]
-        image = "busybox:1.36"
-        command = "{command}"
-        """) + textwrap.dedent(job) + textwrap.dedent(extra)
-    path = tmp_path / (file or f"{name}.toml")
-    path.write_text(text)
-    return str(path)
+def experiment(tmp_path, ns, name, *, data=(), **keys) -> str:
+    """name's experiment in tmp_path/<name>.toml: a TFJob with nothing mounted unless given."""
+    return experiments.write(tmp_path / f"{name}.toml", experiments.experiment(name, ns, data=data, **keys))
 
 
-TOLERATE = f"""
-[[job.tolerations]]
-key = "{TAINT}"
-operator = "Exists"
-"""
+TOLERATE = [{"key": TAINT, "operator": "Exists"}]
 
 
 @pytest.fixture
@@ -106,11 +95,8 @@ def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes
     cluster.run_kubectl("patch", "node", small, "--subresource=status", "--type=merge",
                         "-p", json.dumps({"status": {"allocatable": {"nvidia.com/gpu": "3"}}}))
     # A TFJob of two 2-GPU workers, scheduled onto the big node by the scheduler.
-    path = experiment(tmp_path, namespace, "exp", job=f"""
-        gpus = 2
-        workers = 2
-        node_selector = {{ "kubernetes.io/hostname" = "{big}" }}
-        """ + TOLERATE)
+    path = experiment(tmp_path, namespace, "exp", gpus=2, workers=2, node_selector={"kubernetes.io/hostname": big},
+                      tolerations=TOLERATE)
     assert run_cli("apply", "-y", path)[0] == 0
     # A running 1-GPU pod on the small node; a 3-GPU pod on the big one that finishes.
     plain_pod(cluster, namespace, "running", small, 1)
@@ -166,14 +152,8 @@ def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes
 def test_prune_deletes_only_the_finished_experiment(cluster, kube, namespace, tmp_path, run_cli):
     running = experiment(tmp_path, namespace, "running")
     # Asks for more GPUs than any node has: its pod stays Pending.
-    pending = experiment(tmp_path, namespace, "pending", job="gpus = 64\n")
-    finished = experiment(tmp_path, namespace, "finished", extra="""
-        [tensorboard]
-        logdir = "/data/logs"
-        [[data]]
-        host_path = "/tmp"
-        mount = "/data"
-        """)
+    pending = experiment(tmp_path, namespace, "pending", gpus=64)
+    finished = experiment(tmp_path, namespace, "finished", data=[DATA], tensorboard=True)
     for path in (running, pending, finished):
         assert run_cli("apply", "-y", path)[0] == 0
     until(lambda: pod_phase(cluster, namespace, "running-worker-0") == "Running", what="running")
@@ -219,21 +199,9 @@ def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, name
             "apiVersion": "v1", "kind": "PersistentVolumeClaim",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"accessModes": [mode], "resources": {"requests": {"storage": size}}}}))
-    one = experiment(tmp_path, namespace, "one", extra="""
-        [[data]]
-        pvc = "shared"
-        mount = "/data"
-        [[data]]
-        pvc = "own"
-        mount = "/out"
-        """)
-    two = experiment(tmp_path, namespace, "two", extra="""
-        [[data]]
-        pvc = "shared"
-        mount = "/data"
-        [tensorboard]
-        logdir = "/data/logs"
-        """)
+    shared = {"pvc": "shared", "mount": "/data"}
+    one = experiment(tmp_path, namespace, "one", data=[shared, {"pvc": "own", "mount": "/out"}])
+    two = experiment(tmp_path, namespace, "two", data=[shared], tensorboard=True)
     for path in (one, two):
         assert run_cli("apply", "-y", path)[0] == 0
 
@@ -257,7 +225,7 @@ def test_data_list_shows_which_experiment_mounts_which_claim(cluster, kube, name
 
 def test_logs_of_chief_worker_and_options_through_the_api_server(cluster, kube, namespace,
                                                                    tmp_path, run_cli):
-    path = experiment(tmp_path, namespace, "exp", job="workers = 2\nchief = true\n")
+    path = experiment(tmp_path, namespace, "exp", workers=2, chief=True)
     assert run_cli("apply", "-y", path)[0] == 0
     until(lambda: all(pod_phase(cluster, namespace, p) == "Running"
                       for p in ("exp-chief-0", "exp-worker-0", "exp-worker-1")), what="pods running")
@@ -291,7 +259,7 @@ def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake
                                                   run_cli):
     # Only a node that does not exist yet fits: the worker waits, unscheduled.
     label = f"arena-run.test/ops-{namespace}"
-    path = experiment(tmp_path, namespace, "exp", job=f'node_selector = {{ "{label}" = "yes" }}\n' + TOLERATE)
+    path = experiment(tmp_path, namespace, "exp", node_selector={label: "yes"}, tolerations=TOLERATE)
     assert run_cli("apply", "-y", path)[0] == 0
     until(lambda: pod_phase(cluster, namespace, "exp-worker-0") == "Pending", what="worker pending")
     code, _, err = run_cli("logs", "-n", namespace, "exp")
@@ -323,13 +291,7 @@ def test_logs_wait_for_a_pod_to_start_then_follow(cluster, kube, namespace, fake
 
 
 def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, run_cli):
-    path = experiment(tmp_path, namespace, "exp", extra="""
-        [[data]]
-        host_path = "/tmp"
-        mount = "/data"
-        [tensorboard]
-        logdir = "/data/logs"
-        """)
+    path = experiment(tmp_path, namespace, "exp", data=[DATA], tensorboard=True)
     assert run_cli("apply", "-y", path)[0] == 0
     pod = until(lambda: next((p["metadata"]["name"] for p in kubectl_json(
         cluster, "-n", namespace, "get", "pods", "-l", "arena-run.io/component=tensorboard")["items"]
@@ -341,10 +303,7 @@ def test_logs_of_tensorboard(cluster, kube, namespace, tmp_path, run_cli):
 
 
 def test_logs_of_a_sweep_point_by_suffix_or_job_name(cluster, kube, namespace, tmp_path, run_cli):
-    path = experiment(tmp_path, namespace, "sw", extra="""
-        [sweep]
-        lr = [0.1, 0.01]
-        """)
+    path = experiment(tmp_path, namespace, "sw", sweep={"lr": [0.1, 0.01]})
     assert run_cli("apply", "-y", path)[0] == 0
     jobs = sorted(j["metadata"]["name"] for j in kubectl_json(cluster, "-n", namespace, "get", "tfjobs")["items"])
     assert len(jobs) == 2

@@ -30,7 +30,7 @@ from arena_run.render.output import to_json
 from arena_run.spec.errors import SpecError
 from arena_run.spec.load import load, load_text
 from arena_run.spec.types import DNS1035_LABEL_RE, ENV_NAME_RE, LABEL_KEY_RE, LABEL_VALUE_RE
-from tests.test_properties import toml_string
+from tests.experiments import DATA, experiment, to_toml
 from yaml_corpus import KNOWN, WORDS, yamlish
 
 
@@ -46,33 +46,13 @@ is_env_name = _valid(ENV_NAME_RE.strip("^$"), 100)
 is_sub_path = _valid(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", 100)  # what the API server takes, too: no .., not absolute
 
 
-def _table(d: dict) -> str:
-    return "{ " + ", ".join(f"{toml_string(k)} = {toml_string(v)}" for k, v in d.items()) + " }"
-
-
 def toml(e: dict) -> str:
     """An arena.toml for e: name, labels, env, node_selector, command, rsync, sub_path, toleration."""
-    return "\n".join([
-        f"name = {toml_string(e['name'])}",
-        f"labels = {_table(e['labels'])}",
-        "[code]",
-        f"rsync = {toml_string(e['rsync'])}",
-        "[[data]]",
-        'host_path = "/tmp"',
-        'mount = "/data"',
-        f"sub_path = {toml_string(e['sub_path'])}",
-        "[job]",
-        'image = "busybox:1.36"',
-        f"command = {toml_string(e['command'])}",
-        f"env = {_table(e['env'])}",
-        f"node_selector = {_table(e['node_selector'])}",
-        "[[job.tolerations]]",
-        f"key = {toml_string(e['toleration'][0])}",
-        f"value = {toml_string(e['toleration'][1])}",
-        "[tensorboard]",
-        'logdir = "/data/logs"',
-        "",
-    ])
+    key, value = e["toleration"]
+    return to_toml(experiment(
+        e["name"], labels=e["labels"], code={"rsync": e["rsync"]}, data=[{**DATA, "sub_path": e["sub_path"]}],
+        command=e["command"], env=e["env"], node_selector=e["node_selector"],
+        tolerations=[{"key": key, "value": value}], tensorboard=True))
 
 
 def arena_run(*args: str) -> str:

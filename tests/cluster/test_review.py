@@ -4,31 +4,17 @@ from __future__ import annotations
 
 import re
 import subprocess
-import textwrap
 
 from arena_run import api
 from arena_run.plan import members
 from arena_run.render.output import to_yaml
 from cluster_helpers import kubectl_json
-
-EXP = """
-name = "exp"
-namespace = "{ns}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox:1.36"
-command = "{command}"
-ttl_after_finished = {ttl}
-[tensorboard]
-logdir = "/data/logs"
-"""
+from tests import experiments
 
 
 def write(path, ns, command="sleep 3600", ttl=600):
-    path.write_text(textwrap.dedent(EXP.format(ns=ns, command=command, ttl=ttl)))
-    return str(path)
+    return experiments.write(path, experiments.experiment("exp", ns, command=command, ttl_after_finished=ttl,
+                                                          tensorboard=True))
 
 
 def kubectl_diff(cluster, path, ns) -> str:

@@ -9,29 +9,13 @@ experiments as for 6.
 
 from __future__ import annotations
 
-import textwrap
-
 from arena_run import api
-
-EXP = """
-name = "{name}"
-namespace = "{ns}"
-[[data]]
-host_path = "/tmp"
-mount = "/data"
-[job]
-image = "busybox:1.36"
-command = "{command}"
-[tensorboard]
-logdir = "/data/logs"
-"""
+from tests import experiments
 
 
 def write(tmp_path, ns, name, command="sleep 3600"):
-    d = tmp_path / name
-    d.mkdir(exist_ok=True)
-    (d / "arena.toml").write_text(textwrap.dedent(EXP.format(ns=ns, name=name, command=command)))
-    return str(d / "arena.toml")
+    return experiments.write(tmp_path / name / "arena.toml", experiments.experiment(name, ns, command=command,
+                                                                                    tensorboard=True))
 
 
 def requests(kube, fn) -> dict:
