@@ -15,7 +15,7 @@ alternating round by round, each once the control plane is quiet.  Printed
 per command, medians of --runs rounds: time, requests, round trips (the
 longest chain of requests each waiting for the one before), connections, the
 control plane's CPU meanwhile, the floor these give (bench/wire.py), and the
-ratios; then the README's table.
+ratios; then the table of docs/development/benchmarks.md.
 
     python bench/apply.py [--experiments 100] [--runs 3] [--rtt-ms 0,5,20,50]
 """

@@ -6,7 +6,7 @@ nodes (tainted for this bench; each experiment tolerates them), then grows
 one namespace to each size in turn with `arena-run apply` of a directory of
 experiments, each a TFJob (one worker, running on a kwok node) and its
 ApplySet parent, every tenth also with TensorBoard (a Deployment and a
-Service; the mix of the README's table).  At each size, every command is a
+Service; the mix of the table in docs/development/benchmarks.md).  At each size, every command is a
 new process (start-up included) reaching the API server through a delay
 proxy of each --rtt-ms (bench/delayproxy.py; 0: no proxy), timed as the
 median of --runs, its peak memory (max RSS) taken from the kernel, against
@@ -21,7 +21,7 @@ quiet:
 Requests and round trips come from each command's own request log
 (arena-run -v, kubectl -v=6), the floor from them and the control plane's
 CPU (bench/wire.py).  Printed: a table per size and round trip, then one
-Markdown table for the README.
+Markdown table for docs/development/benchmarks.md.
 
     python bench/scale.py [--sizes 100,300,1000] [--runs 3] [--rtt-ms 0,5,20,50]
 """

@@ -8,7 +8,7 @@
 - a followed log silent for longer than the read timeout;
 - KUBECONFIG=a:b merged as kubectl merges it (kubectl itself is the referee).
 
-Each test prints the figures it measured (pytest -s shows them); README's
+Each test prints the figures it measured (pytest -s shows them); docs/cluster.md's
 "Transient failures" quotes them.
 """
 
