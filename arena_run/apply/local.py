@@ -11,12 +11,14 @@ different spec is refused rather than guessed at.
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import time
 from typing import Any, Callable, Optional
 
 from ..local import admission, resources, supervisor
-from ..local.state import LocalError, Store
-from ..local.view import JOB_KINDS, run_phase
+from ..local.state import Damaged, LocalError, Store
+from ..local.view import JOB_KINDS, read_status, run_phase
 from ..plan import Plan
 from .errors import ApplyError
 from .writes import Outcome, Result
@@ -86,29 +88,52 @@ def needs_supervisor(store: Store, experiment: str) -> bool:
     for entry in store.objects(experiment):
         if entry["object"]["kind"] not in RUNNABLE:
             continue
-        status = store.run_status(experiment, entry["uid"])
+        try:
+            status = store.run_status(experiment, entry["uid"])
+        except Damaged:
+            return True  # a live supervisor rewrites it when woken; a new one records the run as lost
         if status is None or status.get("phase") not in ("Succeeded", "Failed"):
             return True
     return False
 
 
-def delete_local(store: Store, experiment: str, *, timeout: float = 60) -> bool:
-    """Stop every process of the experiment and remove its state; False if there was nothing."""
-    if store.parent(experiment) is None and not os.path.isdir(store.dir(experiment)):
+def delete_local(store: Store, experiment: str, *, timeout: float = 30) -> bool:
+    """Stop every process of the experiment and remove its state; False if there was nothing.
+
+    Returns only once the experiment's supervisor has exited, and its replicas
+    with it: SIGTERM first (it stops starting replicas, stops those that run,
+    then exits), SIGKILL after `timeout` (the replicas die with it).
+    """
+    if not os.path.isdir(store.dir(experiment)):
         return False
     with store.apply_lock(experiment):
-        for entry in store.objects(experiment):
-            obj = entry["object"]
-            store.remove_object(experiment, obj["kind"], obj["metadata"]["name"])
-        woke = supervisor.wake(store, experiment)
-    if woke:
-        # The supervisor stops the replicas of objects that are gone, then exits:
-        # its lock is free exactly when it is.
-        from ..local.state import locked
-
-        with locked(store.supervisor_lock_path(experiment)):
-            pass
+        # Every member goes at once, a damaged one too: no supervisor may start one again.
+        shutil.rmtree(os.path.join(store.dir(experiment), "objects"), ignore_errors=True)
+        pid = store.supervisor_pid(experiment)
+        if pid is not None:
+            _signal(pid, signal.SIGTERM)
+    if pid is not None and not _gone(store, experiment, timeout):
+        _signal(pid, signal.SIGKILL)
+        if not _gone(store, experiment, 10):
+            raise LocalError(f"the supervisor of {experiment} (pid {pid}) did not exit after SIGKILL")
     store.remove_experiment(experiment)
+    return True
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _gone(store: Store, experiment: str, timeout: float) -> bool:
+    """Whether the experiment's supervisor exits within timeout seconds (its lock is free exactly when it is)."""
+    deadline = time.monotonic() + timeout
+    while store.supervisor_alive(experiment):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
     return True
 
 
@@ -129,7 +154,7 @@ def wait_local(store: Store, plans: list[Plan], *, timeout: float = 600, interva
             if entry is None:
                 states[(kind, name)] = ("Succeeded", "", "removed after its TTL")
                 continue
-            states[(kind, name)] = run_phase(store, experiment, store.run_status(experiment, entry["uid"]))
+            states[(kind, name)] = run_phase(store, experiment, read_status(store, experiment, entry["uid"]))
         if progress:
             progress(states)
         done = all(s[0] in ("Succeeded", "Failed") if k[0] in JOB_KINDS else s[0] in ("Running", "Unavailable", "Failed")

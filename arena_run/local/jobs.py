@@ -181,6 +181,8 @@ class JobController:
         run.started_at = self.clock.monotonic()
         run.phase = "Running"
         for rep in run.replicas:
+            if self.kubelet.stopping:  # the supervisor is going: the rest stay waiting, then are stopped
+                return
             self._launch(run, rep)
 
     def _launch(self, run: Run, rep: Replica) -> None:

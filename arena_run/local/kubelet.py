@@ -43,6 +43,7 @@ class Kubelet:
         self.experiment = experiment
         self.store_root = store_root
         self._containers: Optional[Runner] = None
+        self.stopping = False  # the supervisor is going: start nothing more
 
     def runner_for(self, run: Run) -> Runner:
         """The runner that starts and stops this run's containers: the container runner for a run

@@ -4,14 +4,21 @@
         resources.json                         GPUs and cores held, machine-wide (flock: resources.lock)
         experiments/<name>/
             apply.lock                         held by an apply or delete of this experiment
-            supervisor.lock                    held by the experiment's supervisor for its whole life
-            supervisor.log
+            supervisor.json, supervisor.log    the live supervisor's pid; what it said
+
             parent.json                        the ApplySet parent the planner wrote (the experiment's record)
             objects/<Kind>/<name>.json         {"object": rendered member, "uid": run id, "created": time}
             runs/<uid>/                        one run of a job or a component: status.json, logs/, code/, scratch/
 
 A lock held by a process is released by the kernel when it dies, so "is the
-supervisor alive" is a non-blocking flock, not a pid that may be reused.
+supervisor alive" is a non-blocking flock, not a pid that may be reused.  The
+supervisor locks the experiment's directory itself, not a file in it: a lock
+file removed by hand would let a second supervisor lock a new one.
+
+Every file is written whole (write, fsync, rename, fsync of the directory),
+so a crash leaves the old file or the new one; a file damaged anyway (cut
+short, edited by hand) raises Damaged, never reads as absent: an experiment
+must not vanish from status while its replicas run.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import tempfile
 import uuid
 from typing import Any, Iterator, Optional
@@ -63,23 +71,48 @@ def data_home() -> str:
     return os.path.join(base, "arena-run")
 
 
-def read_json(path: str, default: Any = None) -> Any:  # Any: whatever JSON the file holds
+class Damaged(LocalError):
+    """A state file that is there but cannot be read: cut short or edited by hand."""
+
+    def __init__(self, path: str, why: str, hint: str = ""):
+        super().__init__(f"{path} is damaged ({why})" + (f"; {hint}" if hint else ""))
+        self.path, self.why = path, why
+
+
+def read_json(path: str, default: Any = None, *, shape: type = object) -> Any:  # Any: whatever JSON it holds
+    """The file's JSON; default when there is no file; Damaged when it is not JSON (or not of `shape`)."""
     try:
         with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+            data = json.load(fh)
     except FileNotFoundError:
         return default
-    except ValueError:
-        return default  # a file cut short by a crash reads as absent; writes are atomic, so rare
+    except (ValueError, UnicodeDecodeError):  # writes are whole, so only a hand (or a disk) cuts one short
+        raise Damaged(path, "not JSON: cut short or edited by hand") from None
+    if not isinstance(data, shape):
+        raise Damaged(path, f"a JSON {type(data).__name__}, not the {shape.__name__} arena-run wrote")
+    return data
 
 
 def write_json(path: str, data: Any) -> None:
-    """Atomically: a reader sees the old file or the new one, never half of one."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-    os.replace(tmp, path)
+    """Whole or not at all, across a crash too: a reader sees the old file or the new one, never half of one."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
 
 
 @contextlib.contextmanager
@@ -94,10 +127,10 @@ def locked(path: str, *, shared: bool = False) -> Iterator[None]:
 
 
 def held(path: str) -> bool:
-    """Whether some process holds an exclusive lock on path (a supervisor is alive)."""
+    """Whether some process holds an exclusive lock on path, a file or a directory (a supervisor is alive)."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
         return False
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
@@ -132,10 +165,44 @@ class Store:
         return locked(os.path.join(self.dir(experiment), "apply.lock"))
 
     def supervisor_lock_path(self, experiment: str) -> str:
-        return os.path.join(self.dir(experiment), "supervisor.lock")
+        """What the supervisor holds locked for its whole life: the experiment's directory."""
+        return self.dir(experiment)
 
     def supervisor_alive(self, experiment: str) -> bool:
         return held(self.supervisor_lock_path(experiment))
+
+    def wait_supervisor_gone(self, experiment: str) -> None:
+        """Until the experiment's supervisor has exited (its lock is free exactly when it is)."""
+        try:
+            fd = os.open(self.supervisor_lock_path(experiment), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        finally:
+            os.close(fd)
+
+    def supervisor_pid(self, experiment: str) -> Optional[int]:
+        """The pid the live supervisor wrote; None when none is alive."""
+        path = os.path.join(self.dir(experiment), "supervisor.json")
+        pid = read_json(path, {}, shape=dict).get("pid")
+        if not self.supervisor_alive(experiment):
+            return None
+        if not isinstance(pid, int):
+            raise Damaged(path, "no pid", "the supervisor is alive: arena-run delete --local "
+                          f"{experiment} stops it")
+        return pid
+
+    def wake_supervisor(self, experiment: str) -> bool:
+        """SIGHUP the experiment's live supervisor (it reconciles and rewrites its status); False when there is none."""
+        pid = self.supervisor_pid(experiment)
+        if pid is None:
+            return False
+        try:
+            os.kill(pid, signal.SIGHUP)
+            return True
+        except ProcessLookupError:
+            return False
 
     def resources_lock(self) -> contextlib.AbstractContextManager[None]:
         return locked(os.path.join(self.root, "resources.lock"))
@@ -145,7 +212,15 @@ class Store:
 
     # --- the record the planner reads -------------------------------------------
     def parent(self, experiment: str) -> Optional[dict[str, Any]]:
-        parent: Optional[dict[str, Any]] = read_json(os.path.join(self.dir(experiment), "parent.json"))
+        path = os.path.join(self.dir(experiment), "parent.json")
+        try:
+            parent: Optional[dict[str, Any]] = read_json(path, shape=dict)
+            if parent is not None and not isinstance(parent.get("metadata"), dict):
+                raise Damaged(path, "no metadata")
+        except Damaged as exc:
+            raise Damaged(path, exc.why,
+                          f"arena-run apply --local --adopt FILE writes it again from the file; "
+                          f"arena-run delete --local {experiment} stops and forgets the experiment") from None
         return parent
 
     def write_parent(self, experiment: str, parent: dict[str, Any]) -> None:
@@ -158,7 +233,7 @@ class Store:
         for kind in sorted(os.listdir(root)) if os.path.isdir(root) else []:
             for name in sorted(os.listdir(os.path.join(root, kind))):
                 if name.endswith(".json"):
-                    entry = read_json(os.path.join(root, kind, name))
+                    entry = self._entry(os.path.join(root, kind, name), experiment)
                     if entry:
                         out.append(entry)
         return out
@@ -167,7 +242,16 @@ class Store:
         return os.path.join(self.dir(experiment), "objects", kind, name + ".json")
 
     def object(self, experiment: str, kind: str, name: str) -> Optional[dict[str, Any]]:
-        entry: Optional[dict[str, Any]] = read_json(self.object_path(experiment, kind, name))
+        return self._entry(self.object_path(experiment, kind, name), experiment)
+
+    def _entry(self, path: str, experiment: str) -> Optional[dict[str, Any]]:
+        hint = f"arena-run delete --local {experiment} stops and forgets the experiment; then apply it again"
+        try:
+            entry: Optional[dict[str, Any]] = read_json(path, shape=dict)
+        except Damaged as exc:
+            raise Damaged(path, exc.why, hint) from None
+        if entry is not None and not (isinstance(entry.get("object"), dict) and isinstance(entry.get("uid"), str)):
+            raise Damaged(path, "not an object arena-run recorded", hint)
         return entry
 
     def put_object(self, experiment: str, obj: dict[str, Any], *, new_run: bool, base: str = "",
@@ -196,7 +280,9 @@ class Store:
         return os.path.join(self.dir(experiment), "runs", uid)
 
     def run_status(self, experiment: str, uid: str) -> Optional[dict[str, Any]]:
-        status: Optional[dict[str, Any]] = read_json(os.path.join(self.run_dir(experiment, uid), "status.json"))
+        """What the run's supervisor last wrote; Damaged when it cannot be read (the supervisor rewrites it)."""
+        status: Optional[dict[str, Any]] = read_json(os.path.join(self.run_dir(experiment, uid), "status.json"),
+                                                     shape=dict)
         return status
 
     def run_ids(self, experiment: str) -> list[str]:

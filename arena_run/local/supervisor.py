@@ -1,7 +1,7 @@
 """One small detached process per experiment: the daemon that hosts its controllers and kubelet.
 
 `python -m arena_run.local.supervisor STATE_DIR EXPERIMENT [READY_FD]`, started
-by apply.  It holds the experiment's supervisor.lock for its whole life (so
+by apply.  It holds the experiment's directory locked for its whole life (so
 any CLI can tell whether it is alive), reads the desired objects apply wrote
 (objects/), and on every wake reconciles them as a cluster's control plane
 would, each part in the role Kubernetes gives it:
@@ -39,7 +39,7 @@ from .jobs import Clock, JobController
 from .kubelet import Kubelet
 from .runner import ProcessRunner, Runner
 from .runs import COMPONENT_KINDS, JOB_KINDS, Run
-from .state import LocalError, Store, describe, now_iso, read_json, write_json
+from .state import Damaged, LocalError, Store, describe, now_iso, write_json
 
 
 class Supervisor:
@@ -54,7 +54,7 @@ class Supervisor:
 
     # --- the loop ---------------------------------------------------------------------
     def serve(self, ready_fd: Optional[int] = None) -> int:
-        lock = os.open(self.store.supervisor_lock_path(self.experiment), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+        lock = os.open(self.store.supervisor_lock_path(self.experiment), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -107,7 +107,10 @@ class Supervisor:
                 os.close(fd)
 
     def _terminate(self, *_: object) -> None:
+        # Checked between runs and between the replicas of one: a supervisor busy starting many
+        # stops within one start (delete waits for it).
         self.stopping = True
+        self.kubelet.stopping = True
 
     def _idle(self) -> bool:
         for run in self.runs.values():
@@ -143,6 +146,8 @@ class Supervisor:
             if uid not in self.runs:
                 self.runs[uid] = self._load(entry)
         for run in list(self.runs.values()):
+            if self.stopping:
+                return
             try:
                 self.kubelet.reap(run)
                 if run.is_job:
@@ -174,9 +179,19 @@ class Supervisor:
 
     def _load(self, entry: dict[str, Any]) -> Run:
         run = Run(entry, self.store.run_dir(self.experiment, entry["uid"]))
-        old = read_json(os.path.join(run.dir, "status.json"))
+        try:
+            old = self.store.run_status(self.experiment, run.uid)
+        except Damaged as exc:  # written by a supervisor that died (this one writes it whole)
+            self._finish(run, "Failed", "StatusDamaged", f"{exc}: the run's state is lost; apply --rerun runs it again")
+            return run
         if old:
-            run.restore(old)
+            try:
+                run.restore(old)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                run = Run(entry, run.dir)
+                self._finish(run, "Failed", "StatusDamaged", f"{run.dir}/status.json is not a run's status arena-run "
+                             "wrote: the run's state is lost; apply --rerun runs it again")
+                return run
             if not run.finished and (run.phase != "Pending" or run.replicas):
                 # Started by a supervisor that died: its replicas died with it.
                 for rep in run.replicas:
@@ -235,14 +250,7 @@ def start(store: Store, experiment: str) -> str:
 
 def wake(store: Store, experiment: str) -> bool:
     """SIGHUP the experiment's live supervisor; False when there is none."""
-    pid = (read_json(os.path.join(store.dir(experiment), "supervisor.json")) or {}).get("pid")
-    if pid and store.supervisor_alive(experiment):
-        try:
-            os.kill(pid, signal.SIGHUP)
-            return True
-        except ProcessLookupError:
-            pass
-    return False
+    return store.wake_supervisor(experiment)
 
 
 def main(argv: list[str]) -> int:

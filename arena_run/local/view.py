@@ -23,7 +23,7 @@ from typing import Any, Iterator, Optional
 
 from ..objects.kinds import Kind
 from . import gpus as gpu_inventory
-from .state import Store
+from .state import Damaged, Store
 
 NAMESPACE = "local"
 NODE = "localhost"
@@ -34,6 +34,33 @@ REPLICA_INDEX = "training.kubeflow.org/replica-index"
 JOB_KINDS = ("TFJob", "PyTorchJob")
 
 Objects = list[dict[str, Any]]  # spelled here: inside LocalView, `list` is its method
+
+
+REWRITE_WAIT = 2.0  # seconds a live supervisor, woken, has to rewrite a damaged status.json
+
+
+def read_status(store: Store, experiment: str, uid: str) -> Optional[dict[str, Any]]:
+    """A run's status.json as its supervisor wrote it; None before it wrote one.
+
+    A damaged one (cut short by hand) is not taken for "Pending": its live
+    supervisor, woken, rewrites it from what it knows, and it is read again;
+    with no supervisor alive the run is lost, and shown so (run_phase), with
+    the file named.  A supervisor that does not rewrite it in time: one line.
+    """
+    try:
+        return store.run_status(experiment, uid)
+    except Damaged as exc:
+        damaged = exc
+    if store.wake_supervisor(experiment):
+        deadline = time.monotonic() + REWRITE_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(0.05)  # a file has no change to wait on; the supervisor writes it whole
+            try:
+                return store.run_status(experiment, uid)
+            except Damaged:
+                continue
+        raise damaged
+    return {"phase": "Pending", "reason": "StatusDamaged", "message": str(damaged)}
 
 
 def run_phase(store: Store, experiment: str, status: Optional[dict[str, Any]]) -> tuple[str, str, str]:
@@ -107,7 +134,7 @@ class LocalView:
         return out
 
     def _status(self, experiment: str, entry: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str, str]]:
-        status = self.store.run_status(experiment, entry["uid"])
+        status = read_status(self.store, experiment, entry["uid"])
         return status or {}, run_phase(self.store, experiment, status)
 
     def _member(self, experiment: str, entry: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +180,7 @@ class LocalView:
     def _pod_log(self, pod: str) -> Optional[tuple[str, str, str]]:
         for experiment in self.store.names():
             for entry in self.store.objects(experiment):
-                status = self.store.run_status(experiment, entry["uid"]) or {}
+                status = read_status(self.store, experiment, entry["uid"]) or {}
                 for r in status.get("replicas") or []:
                     if r.get("pod") == pod:
                         base = f"{r['role'].lower()}-{r['index']}"
@@ -328,7 +355,7 @@ class LocalLogStream:
 
 
 def _still_running(store: Store, experiment: str, uid: str, pod: str) -> bool:
-    status = store.run_status(experiment, uid)
+    status = read_status(store, experiment, uid)
     if status is None or not store.supervisor_alive(experiment):
         return False
     for r in status.get("replicas") or []:

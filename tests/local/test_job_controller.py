@@ -353,3 +353,24 @@ def test_an_os_error_at_start_fails_the_job_as_start_failed(tmp_path, monkeypatc
     m = Machine(str(tmp_path / "state"), "")
     assert (m.run.phase, m.run.reason, m.run.message) == ("Failed", "StartFailed", "`/src/pipe` is a named pipe")
     assert m.runner.started == []
+
+
+def test_sigterm_while_starting_many_replicas_stops_at_once(tmp_path):
+    class Interrupted(FakeRunner):  # SIGTERM arrives while the third replica starts
+        def start(self, launch):
+            if len(self.started) == 2:
+                m_supervisor._terminate()
+            return super().start(launch)
+
+    store = Store(str(tmp_path / "state"))
+    for obj in render(load_text(JOB.format(extra="workers = 40"))):
+        store.put_object("exp", obj, new_run=True)
+    runner = Interrupted()
+    m_supervisor = Supervisor(store, "exp", runner=runner, clock=FakeClock())
+    m_supervisor.reconcile()
+    assert len(runner.started) == 3  # not 40
+    m_supervisor._shutdown()
+    (run,) = m_supervisor.runs.values()
+    assert (run.phase, run.reason) == ("Failed", "SupervisorStopped")
+    assert not runner.running()
+    assert {r.state for r in run.replicas} == {"stopped"}

@@ -1,0 +1,119 @@
+"""Hand-damaged local state: detected, recovered or refused in one line; never two supervisors (issue 18 items 8, 9)."""
+
+from __future__ import annotations
+
+import os
+
+from arena_run.local.state import read_json, write_json
+
+from .conftest import processes_with, wait_until
+
+SLEEPER = '''
+name = "{name}"
+[job]
+image = "python:3.12"
+command = "sleep 300"
+{extra}
+'''
+
+
+def running(local, name="dmg", extra=""):
+    f = local.write(name, SLEEPER.format(name=name, extra=extra))
+    assert local.cli("apply", "--local", "-y", f).returncode == 0
+    wait_until(lambda: local.status(name)["phase"] == "Running", what="the job running")
+    return f
+
+
+def supervisors(local):
+    """Live supervisor processes of this test's state directory."""
+    out = []
+    for pid in processes_with(str(local.state)):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if b"arena_run.local.supervisor" in fh.read():
+                    out.append(pid)
+        except FileNotFoundError:
+            continue
+    return out
+
+
+def cut_short(path):
+    text = open(path).read()
+    with open(path, "w") as fh:
+        fh.write(text[: len(text) // 2])
+
+
+def test_a_truncated_record_is_said_in_one_line_and_delete_still_stops_everything(local):
+    running(local)
+    parent = local.store().dir("dmg") + "/parent.json"
+    cut_short(parent)
+    status = local.cli("status", "--local")
+    assert status.returncode == 1 and "No local experiments" not in status.stdout
+    (line,) = status.stderr.splitlines()
+    assert f"{parent} is damaged (not JSON: cut short or edited by hand)" in line
+    assert "arena-run delete --local dmg" in line
+    deleted = local.cli("delete", "--local", "-y", "dmg")
+    assert deleted.returncode == 0, deleted.stderr
+    assert processes_with(str(local.state)) == [] and local.store().names() == []
+
+
+def test_a_truncated_run_status_is_rewritten_by_its_live_supervisor(local):
+    running(local)
+    store = local.store()
+    (entry,) = store.objects("dmg")
+    path = store.run_dir("dmg", entry["uid"]) + "/status.json"
+    cut_short(path)
+    assert local.status("dmg")["phase"] == "Running"  # not Pending: the supervisor was asked again
+    assert read_json(path)["phase"] == "Running"
+
+
+def test_a_run_status_damaged_while_no_supervisor_ran_is_recorded_as_lost(local):
+    f = running(local)
+    store = local.store()
+    (entry,) = store.objects("dmg")
+    path = store.run_dir("dmg", entry["uid"]) + "/status.json"
+    pid = read_json(store.dir("dmg") + "/supervisor.json")["pid"]
+    os.kill(pid, 9)
+    wait_until(lambda: not supervisors(local), what="the supervisor gone")
+    with open(path, "w") as fh:
+        fh.write('{"phase": "Runn')
+    status = local.status("dmg")
+    (job,) = status["jobs"]
+    assert job["phase"] == "Failed" and job["message"].startswith("SupervisorLost: the supervisor of dmg is gone")
+    assert local.cli("apply", "--local", "-y", "--rerun", f).returncode == 0
+    wait_until(lambda: local.status("dmg")["phase"] == "Running", what="the job running again")
+
+
+def test_removing_the_old_lock_file_neither_loses_the_supervisor_nor_lets_a_second_start(local):
+    f = running(local)
+    exp_dir = local.store().dir("dmg")
+    for name in ("supervisor.lock",):  # the lock file of earlier versions, removed by hand
+        if os.path.exists(os.path.join(exp_dir, name)):
+            os.unlink(os.path.join(exp_dir, name))
+    assert local.status("dmg")["phase"] == "Running"
+    assert local.cli("apply", "--local", "-y", "--rerun", f).returncode == 0
+    assert len(supervisors(local)) == 1
+    assert local.cli("delete", "--local", "-y", "dmg").returncode == 0
+    assert processes_with(str(local.state)) == []
+
+
+def test_a_damaged_supervisor_record_is_one_line(local):
+    running(local)
+    path = local.store().dir("dmg") + "/supervisor.json"
+    write_json(path, {"started": "now"})
+    result = local.cli("delete", "--local", "-y", "dmg")
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert f"{path} is damaged (no pid)" in line
+    write_json(path, {"pid": supervisors(local)[0]})  # repaired by hand: delete works again
+    assert local.cli("delete", "--local", "-y", "dmg").returncode == 0
+    assert processes_with(str(local.state)) == []
+
+
+def test_delete_of_a_supervisor_busy_starting_replicas_returns_with_nothing_left(local):
+    f = local.write("busy", SLEEPER.format(name="busy", extra="workers = 24"))
+    assert local.cli("apply", "--local", "-y", f).returncode == 0
+    # At once, while it starts its replicas.
+    assert local.cli("delete", "--local", "-y", "busy").returncode == 0
+    assert processes_with(str(local.state)) == []
+    assert not os.path.exists(local.store().dir("busy"))
