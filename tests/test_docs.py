@@ -181,7 +181,7 @@ def _generator():
     return module
 
 
-@pytest.mark.parametrize("page", ["cli.md", "api.md"])
+@pytest.mark.parametrize("page", ["cli.md", "api.md", "rules.md"])
 def test_generated_pages_are_current(page):
     made = _generator().PAGES[page]()
     assert (ROOT / "docs" / page).read_text(encoding="utf-8") == made, (
@@ -277,3 +277,21 @@ def test_the_ci_recipe_installs_arena_run_from_a_named_place_and_calls_real_opti
             command.make_context(args[0], args[1:], parent=parent)
         except click.UsageError as e:
             raise AssertionError(f"arena-run {call}: {e}") from e
+
+
+def test_the_file_reference_has_a_section_for_every_table():
+    from arena_run.spec.schema import json_schema
+
+    text = (ROOT / "docs" / "reference.md").read_text()
+    headings = re.findall(r"^## (.*)$", text, re.M)
+    schema = json_schema()
+
+    def is_table(v: dict) -> bool:
+        # A model ([job], [[data]]), or a map of lists ([sweep]); a map of strings (labels) is one key's value.
+        grid = v.get("type") == "object" and any(p.get("type") == "array" for p in v.get("patternProperties", {}).values())
+        return "$ref" in v or "$ref" in v.get("items", {}) or any("$ref" in a for a in v.get("anyOf", [])) or grid
+
+    tables = [k for k, v in schema["properties"].items() if is_table(v)]
+    assert {"code", "data", "job", "tensorboard", "serve", "sweep"} <= set(tables)
+    for key in tables:
+        assert any(f"[{key}]" in h for h in headings), f"docs/reference.md has no section for [{key}]"

@@ -100,7 +100,23 @@ def markdown() -> str:
             text = (field.description or "").replace("|", "\\|")
             out.append(f"| `{name}` | {_type_name(props[name])} | {_default(field)} | {text} |")
         out.append("")
+    out += _sweep(schema["properties"]["sweep"])
     return "\n".join(out)
+
+
+def _sweep(schema: dict[str, Any]) -> list[str]:
+    """[sweep] has no fixed keys: each key is a parameter, its value the list of values it takes."""
+    ((pattern, values),) = schema["patternProperties"].items()
+    name = pattern.removesuffix("(?!\\n)$").removeprefix("^")
+    return [
+        "## [sweep]", "", (schema.get("description") or "").strip(), "",
+        "Each key is a parameter: one job runs per combination of all the parameters' values.", "",
+        "| key | type | default | meaning |", "|---|---|---|---|",
+        f"| any name matching `{name}` | array of {_type_name(values['items'])} (at least {values['minItems']}) | "
+        "| the values `{{name}}` takes in job.command and env values; each point's env also has "
+        "`ARENA_PARAM_<NAME>` |",
+        "",
+    ]
 
 
 if __name__ == "__main__":
