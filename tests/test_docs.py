@@ -295,3 +295,19 @@ def test_the_file_reference_has_a_section_for_every_table():
     assert {"code", "data", "job", "tensorboard", "serve", "sweep"} <= set(tables)
     for key in tables:
         assert any(f"[{key}]" in h for h in headings), f"docs/reference.md has no section for [{key}]"
+
+
+@pytest.mark.parametrize("sample", [s for s in samples("toml") if re.match(r"(#.*\n)*name = ", s.text)],
+                         ids=lambda s: s.where)
+def test_experiment_samples_are_valid(sample):
+    from arena_run.spec.load import load_text
+
+    load_text(sample.text, "toml", sample.where)
+
+
+def test_the_arena_page_shows_the_tf_git_example_as_it_is():
+    from arena_run.spec.load import load_text
+
+    (sample,) = [s for s in samples("toml") if s.page == "docs/arena.md"]
+    example = (ROOT / "examples" / "tf-git" / "arena.toml").read_text()
+    assert load_text(sample.text) == load_text(example)
