@@ -181,7 +181,7 @@ def _generator():
     return module
 
 
-@pytest.mark.parametrize("page", ["cli.md", "api.md", "rules.md"])
+@pytest.mark.parametrize("page", ["cli.md", "api.md", "rules.md", "examples.md"])
 def test_generated_pages_are_current(page):
     made = _generator().PAGES[page]()
     assert (ROOT / "docs" / page).read_text(encoding="utf-8") == made, (
