@@ -23,6 +23,7 @@ from typing import Any, Iterator, Optional
 
 from ..objects.kinds import Kind
 from . import gpus as gpu_inventory
+from .fields import managed_fields
 from .state import Damaged, Store
 
 NAMESPACE = "local"
@@ -143,6 +144,7 @@ class LocalView:
         meta["creationTimestamp"] = entry["created"]
         meta["uid"] = entry["uid"]
         meta["generation"] = 1
+        meta["managedFields"] = managed_fields(entry["object"], entry["created"])
         status, (phase, reason, message) = self._status(experiment, entry)
         if obj["kind"] in JOB_KINDS:
             obj["status"] = _job_status(obj, status, phase, reason, message)
