@@ -46,7 +46,7 @@ from arena_testcluster import cluster as control_plane  # noqa: E402
 import wire  # noqa: E402
 
 from arena_run import api  # noqa: E402
-from arena_run.plan import members  # noqa: E402
+from arena_run.plan import desired_members  # noqa: E402
 from arena_run.render.output import to_yaml  # noqa: E402
 import tests.experiments  # noqa: E402
 from tests.experiments import Document  # noqa: E402
@@ -133,7 +133,7 @@ def run(cp, ns: str, nodes: list[str], sizes: list[int], runs: int, rtts: list[f
             wait_pods(cp, ns, n_pods)
             # What kubectl re-applies: the very objects arena-run applied, under its field manager.
             manifest = tmp / f"members-{size}.yaml"
-            manifest.write_text(to_yaml([o for f in api.load(str(exps)) for o in members(f.experiment, ns)]))
+            manifest.write_text(to_yaml([o for f in api.load(str(exps)) for o in desired_members(f.experiment, ns)]))
             commands = [
                 ("kubectl get tfjobs -o json", "kubectl", ["get", "tfjobs", "-n", ns, "-o", "json"], (0,)),
                 ("arena-run status", "arena-run", ["status", "-n", ns], (0,)),

@@ -144,7 +144,7 @@ def test_503_and_429_are_retried_as_told_and_every_attempt_is_observed(tmp_path)
         cluster = connect(kubeconfig(tmp_path, s.url), retry=QUICK)
         seen = []
         cluster.observe(seen.append)
-        from arena_run.cluster import KINDS
+        from arena_run.objects.kinds import KINDS
 
         assert cluster.list(KINDS["ConfigMap"], "ns") == []
     assert [(a.status, a.retries, a.retry_in is not None) for a in seen] == [

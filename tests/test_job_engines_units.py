@@ -10,9 +10,9 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arena_run.cluster.live import Live, key_of
-from arena_run.plan import make_plan, members
-from arena_run.plan.phase import job_phase
+from arena_run.objects.keys import Live, key_of
+from arena_run.objects.phase import job_phase
+from arena_run.plan import desired_members, make_plan
 from arena_run.render import render
 from arena_run.spec.load import load_text
 from arena_run.status.data import mounted_claims
@@ -97,7 +97,7 @@ def served(obj, status):
 
 def applied(exp, status):
     plan = make_plan(exp, "ns", Live(None, {}, {}))
-    return Live(served(plan.parent_last, {}), {key_of(o): served(o, status) for o in members(exp, "ns")}, {})
+    return Live(served(plan.parent_last, {}), {key_of(o): served(o, status) for o in desired_members(exp, "ns")}, {})
 
 
 def test_changed_command_replaces_mpijob_and_trainjob_and_nothing_else_does():

@@ -8,11 +8,13 @@ import json
 import pytest
 
 from arena_run.cli import main
+from arena_run.objects.gpus import pod_gpus
+from arena_run.objects.times import age
 from arena_run.status.data import claim_usage
-from arena_run.status.duration import DurationError, age, parse_duration
+from arena_run.status.duration import DurationError, parse_duration
 from arena_run.status.logs import LogsError, resolve
 from arena_run.status.prune import prunable
-from arena_run.status.top import pod_gpus, top_jobs, top_nodes
+from arena_run.status.top import top_jobs, top_nodes
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.timezone.utc)
 EXP = "arena-run.io/experiment"

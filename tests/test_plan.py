@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from arena_run.objects.applyset import FINISHED, GROUP_KINDS, SOURCE, applyset_id
+from arena_run.objects.applyset import FINISHED_JOBS, GROUP_KINDS, SOURCE, applyset_id
 from arena_run.objects.keys import Live, key_of
-from arena_run.plan import make_plan, members
-from arena_run.plan.diff import MISSING, diff, format_path, quantity
+from arena_run.objects.phase import job_phase
+from arena_run.objects.quantity import Quantity
+from arena_run.plan import desired_members, make_plan
+from arena_run.plan.diff import MISSING, diff, format_path
 from arena_run.plan.display import shown_pair
 from arena_run.plan.owned import own_fields, owned_changes
 from arena_run.plan.owners import other_owners, owners
-from arena_run.plan.phase import job_phase
 from arena_run.spec.load import load_text
 
 LIVE = Path(__file__).parent / "fixtures" / "live"
@@ -76,7 +77,7 @@ def test_lists_match_by_merge_key_not_position():
 
 @pytest.mark.parametrize("a,b", [("0.5", "500m"), ("1Gi", "1073741824"), ("1", 1), ("2k", "2000"), ("1e3", "1k")])
 def test_resource_quantities_compare_by_value(a, b):
-    assert quantity(a) == quantity(b)
+    assert Quantity.parse(a) == Quantity.parse(b)
     assert diff({"resources": {"limits": {"cpu": a}}}, {"resources": {"limits": {"cpu": b}}}) == []
     assert diff({"resources": {"requests": {"memory": a}}}, {"resources": {"requests": {"memory": b}}}) == []
 
@@ -163,7 +164,7 @@ def test_a_field_someone_else_took_over_is_drift_with_the_live_value():
     assert (change.path, change.old, change.new) == ("spec.replicas", 3, 1)
     assert change.changed_by and change.changed_by[0].startswith("kubectl")
     # Dropping the field from the file is no removal: the scaler owns it now.
-    deploy_desired = next(o for o in members(exp(), NS) if o["kind"] == "Deployment")
+    deploy_desired = next(o for o in desired_members(exp(), NS) if o["kind"] == "Deployment")
     del deploy_desired["spec"]["replicas"]
     assert [c for c in owned_changes(deploy_desired, deploy) if c.path == ("spec", "replicas")] == []
 
@@ -220,7 +221,7 @@ def test_a_job_seen_finished_is_recorded_and_kept_after_its_ttl():
     plan = make_plan(exp(), NS, live)
     assert [a.reason for a in plan.actions if a.key == job_key] == ["finished"] and not plan.changes
     # Apply records that it saw the job finished: a parent write, no member write.
-    assert json.loads(plan.parent_last["metadata"]["annotations"][FINISHED]).keys() == {"exp"}
+    assert json.loads(plan.parent_last["metadata"]["annotations"][FINISHED_JOBS]).keys() == {"exp"}
     assert make_plan(exp(), NS, live, rerun=True).counts()["replace"] == 1
 
     after = live._replace(parent=plan.parent_last)

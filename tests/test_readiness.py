@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from hypothesis import given, strategies as st
 
-from arena_run.plan.phase import ready
+from arena_run.objects.phase import ready
 
 
 def deployment(generation=2, observed=2, replicas=2, updated=2, total=2, available=2, conditions=()):

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from arena_run.status.duration import age as _span
+from arena_run.objects.times import age as _span
 from arena_run.status.experiments import ExperimentStatus, _endpoint, _job_status
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.timezone.utc)

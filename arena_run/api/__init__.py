@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 from ..apply import ApplyError, Found, Interrupted, Locked, Result, WaitTimeout
 from ..apply.events import Applied, Deleted, Gone, Waiting
 from ..cluster import Attempt, Cluster, ClusterError
-from ..cluster.live import Key
+from ..objects.keys import Key
 from ..objects.reader import LogChunks, Reader
 from ..plan import Plan
 from ..plan.diff import MISSING

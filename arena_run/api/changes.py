@@ -15,10 +15,12 @@ from ..apply import (
     ApplyError, Found, Result, apply_plans, delete_experiment, dry_run, find_experiment, wait_ready,
 )
 from ..apply.events import Applied, Deleted, Listener, tell
-from ..cluster import KINDS, Cluster
-from ..cluster.applyset import group_kinds_of, parent_name
-from ..cluster.live import Key, Live, key_of, read_many
-from ..plan import Action, Plan, make_plan, members
+from ..cluster import Cluster
+from ..objects.applyset import group_kinds_of, parent_name
+from ..objects.keys import Key, Live, key_of
+from ..objects.kinds import KINDS
+from ..objects.live import read_many
+from ..plan import Action, Plan, desired_members, make_plan
 from ..plan.collisions import refuse_collisions
 from ..plan.unified import ObjectDiff, unified
 from ..spec.load import Loaded
@@ -54,7 +56,7 @@ def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, a
     placed = []
     for item in loaded:
         ns = namespace_for(item.experiment, target, namespace)
-        placed.append((item, ns, members(item.experiment, ns)))
+        placed.append((item, ns, desired_members(item.experiment, ns)))
     refuse_collisions(placed, namespace if isinstance(target, Cluster) else None)  # locally, -n means nothing
     lives = read_many(target, [(item.experiment.name, ns, desired) for item, ns, desired in placed])
     plans = []

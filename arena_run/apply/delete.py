@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..cluster import Cluster
-from ..cluster.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
 from ..cluster.discovery import resolve
-from ..cluster.kinds import Kind
-from ..cluster.live import Key
+from ..objects.applyset import PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
+from ..objects.keys import Key
+from ..objects.kinds import Kind
 from .events import Gone, Listener, Waiting, tell
 from .writes import POOL
 

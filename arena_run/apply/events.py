@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
-from ..cluster.live import Key
+from ..objects.keys import Key
 
 if TYPE_CHECKING:
     from ..plan import Plan

@@ -17,13 +17,15 @@ import time
 from typing import Any, Callable, Optional
 
 from ..local import admission, resources, supervisor
+from ..local.distributed import LOCAL_JOB_KIND_NAMES
 from ..local.state import Damaged, LocalError, Store
-from ..local.view import JOB_KINDS, read_status, run_phase
+from ..local.view import read_status, run_phase
+from ..objects.phase import FINISHED_PHASES
 from ..plan import Plan
 from .errors import ApplyError
 from .writes import Outcome, Result
 
-RUNNABLE = JOB_KINDS + ("Deployment",)
+RUNNABLE = LOCAL_JOB_KIND_NAMES + ("Deployment",)
 
 # (kind, name) -> (phase, reason, message) of each job and server a wait watches.
 States = dict[tuple[str, str], tuple[str, str, str]]
@@ -92,7 +94,7 @@ def needs_supervisor(store: Store, experiment: str) -> bool:
             status = store.run_status(experiment, entry["uid"])
         except Damaged:
             return True  # a live supervisor rewrites it when woken; a new one records the run as lost
-        if status is None or status.get("phase") not in ("Succeeded", "Failed"):
+        if status is None or status.get("phase") not in FINISHED_PHASES:
             return True
     return False
 
@@ -157,7 +159,7 @@ def wait_local(store: Store, plans: list[Plan], *, timeout: float = 600, interva
             states[(kind, name)] = run_phase(store, experiment, read_status(store, experiment, entry["uid"]))
         if progress:
             progress(states)
-        done = all(s[0] in ("Succeeded", "Failed") if k[0] in JOB_KINDS else s[0] in ("Running", "Unavailable", "Failed")
+        done = all(s[0] in FINISHED_PHASES if k[0] in LOCAL_JOB_KIND_NAMES else s[0] in ("Running", "Unavailable", "Failed")
                    for k, s in states.items())
         if done:
             failed = [f"{k[0]} {k[1]} failed: {s[1]}{': ' + s[2] if s[2] else ''}"

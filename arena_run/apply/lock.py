@@ -31,8 +31,9 @@ import uuid
 from typing import Any, Callable, Optional
 
 from ..cluster import Cluster, ClusterError
-from ..cluster.applyset import EXPERIMENT_KEY, PARENT_KIND
-from ..cluster.live import Key
+from ..objects.applyset import EXPERIMENT_KEY, PARENT_KIND
+from ..objects.keys import Key
+from ..objects.times import format_time, parse_time, utc_now
 from .errors import Locked
 
 LOCK = "arena-run.io/apply-lock"
@@ -43,23 +44,15 @@ _active: set[str] = set()  # tokens of the applies this process is running
 _active_lock = threading.Lock()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-
-
-def _iso(t: dt.datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def new_marker(first: bool) -> dict[str, Any]:
-    now = _now()
+    now = utc_now()
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = "?"
     lease = FIRST_LEASE if first else LEASE
     return {"holder": f"{user}@{socket.gethostname()}", "host": socket.gethostname(), "pid": os.getpid(),
-            "token": uuid.uuid4().hex[:12], "since": _iso(now), "until": _iso(now + lease), "first": first}
+            "token": uuid.uuid4().hex[:12], "since": format_time(now), "until": format_time(now + lease), "first": first}
 
 
 def marker_of(parent: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
@@ -75,9 +68,10 @@ def marker_of(parent: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
 
 def holder_gone(marker: dict[str, Any], now: Optional[dt.datetime] = None) -> bool:
     """Whether the apply that wrote marker can no longer be writing."""
-    now = now or _now()
+    now = now or utc_now()
     try:
-        if now > dt.datetime.fromisoformat(str(marker.get("until", "")).replace("Z", "+00:00")):
+        until = parse_time(str(marker.get("until", "")))
+        if until is None or now > until:
             return True
     except ValueError:
         return True
@@ -120,8 +114,8 @@ def held_by(parent: Optional[dict[str, Any]], present: frozenset[Key],
 def describe(marker: dict[str, Any]) -> str:
     since = str(marker.get("since", "?"))
     try:
-        ago = int((_now() - dt.datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds())
-        when = f"since {since} ({ago}s ago)"
+        since_at = parse_time(since)
+        when = f"since {since} ({int((utc_now() - since_at).total_seconds())}s ago)" if since_at else f"since {since}"
     except ValueError:
         when = f"since {since}"
     return f"{marker.get('holder', '?')} (pid {marker.get('pid', '?')}) {when}"

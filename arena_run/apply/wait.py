@@ -6,11 +6,11 @@ import time
 from typing import Callable, Optional
 
 from ..cluster import Cluster
-from ..cluster.kinds import KINDS
-from ..cluster.live import Key
+from ..objects.jobs import JOB_KIND_NAMES
+from ..objects.keys import Key
+from ..objects.kinds import KINDS
+from ..objects.phase import job_phase, ready
 from ..plan import Plan
-from ..plan.jobs import JOB_KIND_NAMES
-from ..plan.phase import job_phase, ready
 
 
 class WaitTimeout(Exception):

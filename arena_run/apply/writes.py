@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from ..cluster import FIELD_MANAGER, Cluster, ClusterError
-from ..cluster.applyset import PART_OF, applyset_id, parent_name
-from ..cluster.kinds import KINDS, Kind
-from ..cluster.live import Key, key_of
-from ..plan import Action, Plan, members
+from ..cluster import Cluster, ClusterError
+from ..objects.applyset import FIELD_MANAGER, PART_OF, applyset_id, parent_name
+from ..objects.keys import Key, key_of
+from ..objects.kinds import KINDS, Kind
+from ..plan import Action, Plan, desired_members
 from ..spec.model import Experiment
 from . import lock
 from .errors import ApplyError, Locked
@@ -134,7 +134,7 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 def _keys_of(namespace: str) -> Callable[[str], list[Key]]:
     def keys(experiment_json: str) -> list[Key]:
-        return [key_of(o) for o in members(Experiment.from_json(experiment_json), namespace)]
+        return [key_of(o) for o in desired_members(Experiment.from_json(experiment_json), namespace)]
     return keys
 
 

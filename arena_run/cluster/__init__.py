@@ -9,11 +9,9 @@ that never connect.
 
 from .connection import connect
 from .errors import ClusterError
-from .kinds import KINDS, Kind, kind_of
 from .logstream import LogStream
 from .retry import RetryPolicy
 from .transport import Attempt, Transport
-from .verbs import FIELD_MANAGER, Cluster
+from .verbs import Cluster
 
-__all__ = ["FIELD_MANAGER", "KINDS", "Attempt", "Cluster", "LogStream", "RetryPolicy", "ClusterError", "Kind",
-           "Transport", "connect", "kind_of"]
+__all__ = ["Attempt", "Cluster", "LogStream", "RetryPolicy", "ClusterError", "Transport", "connect"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..objects.kinds import KINDS, Kind
 from .errors import ClusterError
 from .verbs import Cluster
-from .kinds import KINDS, Kind
 
 
 def resolve(cluster: Cluster, group_kind: str) -> Optional[Kind]:

@@ -12,13 +12,13 @@ import time
 from collections import Counter
 from typing import Any, Optional
 
+from ..objects.applyset import FIELD_MANAGER
+from ..objects.kinds import Kind, kind_of
 from .errors import ClusterError
-from .kinds import Kind, kind_of
 from .logstream import LogStream
 from .retry import RetryPolicy
 from .transport import Observer, Transport
 
-FIELD_MANAGER = "arena-run"
 PAGE_SIZE = 500  # kubectl's --chunk-size
 
 

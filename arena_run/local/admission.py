@@ -15,14 +15,15 @@ import os
 import resource
 from typing import Any, Optional
 
+from ..objects.gpus import pod_gpus
+from ..objects.jobs import replica_specs
 from . import gpus as local_gpus
-from .distributed import pod_gpus, replica_specs
+from .distributed import LOCAL_JOB_KIND_NAMES
 from .resources import cores_available
 from .runner import check_namespaces
 from .state import LocalError
 
 RUN_HERE = ("TFJob", "PyTorchJob", "Deployment", "Service", "InferenceService")  # InferenceService: refused below
-JOBS = ("TFJob", "PyTorchJob")
 
 
 def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -41,7 +42,7 @@ def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> lis
         if kind == "InferenceService":
             out.append(f"{experiment}: serve.type = \"kserve\" is cluster-only; locally, serve with "
                        "type = \"tf-serving\"")
-        if kind in JOBS and op != "update":
+        if kind in LOCAL_JOB_KIND_NAMES and op != "update":
             replicas = sum(int(s.get("replicas", 1)) for s in replica_specs(desired).values())
             most = max_replicas()
             if most is not None and replicas > most:
@@ -56,7 +57,7 @@ def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> lis
                                f"and this machine has {len(inventory.gpus)}"
                                + (f" ({inventory.note})" if inventory.note else "")
                                + "; it would never start (a GPU job never runs on CPU)")
-    if any(desired["kind"] in JOBS + ("Deployment",) for _, desired in starting):
+    if any(desired["kind"] in LOCAL_JOB_KIND_NAMES + ("Deployment",) for _, desired in starting):
         for check in (cores_available, check_namespaces):
             try:
                 check()

@@ -20,7 +20,11 @@ import json
 import socket
 from typing import Any, NamedTuple
 
+from ..objects.jobs import replica_specs
+
 HOST = "127.0.0.1"
+# The training jobs whose operator this module stands in for: the kinds the local target runs.
+LOCAL_JOB_KIND_NAMES = ("TFJob", "PyTorchJob")
 
 
 class Slot(NamedTuple):
@@ -32,21 +36,6 @@ class Slot(NamedTuple):
     @property
     def address(self) -> str:
         return f"{HOST}:{self.port}"
-
-
-def replica_specs(job: dict[str, Any]) -> dict[str, Any]:
-    spec = job.get("spec") or {}
-    return spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs") or {}
-
-
-def pod_gpus(pod_spec: dict[str, Any]) -> int:
-    """nvidia.com/gpu limits of a pod's containers."""
-    total = 0
-    for c in pod_spec.get("containers") or []:
-        value = ((c.get("resources") or {}).get("limits") or {}).get("nvidia.com/gpu")
-        if value is not None:
-            total += int(str(value))
-    return total
 
 
 def free_ports(n: int) -> list[int]:

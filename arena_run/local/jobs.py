@@ -24,13 +24,14 @@ a clock of their own.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
 from typing import Any, Optional, Protocol
 
-from ..objects.applyset import FINISHED as FINISHED_RECORD, finished_jobs
+from ..objects.applyset import FINISHED_JOBS, finished_jobs, spec_hash
+from ..objects.gpus import pod_gpus
+from ..objects.jobs import replica_specs
 from . import distributed, gpus as gpu_inventory
 from .kubelet import Kubelet
 from .resources import Ledger, cores_of
@@ -52,11 +53,6 @@ class SystemClock:
 
     def time(self) -> float:
         return time.time()
-
-
-def spec_hash(obj: Any) -> str:
-    """The planner's hash of a job's spec (arena_run.plan.spec_hash; a test keeps the two equal)."""
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
 
 
 def backoff(restarts: int) -> float:
@@ -137,8 +133,8 @@ class JobController:
 
     # --- admission ----------------------------------------------------------------------
     def _needs(self, run: Run, slots: list[distributed.Slot]) -> list[int]:
-        specs = distributed.replica_specs(run.obj)
-        return [distributed.pod_gpus(specs[s.role]["template"]["spec"]) for s in slots]
+        specs = replica_specs(run.obj)
+        return [pod_gpus(specs[s.role]["template"]["spec"]) for s in slots]
 
     def _admit(self, run: Run) -> bool:
         slots = distributed.slots(run.obj)
@@ -155,7 +151,7 @@ class JobController:
                 return False
         else:
             visible = []
-        specs = distributed.replica_specs(run.obj)
+        specs = replica_specs(run.obj)
         cores = sum(cores_of(_cpu(specs[s.role]["template"]["spec"])) for s in slots)
         given, why = self.ledger.admit(run.uid, needs, cores, visible, self._holding())
         if given is None:
@@ -175,7 +171,7 @@ class JobController:
 
     # --- running --------------------------------------------------------------------------
     def _start(self, run: Run) -> None:
-        specs = distributed.replica_specs(run.obj)
+        specs = replica_specs(run.obj)
         self.kubelet.init(run, next(iter(specs.values()))["template"]["spec"])
         run.start_time = now_iso()
         run.started_at = self.clock.monotonic()
@@ -186,12 +182,12 @@ class JobController:
             self._launch(run, rep)
 
     def _launch(self, run: Run, rep: Replica) -> None:
-        template = distributed.replica_specs(run.obj)[rep.slot.role]["template"]
+        template = replica_specs(run.obj)[rep.slot.role]["template"]
         slots = [r.slot for r in run.replicas]
         self.kubelet.start(run, rep, template, distributed.operator_env(run.obj, slots, rep.slot), rep.gpus)
 
     def _judge(self, run: Run) -> None:
-        specs = distributed.replica_specs(run.obj)
+        specs = replica_specs(run.obj)
         now = self.clock.monotonic()
         for rep in run.replicas:
             if rep.state == "backoff" and now >= rep.due:
@@ -247,7 +243,7 @@ class JobController:
             annotations = parent["metadata"].setdefault("annotations", {})
             record = finished_jobs(parent)
             record[name] = spec_hash(run.obj["spec"])
-            annotations[FINISHED_RECORD] = json.dumps(record, sort_keys=True, separators=(",", ":"))
+            annotations[FINISHED_JOBS] = json.dumps(record, sort_keys=True, separators=(",", ":"))
             self.store.write_parent(self.experiment, parent)
 
     def _maybe_expire(self, run: Run) -> None:

@@ -18,6 +18,7 @@ import subprocess
 import time
 from typing import Any, Optional
 
+from ..objects.quantity import Quantity
 from . import code as code_sync
 from . import distributed
 from .runner import Launch, Runner
@@ -25,14 +26,6 @@ from .runs import Replica, Run
 from .state import LocalError, data_home, now_iso
 
 GRACE = 3.0  # seconds between SIGTERM and SIGKILL when stopping a replica
-
-
-def quantity_bytes(text: str) -> int:
-    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-    for suffix, factor in units.items():
-        if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * factor)
-    return int(float(text))
 
 
 class Kubelet:
@@ -159,7 +152,7 @@ class Kubelet:
             elif "hostPath" in vol:
                 source = vol["hostPath"]["path"]
             elif "emptyDir" in vol and vol["name"] == "dshm":
-                shm = quantity_bytes(str(vol["emptyDir"].get("sizeLimit") or "64Mi"))
+                shm = Quantity.parse(str(vol["emptyDir"].get("sizeLimit") or "64Mi")).ceil()
                 continue
             elif "emptyDir" in vol and vol["name"] == "code":
                 source = os.path.join(run.dir, "code")

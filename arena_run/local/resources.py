@@ -9,10 +9,10 @@ are dropped: its lock is free, and its replicas died with it.
 
 from __future__ import annotations
 
-import math
 import os
 from typing import Any, Optional
 
+from ..objects.quantity import Quantity
 from .state import LocalError, Store, read_json, write_json
 
 CPUS_VAR = "ARENA_RUN_LOCAL_CPUS"
@@ -36,9 +36,7 @@ def cores_of(cpu: Optional[str]) -> int:
     """A replica's cores: its cpu request rounded up, 1 when it asks for none."""
     if not cpu:
         return 1
-    text = str(cpu)
-    value = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
-    return max(1, math.ceil(value))
+    return max(1, Quantity.parse(cpu).ceil())
 
 
 def _held(store: Store) -> dict[str, Any]:

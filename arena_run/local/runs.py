@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any, Optional
 
+from ..objects.phase import FINISHED_PHASES
 from . import distributed
+from .distributed import LOCAL_JOB_KIND_NAMES
 from .runner import Handle
 from .state import now_iso, parse_iso
 
-JOB_KINDS = ("TFJob", "PyTorchJob")
 COMPONENT_KINDS = ("Deployment",)
-FINISHED = ("Succeeded", "Failed")
 
 
 class Replica:
@@ -74,11 +74,11 @@ class Run:
 
     @property
     def finished(self) -> bool:
-        return self.phase in FINISHED
+        return self.phase in FINISHED_PHASES
 
     @property
     def is_job(self) -> bool:
-        return self.kind in JOB_KINDS
+        return self.kind in LOCAL_JOB_KIND_NAMES
 
     def restore(self, old: dict[str, Any]) -> None:
         """What an earlier supervisor recorded in status.json (finished_at from its completion time)."""

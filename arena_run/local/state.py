@@ -24,7 +24,6 @@ must not vanish from status while its replicas run.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import os
@@ -34,6 +33,7 @@ import tempfile
 import uuid
 from typing import Any, Iterator, Optional
 
+from ..objects.times import format_time, parse_time, utc_now
 from ..spec.errors import UserError
 
 
@@ -52,13 +52,13 @@ def describe(exc: BaseException) -> str:
 
 
 def now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(utc_now())
 
 
 def parse_iso(text: Optional[str]) -> Optional[float]:
-    if not text:
-        return None
-    return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc).timestamp()
+    """A time the state holds as seconds since the epoch (what the supervisor's clocks compare)."""
+    moment = parse_time(text)
+    return moment.timestamp() if moment else None
 
 
 def state_home() -> str:

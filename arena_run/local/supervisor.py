@@ -38,7 +38,8 @@ from .components import ComponentController
 from .jobs import Clock, JobController
 from .kubelet import Kubelet
 from .runner import ProcessRunner, Runner
-from .runs import COMPONENT_KINDS, JOB_KINDS, Run
+from .distributed import LOCAL_JOB_KIND_NAMES
+from .runs import COMPONENT_KINDS, Run
 from .state import Damaged, LocalError, Store, describe, now_iso, write_json
 
 
@@ -94,7 +95,7 @@ class Supervisor:
         with self.store.apply_lock(self.experiment):
             known = set(self.runs)
             if any(e["uid"] not in known for e in self.store.objects(self.experiment)
-                   if e["object"]["kind"] in JOB_KINDS + COMPONENT_KINDS):
+                   if e["object"]["kind"] in LOCAL_JOB_KIND_NAMES + COMPONENT_KINDS):
                 return False
             os.close(lock)
             return True
@@ -138,7 +139,7 @@ class Supervisor:
     # --- reconcile ----------------------------------------------------------------------
     def reconcile(self) -> None:
         entries = {e["uid"]: e for e in self.store.objects(self.experiment)
-                   if e["object"]["kind"] in JOB_KINDS + COMPONENT_KINDS}
+                   if e["object"]["kind"] in LOCAL_JOB_KIND_NAMES + COMPONENT_KINDS}
         for uid in list(self.runs):
             if uid not in entries:
                 self._drop(self.runs.pop(uid))

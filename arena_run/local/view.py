@@ -1,6 +1,6 @@
 """Local state as the Kubernetes objects a cluster would hold, read through the same few calls.
 
-The planner (via arena_run.cluster.live.read_many), `status`, `logs` and
+The planner (via arena_run.objects.live.read_many), `status`, `logs` and
 `top` read a cluster with `get`, `list` (label and field selectors) and
 `logs`.  LocalView answers those calls from $XDG_STATE_HOME/arena-run: the
 ApplySet parent the planner recorded, each member as applied with the
@@ -21,18 +21,17 @@ import threading
 import time
 from typing import Any, Iterator, Optional
 
+from ..objects.gpus import GPU
+from ..objects.jobs import JOB_NAME, REPLICA_INDEX, REPLICA_TYPE, replica_specs
 from ..objects.kinds import Kind
+from ..objects.phase import FINISHED_PHASES
 from . import gpus as gpu_inventory
+from .distributed import LOCAL_JOB_KIND_NAMES
 from .fields import managed_fields
 from .state import Damaged, Store
 
 NAMESPACE = "local"
 NODE = "localhost"
-GPU = "nvidia.com/gpu"
-JOB_NAME = "training.kubeflow.org/job-name"
-REPLICA_TYPE = "training.kubeflow.org/replica-type"
-REPLICA_INDEX = "training.kubeflow.org/replica-index"
-JOB_KINDS = ("TFJob", "PyTorchJob")
 
 Objects = list[dict[str, Any]]  # spelled here: inside LocalView, `list` is its method
 
@@ -146,7 +145,7 @@ class LocalView:
         meta["generation"] = 1
         meta["managedFields"] = managed_fields(entry["object"], entry["created"])
         status, (phase, reason, message) = self._status(experiment, entry)
-        if obj["kind"] in JOB_KINDS:
+        if obj["kind"] in LOCAL_JOB_KIND_NAMES:
             obj["status"] = _job_status(obj, status, phase, reason, message)
         elif obj["kind"] == "Deployment":
             up = 1 if phase == "Running" else 0
@@ -160,8 +159,8 @@ class LocalView:
     def _pods(self, experiment: str, entry: dict[str, Any]) -> Objects:
         obj = entry["object"]
         status, (phase, reason, message) = self._status(experiment, entry)
-        if obj["kind"] in JOB_KINDS:
-            specs = (obj["spec"].get("tfReplicaSpecs") or obj["spec"].get("pytorchReplicaSpecs") or {})
+        if obj["kind"] in LOCAL_JOB_KIND_NAMES:
+            specs = replica_specs(obj)
             started = {(r["role"], r["index"]): r for r in status.get("replicas") or []}
             pods = []
             for role, spec in specs.items():
@@ -229,7 +228,7 @@ def _job_status(obj: dict[str, Any], status: dict[str, Any], phase: str, reason:
                            "reason": f"{kind}Running", "lastTransitionTime": status["startTime"]})
     if phase == "Restarting":
         conditions.append({"type": "Restarting", "status": "True", "reason": f"{kind}Restarting"})
-    if phase in ("Succeeded", "Failed"):
+    if phase in FINISHED_PHASES:
         conditions.append({"type": phase, "status": "True", "reason": reason or f"{kind}{phase}",
                            "message": message, "lastTransitionTime": status.get("completionTime")})
     out: dict[str, Any] = {"conditions": conditions}
@@ -249,7 +248,7 @@ def _pod(name: str, labels: dict[str, Any], spec: dict[str, Any], entry: dict[st
         state = "lost"
     container = spec.get("containers", [{}])[0].get("name", "main")
     if replica is None or state == "waiting":
-        why = message if reason == "Unschedulable" else ("the job has ended" if phase in ("Succeeded", "Failed")
+        why = message if reason == "Unschedulable" else ("the job has ended" if phase in FINISHED_PHASES
                                                          else "waiting for the supervisor")
         status = {"phase": "Pending", "conditions": [
             {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": why}]}

@@ -14,9 +14,10 @@ import json
 from typing import Any, Iterable, Optional
 
 from .. import __version__
+from .kinds import KINDS, Kind
 
 # The parent's kind: a ConfigMap in the core group.
-PARENT_API_VERSION, PARENT_KIND_NAME, PARENT_GROUP = "v1", "ConfigMap", ""
+PARENT_KIND: Kind = KINDS["ConfigMap"]
 ID_LABEL = "applyset.kubernetes.io/id"
 PART_OF = "applyset.kubernetes.io/part-of"
 TOOLING = "applyset.kubernetes.io/tooling"
@@ -32,7 +33,7 @@ SPEC_HASH = "arena-run.io/spec-hash"
 # "because their TTL removed them"; a job deleted while it ran is re-created.
 # (arena-run 0.1.0 recorded every applied job under arena-run.io/jobs, which
 # cannot tell the two apart; that record is no longer read.)
-FINISHED = "arena-run.io/finished-jobs"
+FINISHED_JOBS = "arena-run.io/finished-jobs"
 EXPERIMENT_KEY = "experiment.json"
 
 
@@ -40,7 +41,12 @@ def parent_name(experiment: str) -> str:
     return f"arena-run-{experiment}"
 
 
-def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND_NAME, group: str = PARENT_GROUP) -> str:
+def spec_hash(obj: Any) -> str:
+    """The hash the parent records of a spec (the experiment's, a finished job's): canonical JSON, sha256."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def applyset_id(name: str, namespace: str, kind: str = PARENT_KIND.kind, group: str = PARENT_KIND.group) -> str:
     """kubectl's formula: applyset-<base64url(sha256(name.namespace.Kind.group)), unpadded>-v1."""
     digest = hashlib.sha256(f"{name}.{namespace}.{kind}.{group}".encode()).digest()
     return "applyset-" + base64.urlsafe_b64encode(digest).decode().rstrip("=") + "-v1"
@@ -50,8 +56,8 @@ def parent_manifest(experiment: str, namespace: str, group_kinds: Iterable[str],
                     spec_hash: str, finished: dict[str, Any], spec_json: str, labels: dict[str, Any]) -> dict[str, Any]:
     name = parent_name(experiment)
     return {
-        "apiVersion": PARENT_API_VERSION,
-        "kind": PARENT_KIND_NAME,
+        "apiVersion": PARENT_KIND.api_version,
+        "kind": PARENT_KIND.kind,
         "metadata": {
             "name": name,
             "namespace": namespace,
@@ -61,7 +67,7 @@ def parent_manifest(experiment: str, namespace: str, group_kinds: Iterable[str],
                 GROUP_KINDS: ",".join(sorted(set(group_kinds))),
                 SOURCE: source,
                 SPEC_HASH: spec_hash,
-                FINISHED: json.dumps(finished, sort_keys=True, separators=(",", ":")),
+                FINISHED_JOBS: json.dumps(finished, sort_keys=True, separators=(",", ":")),
             },
         },
         "data": {EXPERIMENT_KEY: spec_json},
@@ -80,7 +86,7 @@ def finished_jobs(parent: Optional[dict[str, Any]]) -> dict[str, Any]:
     if not parent:
         return {}
     try:
-        record = json.loads((parent["metadata"].get("annotations") or {}).get(FINISHED, "{}"))
+        record = json.loads((parent["metadata"].get("annotations") or {}).get(FINISHED_JOBS, "{}"))
     except ValueError:
         return {}
     return record if isinstance(record, dict) else {}

@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
 
+from .kinds import group_kind
+
 # A Kubernetes object (or any JSON mapping) as the API server sends it: its
 # values are whatever JSON holds, so Any is the honest value type.
 Obj = dict[str, Any]
 Key = tuple[str, Optional[str], str]  # (group_kind, namespace, name)
-
-
-def group_kind(obj: dict[str, Any]) -> str:
-    """`Kind.group` as ApplySets spell it (the core group has no suffix), from apiVersion and kind."""
-    group = obj["apiVersion"].rpartition("/")[0]
-    return f"{obj['kind']}.{group}" if group else obj["kind"]
 
 
 def key_of(obj: dict[str, Any]) -> Key:

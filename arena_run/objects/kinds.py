@@ -8,6 +8,18 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple, Optional
 
+from .jobs import JOB_KIND_NAMES
+
+
+def spell_group_kind(kind: str, group: str) -> str:
+    """`Kind.group` as ApplySets spell it (the core group has no suffix): the one spelling."""
+    return f"{kind}.{group}" if group else kind
+
+
+def group_kind(obj: dict[str, Any]) -> str:
+    """An object's group-kind, from its apiVersion and kind."""
+    return spell_group_kind(obj["kind"], obj["apiVersion"].rpartition("/")[0])
+
 
 class Kind(NamedTuple):
     kind: str
@@ -22,8 +34,7 @@ class Kind(NamedTuple):
 
     @property
     def group_kind(self) -> str:
-        """`Kind.group` as ApplySets spell it; the core group has no suffix."""
-        return f"{self.kind}.{self.group}" if self.group else self.kind
+        return spell_group_kind(self.kind, self.group)
 
     def path(self, namespace: Optional[str] = None, name: Optional[str] = None, sub: str = "") -> str:
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
@@ -55,15 +66,13 @@ KINDS = {
     )
 }
 
-# The training jobs arena-run renders, one per sweep point: their operators
-# never apply a changed spec to running pods, so a change is a replacement.
-JOB_KINDS = ("TFJob.kubeflow.org", "PyTorchJob.kubeflow.org", "MPIJob.kubeflow.org", "TrainJob.trainer.kubeflow.org")
+# The training jobs arena-run renders, one per sweep point, as group-kinds: their
+# operators never apply a changed spec to running pods, so a change is a replacement.
+JOB_GROUP_KINDS = tuple(k.group_kind for k in KINDS.values() if k.kind in JOB_KIND_NAMES)
 
 
 def kind_of(obj: dict[str, Any]) -> Kind:
-    group = obj["apiVersion"].rpartition("/")[0]
-    key = f"{obj['kind']}.{group}" if group else obj["kind"]
-    return KINDS[key]
+    return KINDS[group_kind(obj)]
 
 
 def by_group_kind(group_kind: str) -> Optional[Kind]:

@@ -1,5 +1,5 @@
 """Desired against live: a Plan of actions with field diffs. Pure given the live objects."""
 
-from .build import Action, FieldDiff, Plan, experiment_hash, make_plan, members, spec_hash
+from .build import Action, FieldDiff, Plan, desired_members, experiment_hash, make_plan
 
-__all__ = ["Action", "FieldDiff", "Plan", "experiment_hash", "make_plan", "members", "spec_hash"]
+__all__ = ["Action", "FieldDiff", "Plan", "desired_members", "experiment_hash", "make_plan"]

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..objects.applyset import (
-    FIELD_MANAGER, FINISHED, PART_OF, SOURCE, applyset_id, finished_jobs, foreign_tooling, group_kinds_of,
-    parent_manifest, parent_name,
+    FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, applyset_id, finished_jobs, foreign_tooling, group_kinds_of,
+    parent_manifest, parent_name, spec_hash,
 )
-from ..objects.keys import Key, Live, group_kind, key_of
-from ..objects.kinds import JOB_KINDS
+from ..objects.keys import Key, Live, key_of
+from ..objects.kinds import JOB_GROUP_KINDS, group_kind
+from ..objects.labels import EXPERIMENT, MANAGED_BY, MANAGER
+from ..objects.phase import finished
 from ..render import render, sort_key
-from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..spec.model import Experiment
 from .diff import MISSING, Change, diff, equivalent_quantities, format_path
 from .owned import owned_changes
 from .owners import owners
-from .phase import finished
 
 # Built-in API groups: their objects are typed in the API server, which
 # normalises resource quantities.  Custom resources keep the text sent.
@@ -116,19 +115,15 @@ class Plan:
         }
 
 
-def spec_hash(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
-
-
 def experiment_hash(exp: Experiment) -> str:
     return spec_hash(json.loads(exp.to_json()))
 
 
 def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
               adopt: bool = False, rerun: bool = False, desired: Optional[list[dict[str, Any]]] = None) -> Plan:
-    """desired: members(exp, namespace) when the caller has already rendered them."""
+    """desired: desired_members(exp, namespace) when the caller has already rendered them."""
     if desired is None:
-        desired = members(exp, namespace)
+        desired = desired_members(exp, namespace)
     spec_json = exp.to_json()
     seen_finished = finished_jobs(live.parent)
     problems: list[str] = []
@@ -162,7 +157,7 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
         first = _superset(final, live.parent, old_kinds | new_kinds)
     changed = [] if live.parent is None else _record_changes(final, live.parent)
     last = None if live.parent is not None and not changed else final
-    record_only = first is None and bool(changed) and changed == [f"metadata.annotations.{FINISHED}"]
+    record_only = first is None and bool(changed) and changed == [f"metadata.annotations.{FINISHED_JOBS}"]
     return Plan(exp.name, namespace, source, actions, first, last, problems,
                 live_parent=live.parent, live_keys=frozenset(live.members), record_only=record_only)
 
@@ -178,13 +173,13 @@ def _finished_now(actions: list[Action]) -> dict[str, Any]:
     """The jobs to record as seen finished: finished and kept as they are, or kept away after their TTL."""
     out = {}
     for a in actions:
-        if a.key[0] in JOB_KINDS and a.desired is not None and \
+        if a.key[0] in JOB_GROUP_KINDS and a.desired is not None and \
                 (a.op == "keep" or (a.op in ("unchanged", "update") and a.live is not None and finished(a.live))):
             out[a.name] = spec_hash(a.desired["spec"])
     return out
 
 
-def members(exp: Experiment, namespace: str) -> list[dict[str, Any]]:
+def desired_members(exp: Experiment, namespace: str) -> list[dict[str, Any]]:
     """The rendered objects, each labelled as a member of the experiment's ApplySet."""
     set_id = applyset_id(parent_name(exp.name), namespace)
     objects = render(exp, namespace)
@@ -196,7 +191,7 @@ def members(exp: Experiment, namespace: str) -> list[dict[str, Any]]:
 def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, Any],
             adopt: bool, rerun: bool, problems: list[str]) -> Action:
     current = live.members.get(key)
-    is_job = key[0] in JOB_KINDS
+    is_job = key[0] in JOB_GROUP_KINDS
     if current is None:
         if key in live.foreign:
             if not adopt:
@@ -258,7 +253,7 @@ def _superset(final: dict[str, Any], live_parent: Optional[dict[str, Any]], kind
     ann = out["metadata"]["annotations"]
     ann["applyset.kubernetes.io/contains-group-kinds"] = ",".join(sorted(kinds))
     old_ann = (live_parent or {}).get("metadata", {}).get("annotations") or {}
-    ann[FINISHED] = old_ann.get(FINISHED, "{}")
+    ann[FINISHED_JOBS] = old_ann.get(FINISHED_JOBS, "{}")
     return out
 
 

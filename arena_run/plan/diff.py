@@ -15,8 +15,9 @@ was sent, so there they compare literally too (`normalised=False`).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple, Optional, Union
+
+from ..objects.quantity import same_quantity
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<absent>"})()
 
@@ -87,8 +88,7 @@ def same_value(desired: Any, live: Any, path: Path = (), normalised: bool = True
         return True  # 1 == 1.0, but "1" is not 1
     if not (normalised and is_quantity(path)):
         return False
-    a, b = quantity(desired), quantity(live)
-    return a is not None and a == b
+    return same_quantity(desired, live)
 
 
 def is_quantity(path: Path) -> bool:
@@ -117,32 +117,7 @@ def equivalent_quantities(change: Change) -> bool:
     """A change of a quantity's text only (`0.5` to `500m`): same value, different spelling."""
     if not is_quantity(change.path) or change.old is MISSING or change.new is MISSING:
         return False
-    a, b = quantity(change.old), quantity(change.new)
-    return a is not None and a == b
-
-
-_SUFFIX: dict[str, Union[int, Decimal]] = {
-    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1,
-    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-}
-
-
-def quantity(value: Any) -> Optional[Decimal]:
-    """A Kubernetes quantity's value, so "0.5" == "500m" and "1Gi" == "1073741824"."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Decimal(str(value))
-    if not isinstance(value, str) or not value:
-        return None
-    for suffix in ("Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E", ""):
-        if suffix and not value.endswith(suffix):
-            continue
-        number = value[: len(value) - len(suffix)] if suffix else value
-        try:
-            return Decimal(number) * _SUFFIX[suffix]
-        except InvalidOperation:
-            return None
-    return None
+    return same_quantity(change.old, change.new)
 
 
 def format_path(path: Path) -> str:

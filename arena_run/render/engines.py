@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Optional
 
+from ..objects.labels import LABEL_PREFIX
 from ..spec.model import TRAINER_RUNTIME, Experiment, Job
 from ..spec.names import Replica, replicas
 from ..spec.sweep import Point, substitute
@@ -19,7 +20,7 @@ TRAINER_GROUP = "trainer.kubeflow.org"
 # replicated job `node` (manifests/base/runtimes); runtimePatches are keyed by it.
 TRAINER_NODE = "node"
 # Who owns our entry of runtimePatches (a list keyed by manager).
-PATCH_MANAGER = L.PREFIX + "arena-run"
+PATCH_MANAGER = LABEL_PREFIX + "arena-run"
 
 
 def run_policy(job: Job) -> dict[str, Any]:

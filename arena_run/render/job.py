@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..objects.labels import SWEEP_PARAMS
 from ..spec.model import Experiment, Job
 from ..spec.names import Replica, job_name, job_points, replicas
 from ..spec.sweep import Point, params_json, substitute
@@ -29,7 +30,7 @@ def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[
     suffix = point.suffix if point else None
     annotations = None
     if point:
-        annotations = {L.SWEEP_PARAMS: params_json(point.params)}
+        annotations = {SWEEP_PARAMS: params_json(point.params)}
     metadata = L.metadata(exp, job_name(exp, point), namespace, L.labels(exp, "job", suffix), annotations)
     if job.type == "mpi":
         return mpi_job(exp, job, point, metadata)

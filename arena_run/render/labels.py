@@ -1,23 +1,14 @@
-"""Labels and annotations arena-run puts on what it renders.
+"""The labels and annotations each rendered object carries (their keys: arena_run.objects.labels).
 
-They are how arena-run finds its objects again (status, delete, logs) and how
-anyone else can tell who manages an object.  Pod templates carry them too, so
-every pod of an experiment can be selected at once.
+Pod templates carry them too, so every pod of an experiment can be selected at once.
 """
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..objects.labels import COMPONENT, EXPERIMENT, MANAGED_BY, MANAGER, SWEEP_POINT
 from ..spec.model import Experiment
-from ..spec.names import LABEL_PREFIX, MANAGED_BY as MANAGED_BY
-
-MANAGER = "arena-run"
-PREFIX = LABEL_PREFIX
-EXPERIMENT = PREFIX + "experiment"
-COMPONENT = PREFIX + "component"
-SWEEP_POINT = PREFIX + "sweep-point"
-SWEEP_PARAMS = PREFIX + "sweep-params"  # annotation: the point's values as JSON
 
 
 def selector(exp: Experiment, component: str) -> dict[str, str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import posixpath
 from typing import Any, Mapping, Optional
 
+from ..objects.gpus import GPU
 from ..spec.model import Code, Experiment, GIT_SYNC_IMAGE, Job, RSYNC_IMAGE, Role, Toleration
 from ..spec.names import repo_name
 from ..spec.sweep import Point, substitute
 from . import labels as L
 
-GPU = "nvidia.com/gpu"
 CODE_ROOT = "/code"  # where the sync init container writes
 
 

@@ -13,11 +13,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from ..objects.applyset import EXPERIMENT_KEY
+from ..objects.jobs import JOB_KIND_NAMES, replica_specs
+from ..objects.kinds import JOB_GROUP_KINDS
+from ..objects.labels import EXPERIMENT, MANAGED
 from ..objects.reader import Reader
-from ..cluster.applyset import EXPERIMENT_KEY
-from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
-from ..cluster.kinds import JOB_KINDS
-from ..plan.jobs import JOB_KIND_NAMES, replica_specs
 from .top import list_kinds
 
 ACCESS = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
@@ -101,8 +101,8 @@ def claim_usage(pvcs: list[dict[str, Any]], parents: list[dict[str, Any]], workl
 
 
 def read_claims(cluster: Reader, namespace: Optional[str]) -> list[Claim]:
-    selector = f"{MANAGED_BY}={MANAGER}"
+    selector = MANAGED
     pvcs, parents, *kinds = list_kinds(cluster, [
         ("PersistentVolumeClaim", namespace, None), ("ConfigMap", namespace, f"{selector},{EXPERIMENT}"),
-        *((gk, namespace, selector) for gk in (*JOB_KINDS, "Deployment.apps", "InferenceService.serving.kserve.io"))])
+        *((gk, namespace, selector) for gk in (*JOB_GROUP_KINDS, "Deployment.apps", "InferenceService.serving.kserve.io"))])
     return claim_usage(pvcs, parents, [w for items in kinds for w in items])

@@ -11,20 +11,18 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from ..objects.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
+from ..objects.gpus import holds_gpus, pod_gpus
+from ..objects.jobs import pod_job, pod_role, replica_specs
+from ..objects.keys import Live, key_of
+from ..objects.kinds import JOB_GROUP_KINDS
+from ..objects.labels import COMPONENT, EXPERIMENT, MANAGED, SWEEP_PARAMS
+from ..objects.phase import finished, job_phase
 from ..objects.reader import Reader
-from ..cluster.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
-from ..cluster.kinds import JOB_KINDS
-from ..cluster.live import Live, key_of
+from ..objects.times import age, parse_time
 from ..plan import experiment_hash, make_plan
-from ..plan.jobs import pod_job, pod_role, replica_specs
-from ..plan.phase import finished, job_phase
-from ..render.labels import COMPONENT, EXPERIMENT, MANAGED_BY, MANAGER, SWEEP_PARAMS
-from ..render.pod import GPU
 from ..spec.model import Experiment
-from .duration import age, parse_time
 from .top import list_kind, list_kinds
-
-SELECTOR = f"{MANAGED_BY}={MANAGER}"
 
 
 @dataclass
@@ -94,7 +92,7 @@ def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[st
     """
     now = now or dt.datetime.now(dt.timezone.utc)
     files = files or {}
-    kinds = ("ConfigMap", *JOB_KINDS, "Deployment.apps", "Service", "InferenceService.serving.kserve.io", "Pod")
+    kinds = ("ConfigMap", *JOB_GROUP_KINDS, "Deployment.apps", "Service", "InferenceService.serving.kserve.io", "Pod")
     lists = dict(zip(kinds, list_kinds(cluster, [(gk, namespace, _selector(gk)) for gk in kinds])))
     parents = {(o["metadata"]["namespace"], o["metadata"]["labels"].get(EXPERIMENT)): o for o in lists["ConfigMap"]
                if o["metadata"]["name"] == parent_name(o["metadata"]["labels"].get(EXPERIMENT, ""))}
@@ -134,7 +132,7 @@ def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[st
         by_job: dict[Optional[str], list[dict[str, Any]]] = {}  # a sweep's points each have their pods
         for p in pods:
             by_job.setdefault(pod_job(p), []).append(p)
-        for job in [j for gk in JOB_KINDS for j in objs[gk]]:
+        for job in [j for gk in JOB_GROUP_KINDS for j in objs[gk]]:
             st.jobs.append(_job_status(job, by_job.get(job["metadata"]["name"], []), now))
         for svc in objs["Service"]:
             component = svc["metadata"]["labels"].get(COMPONENT)
@@ -152,7 +150,7 @@ def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[st
 def _selector(gk: str) -> Optional[str]:
     if gk == "Node":
         return None
-    return f"{SELECTOR},{EXPERIMENT}" if gk == "ConfigMap" else SELECTOR
+    return f"{MANAGED},{EXPERIMENT}" if gk == "ConfigMap" else MANAGED
 
 
 def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_file: Optional[Experiment], namespace: str) -> tuple[str, list[str]]:
@@ -191,8 +189,8 @@ def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetim
         total = spec.get("replicas", 1)
         ready = sum(1 for p in mine if pod_role(p) == role.lower() and _pod_ready(p))
         replicas[role] = f"{ready}/{total}"
-        requested += total * _gpus(spec.get("template", {}).get("spec", {}))
-    allocated = sum(_gpus(p.get("spec", {})) for p in mine if _holds_gpus(p))
+        requested += total * pod_gpus(spec.get("template", {}).get("spec", {}))
+    allocated = sum(pod_gpus(p.get("spec", {})) for p in mine if holds_gpus(p))
     status = job.get("status") or {}
     created = parse_time(job["metadata"].get("creationTimestamp"))
     start, end = parse_time(status.get("startTime")), parse_time(status.get("completionTime"))
@@ -225,23 +223,6 @@ def _pod_ready(pod: dict[str, Any]) -> bool:
     if status.get("phase") == "Succeeded":
         return True
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-
-
-def _holds_gpus(pod: dict[str, Any]) -> bool:
-    # As `arena top`: a pod bound to a node holds its GPUs until it ends.
-    return bool(pod.get("spec", {}).get("nodeName")) and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
-
-
-def _gpus(pod_spec: dict[str, Any]) -> int:
-    total = 0
-    for c in pod_spec.get("containers") or []:
-        value = ((c.get("resources") or {}).get("limits") or {}).get(GPU)
-        if value is not None:
-            try:
-                total += int(str(value))
-            except ValueError:
-                pass
-    return total
 
 
 def _endpoint(svc: dict[str, Any], deployments: list[dict[str, Any]], nodes: list[dict[str, Any]]) -> Endpoint:

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from ..cluster import ClusterError
+from ..objects.jobs import default_role, pod_index, pod_job, pod_role, replica_specs
+from ..objects.kinds import JOB_GROUP_KINDS, KINDS
+from ..objects.labels import COMPONENT, EXPERIMENT, SWEEP_POINT
+from ..objects.phase import ENDED_POD_PHASES, FINISHED_PHASES, job_phase
 from ..objects.reader import LogChunks, Reader
-from ..cluster.kinds import KINDS
-from ..render.labels import COMPONENT, EXPERIMENT, SWEEP_POINT
 from ..spec.errors import UserError
-from ..cluster.kinds import JOB_KINDS
-from ..plan.jobs import default_role, pod_index, pod_job, pod_role, replica_specs
 from .top import list_kind
 
 DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
@@ -92,10 +92,8 @@ def resolve(experiment: str, namespace: str, jobs: list[dict[str, Any]], pods: l
         if (pod_job(pod) == name and pod_role(pod) == want and pod_index(pod) == str(idx)
                 and not pod["metadata"].get("deletionTimestamp")):
             return _container(namespace, what, pod)
-    from ..plan.phase import job_phase
-
     phase = job_phase(job)
-    reason = "its pod is not created yet" if phase not in ("Succeeded", "Failed") else \
+    reason = "its pod is not created yet" if phase not in FINISHED_PHASES else \
         f"the job has {phase.lower()} and its pod is gone (clean_pod_policy)"
     return PodContainer(namespace, what, None, None, False, reason)
 
@@ -106,7 +104,7 @@ def _names(jobs: list[dict[str, Any]]) -> str:
 
 def _started(pod: dict[str, Any]) -> bool:
     status = pod.get("status") or {}
-    if status.get("phase") in ("Running", "Succeeded", "Failed"):
+    if status.get("phase") in ("Running", *ENDED_POD_PHASES):
         return True
     return any("running" in (c.get("state") or {}) or "terminated" in (c.get("state") or {})
                for c in status.get("containerStatuses") or [])
@@ -153,7 +151,7 @@ def find_container(cluster: Reader, experiment: str, namespace: str, *, componen
     """
     def read(name: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         selector = f"{EXPERIMENT}={name}"
-        jobs = [j for gk in JOB_KINDS for j in list_kind(cluster, gk, namespace, selector)]
+        jobs = [j for gk in JOB_GROUP_KINDS for j in list_kind(cluster, gk, namespace, selector)]
         return jobs, list_kind(cluster, "Pod", namespace, selector)
 
     jobs, pods = read(experiment)
@@ -216,7 +214,7 @@ def ended(pod: Optional[dict[str, Any]], container: Optional[str]) -> bool:
     if pod is None:
         return True
     status = pod.get("status") or {}
-    if status.get("phase") in ("Succeeded", "Failed"):
+    if status.get("phase") in ENDED_POD_PHASES:
         return True
     for cs in status.get("containerStatuses") or []:
         if container in (None, cs.get("name")) and (cs.get("state") or {}).get("terminated"):

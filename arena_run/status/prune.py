@@ -12,12 +12,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..objects.applyset import parent_name
+from ..objects.kinds import JOB_GROUP_KINDS
+from ..objects.labels import EXPERIMENT, MANAGED
+from ..objects.phase import FINISHED_PHASES, finished_at, job_phase
 from ..objects.reader import Reader
-from ..cluster.applyset import parent_name
-from ..cluster.kinds import JOB_KINDS
-from ..plan.phase import FINISHED, job_phase
-from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
-from .duration import age, parse_time
+from ..objects.times import age, format_time
 from .top import list_kinds
 
 ACTIVE_POD_PHASES = ("Pending", "Running")
@@ -34,17 +34,6 @@ class Candidate:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "namespace": self.namespace, "finished": self.finished, "ago": self.ago,
                 "jobs": [{"name": n, "phase": p} for n, p in self.jobs]}
-
-
-def job_finished_at(job: dict[str, Any]) -> Optional[dt.datetime]:
-    """When a finished job finished: completionTime, else its final condition's transition."""
-    status = job.get("status") or {}
-    if status.get("completionTime"):
-        return parse_time(status["completionTime"])
-    parsed = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
-              if c.get("type") in (*FINISHED, "Complete") and str(c.get("status")) == "True"]
-    times = [t for t in parsed if t]
-    return max(times) if times else None
 
 
 def prunable(parents: list[dict[str, Any]], jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.datetime, older_than: dt.timedelta) -> list[Candidate]:
@@ -65,16 +54,16 @@ def prunable(parents: list[dict[str, Any]], jobs: list[dict[str, Any]], pods: li
         if not name or parent["metadata"]["name"] != parent_name(name) or key in active:
             continue
         mine = jobs_of.get(key, [])
-        if not mine or any(job_phase(j) not in FINISHED for j in mine):
+        if not mine or any(job_phase(j) not in FINISHED_PHASES for j in mine):
             continue
-        maybe = [job_finished_at(j) for j in mine]
+        maybe = [finished_at(j) for j in mine]
         ends = [e for e in maybe if e is not None]
         if len(ends) < len(maybe):
             continue  # finished, but when is unknown: not ours to guess
         last = max(ends)
         if last > cutoff:
             continue
-        out.append(Candidate(name, ns or "", last.isoformat().replace("+00:00", "Z"), age(last, now),
+        out.append(Candidate(name, ns or "", format_time(last), age(last, now),
                              sorted((j["metadata"]["name"], job_phase(j)) for j in mine)))
     return sorted(out, key=lambda c: (c.finished, c.namespace, c.name))
 
@@ -82,9 +71,9 @@ def prunable(parents: list[dict[str, Any]], jobs: list[dict[str, Any]], pods: li
 def read_prunable(cluster: Reader, namespace: Optional[str], older_than: dt.timedelta,
                   now: Optional[dt.datetime] = None) -> list[Candidate]:
     """LISTs side by side: parents, pods, and one per job kind."""
-    selector = f"{MANAGED_BY}={MANAGER}"
+    selector = MANAGED
     parents, pods, *jobs = list_kinds(cluster, [
         ("ConfigMap", namespace, f"{selector},{EXPERIMENT}"), ("Pod", namespace, selector),
-        *((gk, namespace, selector) for gk in JOB_KINDS)])
+        *((gk, namespace, selector) for gk in JOB_GROUP_KINDS)])
     return prunable(parents, [j for items in jobs for j in items], pods, now or dt.datetime.now(dt.timezone.utc),
                     older_than)

@@ -18,46 +18,18 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from ..cluster import ClusterError
+from ..objects.gpus import GPU, gpu_count, holds_gpus, pod_gpus
+from ..objects.jobs import pod_job, replica_specs
+from ..objects.kinds import JOB_GROUP_KINDS, KINDS
+from ..objects.labels import EXPERIMENT, MANAGED
+from ..objects.phase import job_phase
 from ..objects.reader import Reader
-from ..cluster.kinds import JOB_KINDS, KINDS
-from ..plan.jobs import pod_job, replica_specs
-from ..plan.phase import job_phase
-from ..render.labels import EXPERIMENT, MANAGED_BY, MANAGER
-from ..render.pod import GPU
-from .duration import age, parse_time
+from ..objects.times import age, parse_time
 
 ROLE_LABEL_PREFIX = "node-role.kubernetes.io/"
-ENDED = ("Succeeded", "Failed")
 # Pods that still hold what they asked for: bound, not ended.  Filtering on the
 # server keeps `top node` one LIST whose size is the running pods only.
 HOLDING_PODS = "spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed"
-
-
-def quantity_int(value: object) -> int:
-    """An extended resource's quantity ("8", 8) as an integer; 0 if unreadable."""
-    if value is None:
-        return 0
-    try:
-        return int(str(value))
-    except ValueError:
-        try:
-            return int(float(str(value)))
-        except ValueError:
-            return 0
-
-
-def pod_gpus(pod_spec: dict[str, Any]) -> int:
-    """GPUs a pod holds: its containers' limits, or its largest init container's if more."""
-    def limit(c: dict[str, Any]) -> int:
-        return quantity_int(((c.get("resources") or {}).get("limits") or {}).get(GPU))
-
-    main = sum(limit(c) for c in pod_spec.get("containers") or [])
-    init = max((limit(c) for c in pod_spec.get("initContainers") or []), default=0)
-    return max(main, init)
-
-
-def holds_gpus(pod: dict[str, Any]) -> bool:
-    return bool((pod.get("spec") or {}).get("nodeName")) and (pod.get("status") or {}).get("phase") not in ENDED
 
 
 @dataclass
@@ -110,8 +82,8 @@ def top_nodes(nodes: list[dict[str, Any]], pods: list[dict[str, Any]]) -> NodeRe
     out = []
     for node in sorted(nodes, key=lambda n: n["metadata"]["name"]):
         meta, status = node["metadata"], node.get("status") or {}
-        capacity = quantity_int((status.get("capacity") or {}).get(GPU))
-        allocatable = quantity_int((status.get("allocatable") or {}).get(GPU))
+        capacity = gpu_count((status.get("capacity") or {}).get(GPU))
+        allocatable = gpu_count((status.get("allocatable") or {}).get(GPU))
         out.append(NodeGPUs(
             name=meta["name"], address=_address(status), role=_role(meta.get("labels") or {}),
             status=_node_status(node), gpus_total=capacity,
@@ -191,10 +163,7 @@ def top_jobs(jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.dat
     return sorted(out, key=lambda j: (j.namespace, j.experiment, j.name))
 
 
-SELECTOR = f"{MANAGED_BY}={MANAGER}"
-
-
-def list_kind(cluster: Reader, gk: str, namespace: Optional[str], selector: Optional[str] = SELECTOR) -> list[dict[str, Any]]:
+def list_kind(cluster: Reader, gk: str, namespace: Optional[str], selector: Optional[str] = MANAGED) -> list[dict[str, Any]]:
     """A LIST of one kind; a kind the cluster does not serve has no objects."""
     try:
         return cluster.list(KINDS[gk], namespace, selector=selector)
@@ -220,5 +189,5 @@ def list_kinds(cluster: Reader, wanted: list[tuple[str, Optional[str], Optional[
 
 def read_jobs(cluster: Reader, namespace: Optional[str], now: Optional[dt.datetime] = None) -> list[JobGPUs]:
     """`top job`: arena-run's jobs of a namespace (None: all), a LIST per job kind and one of pods."""
-    pods, *jobs = list_kinds(cluster, [(gk, namespace, SELECTOR) for gk in ("Pod", *JOB_KINDS)])
+    pods, *jobs = list_kinds(cluster, [(gk, namespace, MANAGED) for gk in ("Pod", *JOB_GROUP_KINDS)])
     return top_jobs([j for items in jobs for j in items], pods, now or dt.datetime.now(dt.timezone.utc))

@@ -20,7 +20,7 @@ import yaml
 from arena_run import api
 from arena_run.apply import ApplyError, apply_plan
 from arena_run.cluster import Cluster
-from arena_run.cluster.applyset import applyset_id
+from arena_run.objects.applyset import applyset_id
 from arena_run.plan.diff import diff
 from cluster_helpers import kubectl_json, until
 from tests import experiments

@@ -22,7 +22,7 @@ import yaml
 from arena_run import api
 from arena_run.apply import ApplyError
 from arena_run.cluster import Cluster, Transport
-from arena_run.cluster.applyset import applyset_id
+from arena_run.objects.applyset import applyset_id
 from cluster_helpers import kubectl_json, until
 from tests.experiments import TENSORBOARD, Document, experiment, write
 

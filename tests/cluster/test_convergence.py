@@ -24,7 +24,7 @@ from arena_run import api
 from arena_run.apply import apply_plan
 from arena_run.cluster import Cluster
 from arena_run.objects.keys import key_of
-from arena_run.plan import members
+from arena_run.plan import desired_members
 from arena_run.plan.diff import MISSING
 from cluster_helpers import kubectl_json, until
 from tests import experiments
@@ -42,7 +42,7 @@ def write(where, doc, ns) -> str:
 def rendered(path: str) -> list[dict]:
     """The objects arena-run applies for the file: rendered, with their ApplySet label."""
     (loaded,) = api.load(path)
-    return members(loaded.experiment, loaded.experiment.namespace)
+    return desired_members(loaded.experiment, loaded.experiment.namespace)
 
 
 # kubectl diff compares the live object with its server-side dry run of the

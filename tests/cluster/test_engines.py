@@ -15,7 +15,7 @@ from arena_run import api
 from arena_run.cluster import Cluster
 from arena_run.render.output import to_json
 from arena_run.spec.load import load
-from arena_run.plan import members
+from arena_run.plan import desired_members
 from cluster_helpers import cri, kubectl_json, serve_logs, until
 from tests.experiments import Document, experiment, write
 
@@ -47,7 +47,7 @@ def phase_is(run_cli, path, want):
 def assert_kubectl_agrees(cluster, path, ns, tmp_path):
     """kubectl as referee: a server-side diff of the rendered objects, as
     arena-run's field manager, finds nothing to change."""
-    objects = members(load(path), ns)
+    objects = desired_members(load(path), ns)
     manifest = tmp_path / "rendered.json"
     manifest.write_text(to_json(objects))
     proc = cluster.run_kubectl("diff", "--server-side", "--field-manager=arena-run", "-f", str(manifest),

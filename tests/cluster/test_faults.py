@@ -31,8 +31,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from arena_run.cluster import KINDS, connect
+from arena_run.cluster import connect
 from arena_run.cluster import kubeconfig as kc
+from arena_run.objects.kinds import KINDS
 from arena_run.status.logs import find_container, stream
 from arena_testcluster import certs, procs
 from cluster_helpers import cri, kubectl_json, serve_logs, until
@@ -56,9 +57,9 @@ def experiments(tmp_path: Path, ns: str, count: int = EXPERIMENTS, prefix: str =
 def kubectl_diff_is_empty(cluster, root: Path, ns: str) -> None:
     """The referee: kubectl's own server-side dry run of what arena-run applies finds nothing to change."""
     from arena_run.api import load
-    from arena_run.plan import members
+    from arena_run.plan import desired_members
 
-    objects = [obj for item in load(str(root)) for obj in members(item.experiment, ns)]
+    objects = [obj for item in load(str(root)) for obj in desired_members(item.experiment, ns)]
     proc = cluster.run_kubectl("diff", "--server-side", "--field-manager=arena-run", "--force-conflicts",
                                "-f", "-", input=yaml.safe_dump_all(objects), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr

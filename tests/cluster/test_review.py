@@ -6,7 +6,7 @@ import re
 import subprocess
 
 from arena_run import api
-from arena_run.plan import members
+from arena_run.plan import desired_members
 from arena_run.render.output import to_yaml
 from cluster_helpers import kubectl_json
 from tests import experiments
@@ -19,7 +19,7 @@ def write(path, ns, command="sleep 3600", ttl=600):
 
 def kubectl_diff(cluster, path, ns) -> str:
     """kubectl diff --server-side of the objects arena-run would apply, as arena-run's field manager."""
-    objects = members(api.load(path)[0].experiment, ns)
+    objects = desired_members(api.load(path)[0].experiment, ns)
     proc = subprocess.run([str(cluster.kubectl), f"--kubeconfig={cluster.kubeconfig}", "diff", "--server-side",
                            "--field-manager=arena-run", "--force-conflicts", "-f", "-"],
                           input=to_yaml(objects), capture_output=True, text=True, timeout=60)

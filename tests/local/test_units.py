@@ -1,16 +1,12 @@
-"""The pure parts of the local target: the operators' variables, the planner's hash, selectors, ports."""
+"""The pure parts of the local target: the operators' variables, selectors, ports."""
 
 from __future__ import annotations
 
 import json
 
-from hypothesis import given, strategies as st
-
 from arena_run.local import distributed
-from arena_run.local.jobs import spec_hash as local_hash
 from arena_run.local.kubelet import local_ports
 from arena_run.local.view import _fields_match, _labels_match
-from arena_run.plan import spec_hash
 
 
 def _job(kind, roles):
@@ -51,13 +47,6 @@ def test_pytorch_env_as_the_v1_operator_sets_it():
 def test_free_ports_are_distinct():
     ports = distributed.free_ports(20)
     assert len(set(ports)) == 20 and all(0 < p < 65536 for p in ports)
-
-
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
-                    max_leaves=10))
-def test_the_supervisor_hashes_a_spec_as_the_planner_does(obj):
-    assert local_hash(obj) == spec_hash(obj)
 
 
 def test_selectors():

@@ -1,10 +1,17 @@
-"""A training job's phase, read from its conditions as Arena reads them."""
+"""A training job's phase, read from its conditions as Arena reads them, and when it finished."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Optional
 
-FINISHED = ("Succeeded", "Failed")
+from .jobs import JOB_KIND_NAMES
+from .times import parse_time
+
+# The phases a job ends in; every other phase (Pending, Queued, Suspended, Running, Restarting) is unfinished.
+FINISHED_PHASES = ("Succeeded", "Failed")
+# A pod's own phases (not a job's) in which all its containers have ended.
+ENDED_POD_PHASES = ("Succeeded", "Failed")
 
 
 def job_phase(job: Optional[dict[str, Any]]) -> str:
@@ -37,17 +44,18 @@ def job_phase(job: Optional[dict[str, Any]]) -> str:
 
 
 def finished(job: Optional[dict[str, Any]]) -> bool:
-    return job_phase(job) in FINISHED
+    return job_phase(job) in FINISHED_PHASES
 
 
-def finish_time(job: Optional[dict[str, Any]]) -> Optional[str]:
-    """completionTime, else (a TrainJob has none) when its final condition became true."""
+def finished_at(job: Optional[dict[str, Any]]) -> Optional[dt.datetime]:
+    """When a finished job finished: completionTime, else (a TrainJob has none) when its final
+    condition became true; None when neither says."""
     status = (job or {}).get("status") or {}
     if status.get("completionTime"):
-        return str(status["completionTime"])
-    times = [c.get("lastTransitionTime") for c in status.get("conditions") or []
-             if c.get("type") in ("Succeeded", "Complete", "Failed") and str(c.get("status")) == "True"]
-    return max((t for t in times if t), default=None)
+        return parse_time(str(status["completionTime"]))
+    parsed = [parse_time(c.get("lastTransitionTime")) for c in status.get("conditions") or []
+              if c.get("type") in ("Succeeded", "Complete", "Failed") and str(c.get("status")) == "True"]
+    return max((t for t in parsed if t), default=None)
 
 
 def ready(obj: Optional[dict[str, Any]]) -> tuple[bool, str]:
@@ -55,7 +63,7 @@ def ready(obj: Optional[dict[str, Any]]) -> tuple[bool, str]:
     if obj is None:
         return False, "not found"
     kind, status = obj.get("kind"), obj.get("status") or {}
-    if kind in ("TFJob", "PyTorchJob", "MPIJob", "TrainJob"):
+    if kind in JOB_KIND_NAMES:
         phase = job_phase(obj)
         return phase in ("Running", "Succeeded"), phase
     if kind == "Deployment":

@@ -22,6 +22,8 @@ REPLICATED_JOB = "jobset.sigs.k8s.io/replicatedjob-name"
 JOB_INDEX = "jobset.sigs.k8s.io/job-index"
 COMPLETION_INDEX = "batch.kubernetes.io/job-completion-index"
 
+# The training jobs' kinds without their groups (a pod template's owner, a LocalView's object);
+# objects.kinds.JOB_GROUP_KINDS spells the same kinds with them.
 JOB_KIND_NAMES = ("TFJob", "PyTorchJob", "MPIJob", "TrainJob")
 
 

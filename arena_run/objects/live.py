@@ -1,4 +1,4 @@
-"""Reading what experiments have on the cluster: parents, members, clashes.
+"""Reading what experiments have on a target (a cluster, or this machine): parents, members, clashes.
 
 The floor is one LIST per kind and namespace.  For one experiment, its
 members are listed by their part-of label; for several in a namespace, each
@@ -13,19 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..objects.keys import Key, Live, key_of
 from .applyset import ID_LABEL, PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
-from ..objects.reader import Reader
+from .keys import Key, Live, key_of
 from .kinds import KINDS, kind_of
-
-__all__ = ["Key", "Live", "key_of", "read_live", "read_many"]  # Key, Live, key_of: the types read_many returns
-
-
-def read_live(cluster: Reader, experiment: str, namespace: str, desired: list[dict[str, Any]]) -> Live:
-    return read_many(cluster, [(experiment, namespace, desired)])[(namespace, experiment)]
+from .reader import Reader
 
 
-def read_many(cluster: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]]]) -> dict[tuple[str, str], Live]:
+def read_live(target: Reader, experiment: str, namespace: str, desired: list[dict[str, Any]]) -> Live:
+    return read_many(target, [(experiment, namespace, desired)])[(namespace, experiment)]
+
+
+def read_many(target: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]]]) -> dict[tuple[str, str], Live]:
     """{(namespace, name): Live} for [(name, namespace, desired objects)]."""
     out = {}
     by_namespace: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
@@ -34,9 +32,9 @@ def read_many(cluster: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]
     for ns, items in by_namespace.items():
         if len(items) == 1:
             (name, desired), = items
-            parents = {name: cluster.get(PARENT_KIND, ns, parent_name(name))}
+            parents = {name: target.get(PARENT_KIND, ns, parent_name(name))}
         else:
-            listed = {o["metadata"]["name"]: o for o in cluster.list(PARENT_KIND, ns, selector=ID_LABEL)}
+            listed = {o["metadata"]["name"]: o for o in target.list(PARENT_KIND, ns, selector=ID_LABEL)}
             parents = {name: listed.get(parent_name(name)) for name, _ in items}
         kinds = set()
         for name, desired in items:
@@ -48,25 +46,25 @@ def read_many(cluster: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]
             # kinds a newer arena-run recorded but this one does not know are left alone
             if len(items) == 1:
                 (set_id,) = ids or [None]
-                found = cluster.list(KINDS[gk], ns, selector=f"{PART_OF}={set_id}") if set_id else []
+                found = target.list(KINDS[gk], ns, selector=f"{PART_OF}={set_id}") if set_id else []
             else:
-                found = cluster.list(KINDS[gk], ns, selector=PART_OF)
+                found = target.list(KINDS[gk], ns, selector=PART_OF)
             for obj in found:
                 owner = ids.get((obj["metadata"].get("labels") or {}).get(PART_OF) or "")
                 if owner is not None:
                     members[owner][key_of(obj)] = obj
-        foreign = _foreign(cluster, ns, [o for name, desired in items for o in desired
+        foreign = _foreign(target, ns, [o for name, desired in items for o in desired
                                          if key_of(o) not in members[name]])
         for name, _ in items:
             out[(ns, name)] = Live(parents[name], members[name], foreign)
     return out
 
 
-def _foreign(cluster: Reader, namespace: str, missing: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+def _foreign(target: Reader, namespace: str, missing: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
     foreign: dict[Key, dict[str, Any]] = {}
     for gk in sorted({kind_of(o).group_kind for o in missing}):
         names = {o["metadata"]["name"] for o in missing if kind_of(o).group_kind == gk}
-        for obj in cluster.list(KINDS[gk], namespace, metadata_only=True):
+        for obj in target.list(KINDS[gk], namespace, metadata_only=True):
             if obj["metadata"]["name"] in names:
                 obj["apiVersion"], obj["kind"] = KINDS[gk].api_version, KINDS[gk].kind
                 foreign[(gk, namespace, obj["metadata"]["name"])] = obj
