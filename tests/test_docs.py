@@ -2,8 +2,8 @@
 
 Samples are the fenced ```sh and ```python blocks of README.md, CONTRIBUTING.md
 and docs/.  Each shell line runs as written (bash, a pseudo-terminal that
-answers "y" to a confirmation) in a directory holding examples/, with its own
-state and data directories and no cluster; the lines that need a cluster run
+answers "y" to a confirmation), a page's lines in order in one directory holding
+examples/, with its own state and data directories and no cluster; the lines that need a cluster run
 in tests/cluster/test_doc_samples.py against the control plane.  A line run
 nowhere is listed in NOT_RUN with the reason.
 """
@@ -83,18 +83,17 @@ def needs_cluster(command: str) -> bool:
 
 
 def shell_lines(*, cluster: bool) -> list[tuple[str, list[str]]]:
-    """Per shell block, (where, its commands) that run here (cluster=False) or against the control plane."""
-    out = []
+    """Per page, (page, its shell commands in order) that run here (cluster=False) or against the control plane.
+
+    A page's blocks run one after another in one directory, as a reader follows them."""
+    pages: dict[str, list[str]] = {}
     for block in samples("sh"):
-        run = []
         for line, command in commands(block):
             command = command.removeprefix(INSTALLED)
             if any(re.search(p, command) for p in NOT_RUN) or needs_cluster(command) != cluster:
                 continue
-            run.append(f"{command}  # {block.page}:{line}")
-        if run:
-            out.append((block.where, run))
-    return out
+            pages.setdefault(block.page, []).append(f"{command}  # {block.page}:{line}")
+    return list(pages.items())
 
 
 def in_a_terminal(command: str, cwd: Path, env: dict, timeout: float = 120) -> tuple[int, str]:
