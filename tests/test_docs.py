@@ -17,6 +17,7 @@ import re
 import select
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,22 +102,27 @@ def in_a_terminal(command: str, cwd: Path, env: dict, timeout: float = 120) -> t
     main, sub = pty.openpty()
     proc = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env, stdin=sub, stdout=sub, stderr=sub,
                             start_new_session=True)
+    deadline = time.monotonic() + timeout
     os.close(sub)
     os.write(main, b"y\n")
     out = b""
     try:
+        # Read until the command has exited and its output is drained; the terminal is closed
+        # only then, so no hang-up ever reaches a command still running.
         while True:
-            ready, _, _ = select.select([main], [], [], timeout)
-            if not ready:
+            ready, _, _ = select.select([main], [], [], 0.2)
+            chunk = b""
+            if ready:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # every process on the terminal has closed it
+                    pass
+                out += chunk
+            if not chunk and proc.poll() is not None:
+                break
+            if time.monotonic() > deadline:
                 proc.kill()
-                raise AssertionError(f"{command}: no output for {timeout} s\n{out.decode(errors='replace')}")
-            try:
-                chunk = os.read(main, 65536)
-            except OSError:  # the terminal closed: every process on it has exited
-                break
-            if not chunk:
-                break
-            out += chunk
+                raise AssertionError(f"{command}: still running after {timeout} s\n{out.decode(errors='replace')}")
     finally:
         os.close(main)
         code = proc.wait(timeout)
