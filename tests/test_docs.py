@@ -316,3 +316,29 @@ def test_the_arena_page_shows_the_tf_git_example_as_it_is():
     (sample,) = [s for s in samples("toml") if s.page == "docs/arena.md"]
     example = (ROOT / "examples" / "tf-git" / "arena.toml").read_text()
     assert load_text(sample.text) == load_text(example)
+
+
+def test_the_architecture_names_only_modules_and_names_that_exist():
+    import importlib
+
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    paths = set(re.findall(r"arena_run(?:/\w+)+\.py", text))
+    for room in re.findall(r"`(arena_run/\w+)/`", text):
+        assert (ROOT / room).is_dir(), room
+    # Bare module names in a room's row: `apply.py` in the arena_run/cli/ row is arena_run/cli/apply.py.
+    for room, row in re.findall(r"^\| `(arena_run/\w+)/` \|(.*)$", text, re.M):
+        paths |= {f"{room}/{name}" for name in re.findall(r"`(\w+\.py)`", row)}
+    assert len(paths) > 60
+    missing = sorted(p for p in paths if not (ROOT / p).is_file())
+    assert not missing, f"docs/architecture.md names modules that do not exist: {missing}"
+    # Names in a row with one module: each is defined there.
+    for row in re.findall(r"^\|[^|]*\| (`arena_run/[^|]*)\|$", text, re.M):
+        modules = re.findall(r"`(arena_run(?:/\w+)+)\.py`", row)
+        names = re.findall(r"`([A-Za-z_]\w*)`", row)
+        if len(modules) == 1 and names:
+            module = importlib.import_module(modules[0].replace("/", "."))
+            absent = [n for n in names if not hasattr(module, n)]
+            assert not absent, f"{modules[0]}.py has no {absent}"
+    # Every room of the package is in the table.
+    rooms = {p.name for p in (ROOT / "arena_run").iterdir() if (p / "__init__.py").exists()}
+    assert rooms <= set(re.findall(r"`arena_run/(\w+)/`", text)), rooms
