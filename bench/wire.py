@@ -33,6 +33,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from contextlib import ExitStack
@@ -234,14 +235,16 @@ def run(label: str, cmd: list[str], network: Network, rtt: float, *, tool: str,
             intervals.append((end - ms / 1000, end))
         requests[verb] = requests.get(verb, 0) + 1
     slack = rtt / 2000 if rtt else 0.0005
-    return Run(label, rtt, seconds, requests, round_trips(intervals, slack),
+    done = Run(label, rtt, seconds, requests, round_trips(intervals, slack),
                network.connections(rtt) - before_conn, cp_cpu,
                usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, intervals)
+    print(f"  {label} ({tool}, {rtt:g} ms): {seconds:.2f} s, {done.round_trips} round trips, "
+          f"{done.shown_requests()}", file=sys.stderr, flush=True)
+    return done
 
 
 def arena_run_command(*args: str) -> list[str]:
     """The arena-run command of this interpreter's environment (the checkout's venv), with its request log."""
-    import sys
     script = Path(sys.executable).with_name("arena-run")
     return [str(script) if script.exists() else shutil.which("arena-run") or "arena-run", "-v", *args]
 
