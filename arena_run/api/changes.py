@@ -111,7 +111,7 @@ def diff(target: Cluster, plans: list[Plan]) -> list[ObjectDiff]:
         merged = None if action.desired is None else target.apply(action.desired, dry_run=True)  # None: delete
         return unified(action.key, action.op, action.live, merged)
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(actions), target.concurrency))) as pool:
         return list(pool.map(one, actions))
 
 

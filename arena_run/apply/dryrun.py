@@ -11,9 +11,6 @@ from typing import Optional
 from ..cluster import Cluster, ClusterError
 from ..plan import Action, Plan
 
-POOL = 8
-
-
 def dry_run(cluster: Cluster, plans: list[Plan]) -> None:
     """Add to each plan's problems what the API server would refuse; writes nothing."""
     # Not a replacement: its new object is created after the old one is gone,
@@ -30,7 +27,10 @@ def dry_run(cluster: Cluster, plans: list[Plan]) -> None:
         except ClusterError as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=POOL) as pool:
+    if not todo:
+        return
+    # All of them at once: the transport bounds how many are in flight.
+    with ThreadPoolExecutor(max_workers=min(len(todo), cluster.concurrency)) as pool:
         refusals = list(pool.map(one, todo))
     for (plan, action), exc in zip(todo, refusals):
         if exc is None:

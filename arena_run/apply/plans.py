@@ -1,8 +1,11 @@
 """Applying many experiments at once, and stopping them all on Ctrl-C.
 
-Each experiment keeps its own ApplySet order and lock (writes.py); up to
-EXPERIMENTS_AT_ONCE of them are applied side by side, each also writing its
-own objects concurrently.  A failure in one does not stop the others.
+Each experiment keeps its own ApplySet order and lock (writes.py); as many
+of them are applied side by side as the cluster's transport has requests in
+flight (its concurrency), each also writing its own objects concurrently:
+while one experiment waits for its parent's answer, others' members are
+written, and the transport holds back whatever exceeds its bound.  A failure
+in one does not stop the others.
 """
 
 from __future__ import annotations
@@ -16,9 +19,6 @@ from ..plan import Plan
 from .errors import ApplyError
 from .events import Applied, Listener, tell
 from .writes import Interrupted, Result, apply_plan, recheck
-
-EXPERIMENTS_AT_ONCE = 4  # each also writes its own objects concurrently
-
 
 def apply_plans(cluster: Cluster, plans: list[Plan], progress: Listener = None) -> list[Result]:
     """Apply the plans that change something, experiments side by side.
@@ -43,7 +43,7 @@ def apply_plans(cluster: Cluster, plans: list[Plan], progress: Listener = None) 
             tell(progress, Applied(p, error=result) if isinstance(result, ApplyError) else Applied(p, result=result))
         return result
 
-    with ThreadPoolExecutor(max_workers=EXPERIMENTS_AT_ONCE) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(todo), cluster.concurrency))) as pool:
         futures = [pool.submit(one, p) for p in todo]
         try:
             for f in futures:

@@ -13,6 +13,7 @@ from ..cluster import Cluster, ClusterError
 from ..objects.applyset import FIELD_MANAGER, PART_OF, applyset_id, parent_name
 from ..objects.keys import Key, key_of
 from ..objects.kinds import KINDS, Kind
+from ..objects.live import side_by_side
 from ..plan import Action, Plan, desired_members
 from ..spec.model import Experiment
 from . import lock
@@ -267,18 +268,26 @@ def _wait_no_pods(cluster: Cluster, meta: dict[str, Any], selector: str, deadlin
     return True
 
 
+def _names_in(cluster: Cluster, namespace: Optional[str], gk: str) -> Callable[[], list[dict[str, Any]]]:
+    return lambda: cluster.list(KINDS[gk], namespace, metadata_only=True)
+
+
 def recheck(cluster: Cluster, plans: list[Plan]) -> None:
     """Ownership at write time: a name a plan would create that someone else has
     taken since the plan was made (say, while its prompt was open) is refused
-    before anything is written.  One LIST (names and labels) per kind and namespace."""
+    before anything is written.  One LIST (names and labels) per kind and namespace,
+    side by side."""
     wanted: dict[tuple[Optional[str], str], list[tuple[Plan, Action]]] = {}
     for p in plans:
         for a in p.actions:
             if a.op == "create":
                 wanted.setdefault((a.key[1], a.key[0]), []).append((p, a))
     problems = []
-    for (ns, gk), items in sorted(wanted.items()):
-        existing = {o["metadata"]["name"]: o for o in cluster.list(KINDS[gk], ns, metadata_only=True)}
+    order = sorted(wanted)
+    listed = side_by_side(cluster, [_names_in(cluster, ns, gk) for ns, gk in order])  # one round trip
+    for (ns, gk), found in zip(order, listed):
+        items = wanted[(ns, gk)]
+        existing = {o["metadata"]["name"]: o for o in found}
         for p, a in items:
             obj = existing.get(a.name)
             if obj is None:

@@ -11,16 +11,20 @@ from typing import Optional
 
 from .errors import ClusterError, one_line
 from .retry import RetryPolicy
-from .transport import Transport
+from .transport import CONCURRENCY, Transport
 from .verbs import Cluster
 
 
-def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, pool: int = 16,
+def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, concurrency: Optional[int] = None,
             retry: Optional[RetryPolicy] = None) -> Cluster:
     """Connect as kubectl would: --kubeconfig, $KUBECONFIG (merged), ~/.kube/config, then in-cluster.
 
-    Nothing is sent yet; the first request finds out whether the server answers.
+    concurrency: requests in flight at once (default $ARENA_RUN_CONCURRENCY,
+    else transport.CONCURRENCY).  Nothing is sent yet; the first request
+    finds out whether the server answers.
     """
+    if concurrency is None:
+        concurrency = _concurrency_from_env()
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -63,8 +67,23 @@ def connect(kubeconfig: Optional[str] = None, context: Optional[str] = None, poo
             pass
     # Retries are arena-run's own (Transport.request, retry.py), not urllib3's.
     cfg.retries = False
-    cfg.connection_pool_maxsize = pool
+    # A connection for each request in flight, and one for a followed log
+    # beside them: none is opened (TLS handshake and all) and dropped per request.
+    cfg.connection_pool_maxsize = concurrency + 1
     # TCP keepalive as client-go sets it: a followed log has no read timeout,
     # so a peer that vanished is noticed by the kernel's probes instead.
     cfg.keep_alive = True
-    return Cluster(Transport(client.ApiClient(cfg), cfg.host, source, retry), namespace)
+    return Cluster(Transport(client.ApiClient(cfg), cfg.host, source, retry, concurrency), namespace)
+
+
+def _concurrency_from_env() -> int:
+    text = os.environ.get("ARENA_RUN_CONCURRENCY", "").strip()
+    if not text:
+        return CONCURRENCY
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ClusterError(f"ARENA_RUN_CONCURRENCY must be a whole number of requests, 1 or more, not {text!r}")
+    return value

@@ -29,6 +29,11 @@ from .retry import BROKEN, NOT_SENT, RetryPolicy, parse_retry_after
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 60
 APPLY_PATCH = "application/apply-patch+yaml"
+# Requests in flight at once, whatever the number of threads asking: enough to
+# keep a 50 ms link busy for a server that takes a few ms per write, and well
+# within the seats API Priority and Fairness gives a user's flow (a 429 beyond
+# them is waited out and sent again, retry.py).  ARENA_RUN_CONCURRENCY changes it.
+CONCURRENCY = 16
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,15 @@ class Transport:
     attempt, from whichever thread made it; retry is the RetryPolicy;
     read_timeout bounds each read of an answer (never a followed log);
     cancel() stops retry waits and refuses new requests (for Ctrl-C).
+    concurrency bounds the attempts in flight at once (the pool holds as many
+    connections, so none is opened per request); a retry's wait holds no slot.
     """
 
-    def __init__(self, api_client: Any, server: str, source: str, retry: Optional[RetryPolicy] = None):
+    def __init__(self, api_client: Any, server: str, source: str, retry: Optional[RetryPolicy] = None,
+                 concurrency: int = CONCURRENCY):
         self._api = api_client
+        self.concurrency = max(1, concurrency)
+        self._slots = threading.BoundedSemaphore(self.concurrency)
         self.server = server
         self.source = source  # what was loaded: kubeconfig paths and context, or in-cluster
         self.requests: Counter[str] = Counter()
@@ -126,18 +136,19 @@ class Transport:
         while True:
             if self._cancelled.is_set():
                 raise ClusterError(f"interrupted: {method} {shown} was not sent")
-            t0 = time.monotonic()
             status: Optional[int] = None
             reason, retry_after = "", None
             payload: Union[bytes, BaseHTTPResponse] = b""
             failure: Optional[_Failed] = None
-            try:
-                status, reason, retry_after, payload = self._attempt(
-                    method, path, query, body, content_type, accept, stream,
-                    self.read_timeout if read_timeout == "default" else read_timeout)
-            except _Failed as exc:
-                failure = exc
-            ms = (time.monotonic() - t0) * 1000
+            with self._slots:  # the attempt's time is its own, not its wait for a slot
+                t0 = time.monotonic()
+                try:
+                    status, reason, retry_after, payload = self._attempt(
+                        method, path, query, body, content_type, accept, stream,
+                        self.read_timeout if read_timeout == "default" else read_timeout)
+                except _Failed as exc:
+                    failure = exc
+                ms = (time.monotonic() - t0) * 1000
             if status is not None:
                 self._reached = True
             if failure is None and status is not None and 200 <= status < 300:

@@ -49,6 +49,11 @@ class Cluster:
         return self.transport.requests
 
     @property
+    def concurrency(self) -> int:
+        """How many requests may be in flight at once (the transport holds the rest back)."""
+        return self.transport.concurrency
+
+    @property
     def retries(self) -> Counter[str]:
         return self.transport.retries
 

@@ -7,16 +7,26 @@ applying a directory of 100 experiments reads no more often than one.  Only
 for kinds where something is about to be created is the namespace listed
 again (names and labels only) to find objects arena-run does not own but
 would collide with.
+
+Two round trips at most, whatever the number of kinds: the parents and the
+members of every kind the files render go side by side (a directory applied
+before, the common case, needs them all; for a first apply they come back
+empty, in the same round trip), then, side by side again, the members of
+kinds only a parent records (what a prune deletes) and the namesakes of what
+is missing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable, Optional, TypeVar
 
 from .applyset import ID_LABEL, PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
 from .keys import Key, Live, key_of
 from .kinds import KINDS, kind_of
 from .reader import Reader
+
+T = TypeVar("T")
+
 
 
 def read_live(target: Reader, experiment: str, namespace: str, desired: list[dict[str, Any]]) -> Live:
@@ -25,47 +35,79 @@ def read_live(target: Reader, experiment: str, namespace: str, desired: list[dic
 
 def read_many(target: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]]]) -> dict[tuple[str, str], Live]:
     """{(namespace, name): Live} for [(name, namespace, desired objects)]."""
-    out = {}
     by_namespace: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
     for name, ns, desired in wanted:
         by_namespace.setdefault(ns, []).append((name, desired))
+    out = {}
     for ns, items in by_namespace.items():
-        if len(items) == 1:
-            (name, desired), = items
-            parents = {name: target.get(PARENT_KIND, ns, parent_name(name))}
-        else:
-            listed = {o["metadata"]["name"]: o for o in target.list(PARENT_KIND, ns, selector=ID_LABEL)}
-            parents = {name: listed.get(parent_name(name)) for name, _ in items}
-        kinds = set()
-        for name, desired in items:
-            if parents[name] is not None:
-                kinds |= {kind_of(o).group_kind for o in desired} | set(group_kinds_of(parents[name]))
-        members: dict[str, dict[Key, dict[str, Any]]] = {name: {} for name, _ in items}
-        ids = {applyset_id(parent_name(name), ns): name for name, _ in items if parents[name] is not None}
-        for gk in sorted(k for k in kinds if k in KINDS):
-            # kinds a newer arena-run recorded but this one does not know are left alone
-            if len(items) == 1:
-                (set_id,) = ids or [None]
-                found = target.list(KINDS[gk], ns, selector=f"{PART_OF}={set_id}") if set_id else []
-            else:
-                found = target.list(KINDS[gk], ns, selector=PART_OF)
-            for obj in found:
-                owner = ids.get((obj["metadata"].get("labels") or {}).get(PART_OF) or "")
-                if owner is not None:
-                    members[owner][key_of(obj)] = obj
-        foreign = _foreign(target, ns, [o for name, desired in items for o in desired
-                                         if key_of(o) not in members[name]])
-        for name, _ in items:
-            out[(ns, name)] = Live(parents[name], members[name], foreign)
+        out.update(_read_namespace(target, ns, items))
     return out
 
 
-def _foreign(target: Reader, namespace: str, missing: list[dict[str, Any]]) -> dict[Key, dict[str, Any]]:
+def side_by_side(reader: Reader, calls: list[Callable[[], T]]) -> list[T]:
+    """Each call's result, in order; concurrently on a cluster (its transport bounds
+    the requests in flight), one after another on a target without `concurrency`."""
+    width = min(len(calls), getattr(reader, "concurrency", 1))
+    if width <= 1:
+        return [call() for call in calls]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=width) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def _read_namespace(target: Reader, ns: str, items: list[tuple[str, list[dict[str, Any]]]]
+                    ) -> dict[tuple[str, str], Live]:
+    single = len(items) == 1
+
+    def parents_of() -> dict[str, Optional[dict[str, Any]]]:
+        if single:
+            (name, _), = items
+            return {name: target.get(PARENT_KIND, ns, parent_name(name))}
+        listed = {o["metadata"]["name"]: o for o in target.list(PARENT_KIND, ns, selector=ID_LABEL)}
+        return {name: listed.get(parent_name(name)) for name, _ in items}
+
+    def members_of(gk: str) -> Callable[[], list[dict[str, Any]]]:
+        selector = f"{PART_OF}={applyset_id(parent_name(items[0][0]), ns)}" if single else PART_OF
+        return lambda: target.list(KINDS[gk], ns, selector=selector)
+
+    rendered = sorted({kind_of(o).group_kind for _, desired in items for o in desired})
+    calls: list[Callable[[], Any]] = [parents_of, *(members_of(gk) for gk in rendered)]
+    first = side_by_side(target, calls)
+    parents: dict[str, Optional[dict[str, Any]]] = first[0]
+    listed: dict[str, list[dict[str, Any]]] = dict(zip(rendered, first[1:]))
+    # Kinds a parent records that no file renders now: what a prune would delete.
+    # Kinds a newer arena-run recorded but this one does not know are left alone.
+    recorded = sorted({gk for name, _ in items if parents[name] is not None
+                       for gk in group_kinds_of(parents[name])} - set(rendered))
+    recorded = [gk for gk in recorded if gk in KINDS]
+    ids = {applyset_id(parent_name(name), ns): name for name, _ in items if parents[name] is not None}
+    members: dict[str, dict[Key, dict[str, Any]]] = {name: {} for name, _ in items}
+
+    def take(found: list[dict[str, Any]]) -> None:
+        for obj in found:
+            owner = ids.get((obj["metadata"].get("labels") or {}).get(PART_OF) or "")
+            if owner is not None:
+                members[owner][key_of(obj)] = obj
+
+    for found in listed.values():
+        take(found)
+    missing = [o for name, desired in items for o in desired if key_of(o) not in members[name]]
+    missing_kinds = sorted({kind_of(o).group_kind for o in missing})
+    second = side_by_side(target, [*(members_of(gk) for gk in recorded),
+                                    *(_names_of(target, ns, gk) for gk in missing_kinds)])
+    for found in second[:len(recorded)]:
+        take(found)
     foreign: dict[Key, dict[str, Any]] = {}
-    for gk in sorted({kind_of(o).group_kind for o in missing}):
+    for gk, found in zip(missing_kinds, second[len(recorded):]):
         names = {o["metadata"]["name"] for o in missing if kind_of(o).group_kind == gk}
-        for obj in target.list(KINDS[gk], namespace, metadata_only=True):
+        for obj in found:
             if obj["metadata"]["name"] in names:
                 obj["apiVersion"], obj["kind"] = KINDS[gk].api_version, KINDS[gk].kind
-                foreign[(gk, namespace, obj["metadata"]["name"])] = obj
-    return foreign
+                foreign[(gk, ns, obj["metadata"]["name"])] = obj
+    return {(ns, name): Live(parents[name], members[name], foreign) for name, _ in items}
+
+
+def _names_of(target: Reader, namespace: str, gk: str) -> Callable[[], list[dict[str, Any]]]:
+    """Every object of a kind in the namespace, names and labels only."""
+    return lambda: target.list(KINDS[gk], namespace, metadata_only=True)
