@@ -109,7 +109,8 @@ class _Server:
                 pass
 
 
-async def _serve(target: tuple[str, int], rtt: float, port: int, log: Optional[Path]) -> None:
+async def _serve(target: tuple[str, int], rtt: float, port: int, log: Optional[Path],
+                 orphaned_stop: bool = False) -> None:
     handler = _Server(target, rtt, log)
     server = await asyncio.start_server(handler.handle, "127.0.0.1", port, backlog=512)
     bound = server.sockets[0].getsockname()[1]
@@ -118,6 +119,16 @@ async def _serve(target: tuple[str, int], rtt: float, port: int, log: Optional[P
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if orphaned_stop:
+        parent = os.getppid()
+
+        async def watch_parent() -> None:
+            # Started by DelayProxy: a starter killed before it could stop us leaves nothing behind.
+            while os.getppid() == parent:
+                await asyncio.sleep(1)
+            stop.set()
+
+        asyncio.ensure_future(watch_parent())
     async with server:
         await stop.wait()
 
@@ -138,7 +149,7 @@ class DelayProxy:
     def __enter__(self) -> "DelayProxy":
         cmd = [sys.executable, str(Path(__file__).resolve()), "--rtt-ms", str(self.rtt_ms),
                "--target", f"{self.target[0]}:{self.target[1]}", "--port", str(self.listen_port),
-               "--log", str(self._log)]
+               "--log", str(self._log), "--with-parent"]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()
@@ -176,11 +187,12 @@ def main() -> None:
     ap.add_argument("--target", required=True, help="127.0.0.1:PORT of the API server")
     ap.add_argument("--port", type=int, default=0, help="port to listen on (127.0.0.1); 0: any free one")
     ap.add_argument("--log", type=Path, help="append a line per accepted connection here")
+    ap.add_argument("--with-parent", action="store_true", help="stop when the process that started it is gone")
     args = ap.parse_args()
     host, _, port = args.target.rpartition(":")
     if host not in ("127.0.0.1", "localhost"):
         sys.exit(f"delayproxy: forwards to 127.0.0.1 only, not {host}")
-    asyncio.run(_serve((host, int(port)), args.rtt_ms / 1000, args.port, args.log))
+    asyncio.run(_serve((host, int(port)), args.rtt_ms / 1000, args.port, args.log, args.with_parent))
 
 
 if __name__ == "__main__":
