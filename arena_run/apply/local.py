@@ -76,6 +76,8 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
                 kind == "Deployment" and current is not None and current["object"].get("spec") != desired.get("spec"))
             store.put_object(name, desired, new_run=new_run, base=base, volumes=volumes)
             result.outcomes.append(Outcome(action, True))
+            if new_run and kind in RUNNABLE:
+                result.started.append(f"{kind} {obj_name}")
         if plan.parent_last is not None:
             store.write_parent(name, plan.parent_last)
         elif plan.parent_first is not None and store.parent(name) is None:

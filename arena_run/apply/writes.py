@@ -43,6 +43,9 @@ class Outcome:
 class Result:
     plan: Plan
     outcomes: list[Outcome] = field(default_factory=list)
+    # Locally: "Kind name" of each job or server this apply set running (a new run); a record-only
+    # apply, one that found another apply had done it, or one that only deleted, starts none.
+    started: list[str] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Outcome]:

@@ -71,10 +71,14 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
     if stops and not confirm("Stop and replace these on this machine?", yes):
         show.err.print("Nothing was applied.")
         return 1
-    api.apply(on, plans, volumes=claims)
-    for p in todo:
-        show.out.print(f"[green]Started[/] {p.experiment} on this machine "
-                       f"(arena-run status --local {p.experiment}, arena-run logs --local {p.experiment} -f)")
+    for result in api.apply(on, plans, volumes=claims):
+        name = result.plan.experiment
+        if result.started:
+            show.out.print(f"[green]Started[/] {name} on this machine: {', '.join(result.started)} "
+                           f"(arena-run status --local {name}, arena-run logs --local {name} -f)")
+        else:  # recorded only, done meanwhile by another apply, or only finished jobs forgotten
+            show.out.print(f"[green]Applied[/] {name} on this machine: nothing new to run "
+                           f"(arena-run status --local {name})")
     if not wait:
         return 0
     return _wait_finished(on, plans, timeout)
@@ -178,6 +182,13 @@ def _wait_finished(machine: LocalView, plans: list[Plan], timeout: float) -> int
         follower.start()
     try:
         states = api.wait(machine, plans, timeout=timeout)
+    except KeyboardInterrupt:
+        stop.set()
+        names = " ".join(p.experiment for p in plans)
+        show.err.print(f"interrupted: only the wait; what runs goes on on this machine. Follow it with "
+                       f"`arena-run logs --local {plans[0].experiment} -f` or `arena-run status --local {names}`, "
+                       f"stop it with `arena-run delete --local {names}`", style="yellow")
+        return 130
     except api.ApplyError as exc:
         _finish(follower, stop)
         for problem in exc.problems:

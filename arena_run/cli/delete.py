@@ -34,7 +34,8 @@ def delete(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optio
             return 1
         deleted = {d.name for d in api.delete(on, names)}
         for name in names:
-            show.out.print(f"[green]Deleted[/] {name}" if name in deleted else f"Experiment {name}: nothing to delete.")
+            show.out.print(f"[green]Deleted[/] {name}: nothing of it runs on this machine any more" if name in deleted
+                           else f"Experiment {name}: nothing to delete.")
         return 0
     found = []
     for exp in api.find(on, targets, namespace=namespace):
