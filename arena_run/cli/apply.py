@@ -6,6 +6,8 @@ checked before anything is written; problems are one line each, exit 1.
 
 from __future__ import annotations
 
+import os
+
 import sys
 import threading
 from typing import TYPE_CHECKING, Optional
@@ -92,7 +94,7 @@ def parse_volumes(values: tuple[str, ...]) -> dict[str, str]:
         if not sep or not name or not path:
             raise click.BadParameter(f"{value!r}: expected NAME=DIR (a PVC's claim name and a directory)",
                                      param_hint="--volume")
-        out[name] = path
+        out[name] = os.path.abspath(path)  # the supervisor, and a later apply, may run elsewhere
     return out
 
 

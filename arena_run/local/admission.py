@@ -21,7 +21,7 @@ from . import gpus as local_gpus
 from .distributed import LOCAL_JOB_KIND_NAMES
 from .resources import cores_available
 from .runner import check_namespaces
-from .state import LocalError
+from .state import LocalError, data_home
 
 RUN_HERE = ("TFJob", "PyTorchJob", "Deployment", "Service", "InferenceService")  # InferenceService: refused below
 
@@ -58,7 +58,8 @@ def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> lis
                                + (f" ({inventory.note})" if inventory.note else "")
                                + "; it would never start (a GPU job never runs on CPU)")
     if any(desired["kind"] in LOCAL_JOB_KIND_NAMES + ("Deployment",) for _, desired in starting):
-        for check in (cores_available, check_namespaces):
+        # The environment the supervisor will read, checked while a refusal is still one line.
+        for check in (cores_available, check_namespaces, data_home):
             try:
                 check()
             except LocalError as exc:

@@ -10,6 +10,7 @@ are dropped: its lock is free, and its replicas died with it.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Optional
 
 from ..objects.quantity import Quantity
@@ -22,21 +23,20 @@ def cores_available() -> int:
     """The cores local runs share: $ARENA_RUN_LOCAL_CPUS (a whole number), else this process's CPUs."""
     value = os.environ.get(CPUS_VAR)
     if value:
-        try:
-            return max(1, int(value))
-        except ValueError:
-            raise LocalError(f"{CPUS_VAR}={value!r}: expected a whole number of cores (e.g. 4)") from None
+        if not re.fullmatch(r"\s*[0-9]{1,6}\s*", value) or int(value) < 1:
+            raise LocalError(f"{CPUS_VAR}={value!r}: expected a whole number of cores (e.g. 4)")
+        return int(value)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover
         return os.cpu_count() or 1
 
 
-def cores_of(cpu: Optional[str]) -> int:
-    """A replica's cores: its cpu request rounded up, 1 when it asks for none."""
+def cores_of(cpu: Optional[str]) -> float:
+    """A replica's cores: its cpu request as the scheduler counts it (`100m` is a tenth), 1 when it asks for none."""
     if not cpu:
-        return 1
-    return max(1, Quantity.parse(cpu).ceil())
+        return 1.0
+    return float(Quantity.parse(cpu).value)
 
 
 def _held(store: Store) -> dict[str, Any]:
@@ -49,10 +49,14 @@ def _held(store: Store) -> dict[str, Any]:
     held = data.get("held", {}) if isinstance(data, dict) else None
     if not isinstance(held, dict) or not all(
             isinstance(k, str) and "/" in k and isinstance(v, dict) and isinstance(v.get("gpus", []), list)
-            and isinstance(v.get("cores", 0), int) for k, v in held.items()):
+            and _number(v.get("cores", 0)) for k, v in held.items()):
         raise LocalError(f"{store.resources_path()} is damaged (not the ledger of GPUs and cores held); "
                          "remove it once no local job runs (arena-run status --local)")
     return held
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)  # cores: 0.1 for cpu = "100m"
 
 
 def check(store: Store) -> None:
@@ -77,7 +81,7 @@ class Ledger:
                 out[key] = entry
         return out
 
-    def admit(self, uid: str, gpus_needed: list[int], cores: int, visible: list[str],
+    def admit(self, uid: str, gpus_needed: list[int], cores: float, visible: list[str],
               mine: set[str]) -> tuple[Optional[list[list[str]]], Optional[str]]:
         """(gpu uuids per replica, None) when admitted, else (None, why it waits)."""
         with self.store.resources_lock():
@@ -89,8 +93,8 @@ class Ledger:
                 return None, f"needs {need} GPU{'s' if need != 1 else ''}, {len(free)} free"
             used = sum(e.get("cores", 0) for e in held.values())
             total = cores_available()
-            if held and used + cores > total:
-                return None, f"needs {cores} core{'s' if cores != 1 else ''}, {max(total - used, 0)} free of {total}"
+            if held and round(used + cores, 3) > total:  # milli-cores, as Kubernetes counts
+                return None, f"needs {cores:g} core{'s' if cores != 1 else ''}, {max(total - used, 0):g} free of {total}"
             given: list[list[str]] = []
             rest = list(free)
             for n in gpus_needed:

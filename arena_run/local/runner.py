@@ -114,7 +114,7 @@ class ProcessRunner:
             "root": os.path.join(launch.scratch, "root"), "scratch": launch.scratch,
             "working_dir": launch.working_dir, "mounts": launch.mounts, "shm": launch.shm,
             # A process sees this machine's environment, the pod's own on top.
-            "argv": launch.argv, "env": {**os.environ, **launch.env},
+            "argv": launch.argv, "env": {**user_env(), **launch.env},
         })
         os.makedirs(os.path.dirname(launch.log), exist_ok=True)
         with open(launch.log, "ab") as log:
@@ -129,6 +129,20 @@ class ProcessRunner:
             os.killpg(proc.pid, sig)  # the replica's own process group, children included
         except ProcessLookupError:
             pass
+
+
+def user_env() -> dict[str, str]:
+    """This machine's environment as the user has it, not as arena-run's own virtualenv made it:
+    a job's `python3` is the user's, not the interpreter arena-run happens to run in."""
+    env = dict(os.environ)
+    if sys.prefix != sys.base_prefix:  # arena-run runs in a virtualenv (pipx, a venv, an activated one)
+        own = os.path.join(sys.prefix, "bin")
+        path = [p for p in env.get("PATH", "").split(os.pathsep) if p and os.path.realpath(p) != os.path.realpath(own)]
+        env["PATH"] = os.pathsep.join(path)
+        if env.get("VIRTUAL_ENV") and os.path.realpath(env["VIRTUAL_ENV"]) == os.path.realpath(sys.prefix):
+            del env["VIRTUAL_ENV"]
+            env.pop("VIRTUAL_ENV_PROMPT", None)
+    return env
 
 
 def _sandbox_env() -> dict[str, str]:

@@ -62,13 +62,32 @@ def parse_iso(text: Optional[str]) -> Optional[float]:
 
 
 def state_home() -> str:
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return os.path.join(base, "arena-run")
+    return _home("XDG_STATE_HOME", (".local", "state"))
 
 
 def data_home() -> str:
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
-    return os.path.join(base, "arena-run")
+    return _home("XDG_DATA_HOME", (".local", "share"))
+
+
+def _home(var: str, fallback: tuple[str, ...]) -> str:
+    """$var/arena-run, or ~/<fallback>/arena-run: refused in one line when it cannot be a directory."""
+    value = os.environ.get(var)
+    if value and not os.path.isabs(value):
+        raise LocalError(f"{var}={value!r} is not an absolute path: set an absolute one, or unset it for the "
+                         f"default ~/{'/'.join(fallback)}")
+    path = os.path.join(value or os.path.join(os.path.expanduser("~"), *fallback), "arena-run")
+    usable_dir(path, f"{var}={value!r}" if value else f"{var} is unset and HOME={os.path.expanduser('~')!r}")
+    return path
+
+
+def usable_dir(path: str, what: str) -> None:
+    """Raise LocalError when path, or the nearest of its parents that exists, is not a directory."""
+    probe = path
+    while not os.path.lexists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        kind = "a file" if os.path.isfile(probe) else "a dangling link" if os.path.islink(probe) else "not a directory"
+        raise LocalError(f"{what}: {probe} is {kind}, so {path} cannot be a directory")
 
 
 class Damaged(LocalError):

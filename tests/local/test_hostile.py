@@ -19,6 +19,8 @@ import pytest
 from arena_run.local import code
 from arena_run.local.state import LocalError
 
+from ..conftest import ROOT
+
 
 @pytest.fixture
 def repo(tmp_path):
@@ -114,3 +116,54 @@ def test_an_rsync_source_is_never_an_option(tmp_path, source):
     with pytest.raises(LocalError, match="would be read as an option"):
         code.sync(init, str(tmp_path / "code"), str(tmp_path), io.BytesIO())
     assert not marker.exists()
+
+
+JOB = 'name = "envs"\n[[data]]\npvc = "out"\nmount = "/out"\n[job]\nimage = "i"\ncommand = "true"\n'
+
+
+@pytest.mark.parametrize("var, value, said", [
+    ("XDG_STATE_HOME", "{file}", "XDG_STATE_HOME='{file}': {file} is a file"),
+    ("XDG_STATE_HOME", "{file}/below", "XDG_STATE_HOME='{file}/below': {file} is a file"),
+    ("XDG_STATE_HOME", "relative/dir", "XDG_STATE_HOME='relative/dir' is not an absolute path"),
+    ("XDG_DATA_HOME", "{file}", "XDG_DATA_HOME='{file}': {file} is a file"),
+    ("XDG_DATA_HOME", "relative", "XDG_DATA_HOME='relative' is not an absolute path"),
+    ("ARENA_RUN_LOCAL_CPUS", "abc", "ARENA_RUN_LOCAL_CPUS='abc': expected a whole number of cores"),
+    ("ARENA_RUN_LOCAL_CPUS", "0", "ARENA_RUN_LOCAL_CPUS='0': expected a whole number of cores"),
+    ("ARENA_RUN_LOCAL_CPUS", "²", "ARENA_RUN_LOCAL_CPUS='²': expected a whole number of cores"),
+])
+def test_an_unusable_environment_variable_is_one_line_and_nothing_starts(local, tmp_path, var, value, said):
+    """Issue 18 item 11: XDG_STATE_HOME naming a file was `internal error: NotADirectoryError`, exit 2;
+    ARENA_RUN_LOCAL_CPUS=abc left the job Pending for ever."""
+    file = tmp_path / "a-file"
+    file.write_text("")
+    f = local.write("envs", JOB)
+    env = {var: value.format(file=file)}
+    result = local.cli("apply", "--local", "-y", f, env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert said.format(file=file) in result.stderr, result.stderr
+    assert "internal error" not in result.stderr
+    assert local.store().names() == []
+    if var == "XDG_STATE_HOME":
+        status = local.cli("status", "--local", env=env)
+        assert status.returncode == 1 and status.stderr.count("\n") == 1, status.stderr
+        assert said.format(file=file) in status.stderr
+
+
+def test_replicas_get_the_users_path_not_arena_runs_virtualenv(local, tmp_path):
+    """Issue 18: with arena-run in a virtualenv whose bin is first on PATH, a job's `python3` was
+    arena-run's interpreter.  arena-run here runs from a fresh virtualenv, activated as a user would."""
+    import sys
+
+    venv = tmp_path / "tool-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    f = local.write("paths", 'name = "paths"\n[[data]]\npvc = "out"\nmount = "/out"\n[job]\nimage = "i"\n'
+                    'command = "echo $PATH > /out/path; echo ${VIRTUAL_ENV:-none} > /out/venv"\n')
+    env = {**local.env, "PATH": f"{venv / 'bin'}{os.pathsep}{local.env['PATH']}", "VIRTUAL_ENV": str(venv)}
+    result = subprocess.run([str(python), "-m", "arena_run", "apply", "--local", "-y", "--wait", str(f)],
+                            cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    path = (local.volume("out") / "path").read_text().strip().split(os.pathsep)
+    assert str(venv / "bin") not in path and path == local.env["PATH"].split(os.pathsep)
+    assert (local.volume("out") / "venv").read_text().strip() == "none"

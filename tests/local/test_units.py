@@ -68,3 +68,11 @@ def test_server_ports_become_free_local_ones():
     assert local_ports(serving, {8500: 1, 8501: 2}) == ["tensorflow_model_server", "--port=1",
                                                          "--rest_api_port=2", "--model_name=m"]
     assert json.dumps(local_ports([], {})) == "[]"
+
+
+def test_a_fractional_cpu_request_takes_that_share_of_a_core():
+    """Issue 18: `cpu = "100m"` took a whole core in local admission."""
+    from arena_run.local.resources import cores_of
+
+    assert [cores_of(c) for c in ("100m", "0.5", "1", "2", "1500m", "2k", None)] == [0.1, 0.5, 1, 2, 1.5, 2000, 1]
+    assert sum(cores_of("100m") for _ in range(10)) <= 1.0 + 1e-9
