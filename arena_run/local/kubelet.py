@@ -23,6 +23,7 @@ from . import code as code_sync
 from . import distributed
 from .runner import Launch, Runner
 from .runs import Replica, Run
+from .paths import PathError, make_beneath
 from .state import LocalError, data_home, now_iso
 
 GRACE = 3.0  # seconds between SIGTERM and SIGKILL when stopping a replica
@@ -161,10 +162,15 @@ class Kubelet:
                 os.makedirs(source, exist_ok=True)
             else:
                 raise LocalError(f"volume {vm['name']}: not something --local can provide")
+            mount = {"source": source, "target": vm["mountPath"], "read_only": read_only}
             if vm.get("subPath"):
-                source = os.path.join(source, vm["subPath"])
-                os.makedirs(source, exist_ok=True)
-            mounts.append({"source": source, "target": vm["mountPath"], "read_only": read_only})
+                # Made, and later mounted (the sandbox), with no link inside the volume followed.
+                try:
+                    make_beneath(source, vm["subPath"])
+                except (PathError, OSError) as exc:
+                    raise LocalError(f"volume {vm['name']} subPath {vm['subPath']}: {exc}") from None
+                mount.update(source=os.path.join(source, vm["subPath"]), volume=source, sub_path=vm["subPath"])
+            mounts.append(mount)
         return mounts, shm
 
 

@@ -34,6 +34,8 @@ import os
 import signal
 import sys
 
+from arena_run.local.paths import PathError, open_beneath
+
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_MOVE, MS_REC = 32, 4096, 8192, 16384
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
@@ -74,6 +76,34 @@ class Tree:
 
     def inside(self, path: str) -> str:
         return os.path.join(self.root, path.lstrip("/"))
+
+    def resolve(self, path: str) -> str:
+        """path as the pod sees it once chrooted: every link resolved inside the new root.
+
+        Before the chroot, the kernel would resolve a link's absolute target
+        (`/home/me/link -> /tmp/x`) on the host, so a mount made there would
+        land outside the new root and the pod's writes on the host's files.
+        """
+        todo, links = [p for p in path.split("/") if p], 0
+        done: list[str] = []
+        while todo:
+            part = todo.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                done = done[:-1]
+                continue
+            here = self.inside("/".join(done + [part]))
+            if os.path.islink(here):  # every earlier part is a real directory of the new root
+                links += 1
+                if links > 40:
+                    raise SandboxError(f"{path}: too many levels of symbolic links")
+                target = os.readlink(here)
+                done = [] if target.startswith("/") else done
+                todo = [p for p in target.split("/") if p] + todo
+                continue
+            done.append(part)
+        return "/" + "/".join(done)
 
     def build(self) -> None:
         os.makedirs(self.root, exist_ok=True)
@@ -143,8 +173,10 @@ class Tree:
         mount(stage, where, "", MS_MOVE)
         self.mounts[path] = True
 
-    def ensure_dir(self, path: str) -> None:
-        """Create path (and its parents) inside the new root, shadowing a host directory if it must."""
+    def ensure_dir(self, path: str) -> str:
+        """Create path (and its parents) inside the new root, shadowing a host directory if it must;
+        returns it resolved (what to mount on)."""
+        path = self.resolve(path)
         current = "/"
         for part in [p for p in path.split("/") if p]:
             nxt = current.rstrip("/") + "/" + part
@@ -153,8 +185,10 @@ class Tree:
                     self._shadow(current)
                 os.mkdir(self.inside(nxt))
             current = nxt
+        return path
 
     def working_dir(self, path: str, fresh: str) -> None:
+        path = self.resolve(path)
         if path == "/":
             return
         where = self.inside(path)
@@ -165,27 +199,39 @@ class Tree:
             except SandboxError:
                 pass  # no overlayfs here: a fresh directory instead of the host's
         if not os.path.isdir(where):
-            self.ensure_dir(path)
+            path = self.ensure_dir(path)
+            where = self.inside(path)
         os.makedirs(fresh, exist_ok=True)
         mount(fresh, where, "", MS_BIND)
         self.mounts[path] = True
 
-    def bind(self, source: str, target: str, read_only: bool) -> None:
-        if os.path.isdir(source):
-            self.ensure_dir(target)
-        else:
-            self.ensure_dir(os.path.dirname(target))
-            if not os.path.exists(self.inside(target)):
-                open(self.inside(target), "w").close()
-        where = self.inside(target)
-        mount(source, where, "", MS_BIND | MS_REC)
+    def bind(self, source: str, target: str, read_only: bool, volume: str = "", sub_path: str = "") -> None:
+        fd = None
+        if sub_path:
+            # The subPath is reached from the volume with no link followed (paths.open_beneath)
+            # and mounted through that very directory, not its name.
+            fd = open_beneath(volume, sub_path)
+            source = f"/proc/self/fd/{fd}"
+        try:
+            if os.path.isdir(source):
+                target = self.ensure_dir(target)
+            else:
+                target = self.ensure_dir(os.path.dirname(target)).rstrip("/") + "/" + os.path.basename(target)
+                target = self.resolve(target)
+                if not os.path.lexists(self.inside(target)):
+                    open(self.inside(target), "w").close()
+            where = self.inside(target)
+            mount(source, where, "", MS_BIND | MS_REC)
+        finally:
+            if fd is not None:
+                os.close(fd)
         self.mounts[target] = True  # a volume: mount points of nested volumes are made in it, as kubelet does
         if read_only:
             mount("none", where, "", MS_BIND | MS_REMOUNT | MS_RDONLY | _kept_flags(where))
 
     def shm(self, size: int) -> None:
-        self.ensure_dir("/dev/shm")
-        mount("shm", self.inside("/dev/shm"), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
+        where = self.inside(self.ensure_dir("/dev/shm"))
+        mount("shm", where, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
 
 
 def prepare(spec: dict[str, Any]) -> None:
@@ -193,7 +239,7 @@ def prepare(spec: dict[str, Any]) -> None:
     tree.build()
     tree.working_dir(spec["working_dir"], os.path.join(spec["scratch"], "workdir"))
     for m in sorted(spec["mounts"], key=lambda m: m["target"].count("/")):
-        tree.bind(m["source"], m["target"], m.get("read_only", False))
+        tree.bind(m["source"], m["target"], m.get("read_only", False), m.get("volume", ""), m.get("sub_path", ""))
     tree.shm(spec["shm"])
     os.chroot(tree.root)
     os.chdir(spec["working_dir"])
@@ -235,7 +281,7 @@ def main() -> int:
         spec = json.load(fh)
     try:
         prepare(spec)
-    except (SandboxError, OSError) as exc:
+    except (SandboxError, PathError, OSError) as exc:
         sys.stderr.write(f"arena-run: cannot set up the replica's filesystem: {exc}\n")
         return 126
     return run(spec["argv"], spec["env"])

@@ -167,3 +167,104 @@ def test_replicas_get_the_users_path_not_arena_runs_virtualenv(local, tmp_path):
     path = (local.volume("out") / "path").read_text().strip().split(os.pathsep)
     assert str(venv / "bin") not in path and path == local.env["PATH"].split(os.pathsep)
     assert (local.volume("out") / "venv").read_text().strip() == "none"
+
+
+def test_a_working_dir_through_a_host_link_stays_in_the_sandbox(local, tmp_path):
+    """Issue 18 item 2: `working_dir` through a symlinked host directory: the job's `echo changed > keep`
+    rewrote the host's file, and code/ was missing."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "keep").write_text("host\n")
+    (tmp_path / "link").symlink_to(real)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "train.py").write_text("pass\n")
+    f = local.write("wd", f'''name = "wd"
+[code]
+rsync = "{src}/"
+[[data]]
+pvc = "out"
+mount = "/out"
+[job]
+image = "i"
+working_dir = "{tmp_path}/link"
+command = "cat keep > /out/seen; echo changed > keep; ls code > /out/code; pwd -P > /out/pwd"
+''')
+    result = local.cli("apply", "--local", "-y", "--wait", f)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (real / "keep").read_text() == "host\n"
+    out = local.volume("out")
+    assert (out / "seen").read_text() == "host\n"  # the host's files are seen, as through an overlay
+    assert (out / "code").read_text().split() == ["train.py"]
+    assert (out / "pwd").read_text().strip() == str(real)
+    assert sorted(p.name for p in real.iterdir()) == ["keep"]
+
+
+def test_a_data_mount_through_a_host_link_lands_in_the_volume(local, tmp_path):
+    """Issue 18 item 2: a [[data]] mount through a symlink wrote into the host directory and the
+    volume stayed empty."""
+    host = tmp_path / "host-dir"
+    host.mkdir()
+    (tmp_path / "link").symlink_to(host)
+    f = local.write("mnt", f'''name = "mnt"
+[[data]]
+pvc = "out"
+mount = "{tmp_path}/link/out"
+[job]
+image = "i"
+command = "echo written > {tmp_path}/link/out/f"
+''')
+    result = local.cli("apply", "--local", "-y", "--wait", f)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert list(host.iterdir()) == []
+    assert (local.volume("out") / "f").read_text() == "written\n"
+
+
+def test_a_sub_path_never_follows_a_link_a_job_left_in_its_volume(local, tmp_path):
+    """A PVC outlives its job: a link `sub -> <host dir>` left in it must not turn a later job's
+    subPath into a bind of the host directory (kubelet's CVE-2017-1002101)."""
+    host = tmp_path / "host-dir"
+    host.mkdir()
+    volume = local.volume("out")
+    volume.mkdir(parents=True)
+    (volume / "sub").symlink_to(host)
+    f = local.write("sub", '''name = "sub"
+[[data]]
+pvc = "out"
+mount = "/out"
+sub_path = "sub/deeper"
+[job]
+image = "i"
+command = "echo written > /out/f"
+''')
+    result = local.cli("apply", "--local", "-y", "--wait", f)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "sub is a symbolic link in the volume" in result.stderr, result.stderr
+    assert list(host.iterdir()) == []
+
+
+def test_what_the_process_runner_isolates_and_what_it_does_not(local, tmp_path):
+    """docs/local.md, "Not a security boundary", statement by statement: its own processes, /dev/shm and
+    working directory; the rest of the host's filesystem is the host's, and written."""
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    (wd / "keep").write_text("host\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    marker = f"arena-run-isolation-{os.getpid()}"
+    f = local.write("iso", f'''name = "iso"
+[[data]]
+pvc = "out"
+mount = "/out"
+[job]
+image = "i"
+working_dir = "{wd}"
+command = "echo job > keep; echo x > /dev/shm/{marker}; echo $$ > /out/pid; ls /proc | grep -c '^[0-9]' > /out/procs; echo job > {outside}/written"
+''')
+    result = local.cli("apply", "--local", "-y", "--wait", f)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = local.volume("out")
+    assert (wd / "keep").read_text() == "host\n"  # the working directory: an overlay
+    assert not os.path.exists(f"/dev/shm/{marker}")  # /dev/shm: its own
+    assert int((out / "pid").read_text()) < 10 and int((out / "procs").read_text()) < 10  # its own processes
+    assert (outside / "written").read_text() == "job\n"  # the rest: the host's own, as README says
