@@ -109,7 +109,16 @@ def test_a_bad_name_writes_nothing(run_cli, tmp_path, name, says):
 def test_a_missing_directory(run_cli, tmp_path):
     refused(run_cli, str(tmp_path / "no" / "such" / "arena.toml"), before={}, directory=tmp_path,
             says="does not exist")
-    refused(run_cli, str(tmp_path / "new-project") + "/", before={}, directory=tmp_path, says="does not exist")
+    refused(run_cli, str(tmp_path / "no" / "new-project") + "/", before={}, directory=tmp_path,
+            says="does not exist")
+
+
+def test_a_directory_named_as_one_is_made(run_cli, tmp_path):
+    """Issue 18: `arena-run init my-project/` failed unless the directory existed, though the tour runs it so."""
+    code, out, err = run_cli("init", str(tmp_path / "my-project") + "/")
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "my-project").iterdir()) == ["arena.schema.json", "arena.toml"]
+    assert "name = \"my-project\"" in (tmp_path / "my-project" / "arena.toml").read_text()
 
 
 def test_a_directory_that_is_a_file(run_cli, tmp_path):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 from typing import NamedTuple, Optional
 
@@ -114,7 +115,8 @@ class Written(NamedTuple):
 
 def init_files(path: str, name: Optional[str], force: bool, schema_text: str) -> Written:
     """Write the starter at path (a file, or a directory for its arena.toml) and arena.schema.json beside it."""
-    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+    named_dir = path.endswith(("/", os.sep))  # `init my-project/`, as the tour runs it
+    if named_dir or os.path.isdir(path):
         path = os.path.join(path, "arena.toml")
     fmt = FORMATS.get(os.path.splitext(path)[1].lower())
     if fmt is None:
@@ -124,13 +126,22 @@ def init_files(path: str, name: Optional[str], force: bool, schema_text: str) ->
     text = starter(_check_name(name) if name is not None else suggest_name(os.path.abspath(directory)), fmt)
     _check_starter(text, fmt, path, name)
 
-    if not os.path.isdir(directory):
-        why = "is not a directory" if os.path.lexists(directory) else "does not exist"
-        raise UserError(f"cannot write {escape(path)}: {escape(directory)} {why}")
-    schema = os.path.join(directory, SCHEMA_FILE)
-    _may_replace(path, force)
-    write_schema = _may_replace(schema, force, same_as=schema_text)
-    _write_both(directory, [(path, text)] + ([(schema, schema_text)] if write_schema else []))
+    # A directory named as one (`my-project/`) is made, one level only: a typo in its parent still refuses.
+    made = named_dir and not os.path.lexists(directory) and os.path.isdir(os.path.dirname(os.path.abspath(directory)))
+    if made:
+        os.mkdir(directory)
+    try:
+        if not os.path.isdir(directory):
+            why = "is not a directory" if os.path.lexists(directory) else "does not exist"
+            raise UserError(f"cannot write {escape(path)}: {escape(directory)} {why}")
+        schema = os.path.join(directory, SCHEMA_FILE)
+        _may_replace(path, force)
+        write_schema = _may_replace(schema, force, same_as=schema_text)
+        _write_both(directory, [(path, text)] + ([(schema, schema_text)] if write_schema else []))
+    except BaseException:
+        if made:  # both files or neither, and no directory either
+            shutil.rmtree(directory, ignore_errors=True)
+        raise
     return Written(path, schema, write_schema)
 
 

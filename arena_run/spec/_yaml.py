@@ -83,8 +83,12 @@ def _mapping(loader: Loader, node: yaml.MappingNode, deep: bool = False) -> dict
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if not isinstance(key, str):
+            # A list or mapping as a key (`? [a, b]`) holds nodes, which no user wrote: name its kind.
+            what = (shown(key_node.value) if isinstance(key_node, yaml.ScalarNode)
+                    else "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping")
             raise yaml.constructor.ConstructorError(
-                None, None, f"key {shown(key_node.value)} must be a string: quote it", key_node.start_mark
+                None, None, f"key {what} must be a string" + (": quote it" if isinstance(key_node, yaml.ScalarNode)
+                                                               else ""), key_node.start_mark
             )
         if key in out:
             raise yaml.constructor.ConstructorError(None, None, f"duplicate key {shown(key)}", key_node.start_mark)

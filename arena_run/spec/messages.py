@@ -6,6 +6,7 @@ which key is wrong, what it holds, and what would be right.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import typing
 from typing import Any
@@ -60,7 +61,14 @@ def kind(value: Any, fmt: str) -> str:
         return "a list" if fmt == "yaml" else "an array"
     if value is None:
         return "null"
-    return f"a {type(value).__name__}"
+    # YAML's other tags: what the user wrote, not the Python type it became.
+    if isinstance(value, (bytes, bytearray)):
+        return "binary data (!!binary)"
+    if isinstance(value, (dt.date, dt.time)):  # datetime is a date
+        return "a date" if type(value) is dt.date else "a time" if isinstance(value, dt.time) else "a timestamp"
+    if isinstance(value, (set, frozenset)):
+        return "a set (!!set)"
+    return "a value of another kind"
 
 
 def describe(err: ErrorDetails, path: KeyPath, fmt: str) -> str:
