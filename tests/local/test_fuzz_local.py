@@ -113,4 +113,5 @@ def test_local_apply_inputs_never_give_an_internal_error(tmp_path_factory, env, 
 
 def test_the_local_fuzz_ran_enough_inputs():
     """After the fuzz (tests run in file order): the budget bought a meaningful number of inputs."""
-    assert len(_STARTED) - 1 >= 5, f"only {len(_STARTED) - 1} inputs in {BUDGET} s"
+    # Each input is a real apply (a few seconds on a loaded 2-core machine): one per 10 s at least.
+    assert len(_STARTED) - 1 >= max(3, int(BUDGET / 10)), f"only {len(_STARTED) - 1} inputs in {BUDGET} s"
