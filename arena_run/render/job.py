@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from ..objects.labels import SWEEP_PARAMS
 from ..spec.model import Experiment, Job
-from ..spec.names import Replica, job_name, job_points, replicas
+from ..spec.names import QUEUE_LABEL, QUEUE_PRIORITY_LABEL, Replica, job_name, job_points, replicas
 from ..spec.sweep import Point, params_json, substitute
 from . import labels as L
 from .engines import mpi_job, run_policy, train_job
@@ -31,7 +31,7 @@ def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[
     annotations = None
     if point:
         annotations = {SWEEP_PARAMS: params_json(point.params)}
-    metadata = L.metadata(exp, job_name(exp, point), namespace, L.labels(exp, "job", suffix), annotations)
+    metadata = L.metadata(exp, job_name(exp, point), namespace, _job_labels(exp, job, suffix), annotations)
     if job.type == "mpi":
         return mpi_job(exp, job, point, metadata)
     if job.engine == "trainer":
@@ -49,6 +49,17 @@ def _job(exp: Experiment, job: Job, point: Optional[Point], namespace: Optional[
         for r in replicas(job)
     }
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def _job_labels(exp: Experiment, job: Job, suffix: Optional[str]) -> dict[str, str]:
+    """The job's own labels: the pods' and, on the job only, Kueue's (its
+    pods are admitted with the job, never queued one by one)."""
+    out = L.labels(exp, "job", suffix)
+    if job.queue:
+        out[QUEUE_LABEL] = job.queue
+    if job.queue_priority:
+        out[QUEUE_PRIORITY_LABEL] = job.queue_priority
+    return out
 
 
 def _template(exp: Experiment, job: Job, replica: Replica, point: Optional[Point]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from .types import (
     Label,
     LabelKey,
     LabelValue,
+    LabelledName,
     Quantity,
     ResourceName,
     SweepValue,
@@ -204,6 +205,17 @@ class Job(Spec):
     node_selector: dict[LabelKey, LabelValue] = _d("Node labels the pods require.", default_factory=dict)
     tolerations: list[Toleration] = _d("Taints the pods tolerate.", default_factory=list)
     priority_class: Optional[ResourceName] = _d("PriorityClass of the pods.", default=None)
+    queue: Optional[LabelledName] = _d(
+        "Kueue LocalQueue (in the experiment's namespace) the job waits in until Kueue admits all of it at once "
+        "(Arena --queue); every sweep point joins it. Kueue decides when the job runs: it holds the job "
+        "suspended while queued and may set node selectors of the admitting flavor, which arena-run leaves alone.",
+        default=None,
+    )
+    queue_priority: Optional[LabelledName] = _d(
+        "Kueue WorkloadPriorityClass of the job: its order in the queue, and which workloads it may preempt "
+        "(Kueue's own priority, apart from `priority_class`).",
+        default=None,
+    )
     image_pull_secrets: list[ResourceName] = _d("Secrets used to pull the images.", default_factory=list)
     image_pull_policy: Optional[Literal["Always", "IfNotPresent", "Never"]] = _d(
         "When to pull images (Kubernetes' default if omitted).", default=None

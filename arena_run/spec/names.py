@@ -17,6 +17,11 @@ MAX_NAME = 63
 # Label keys arena-run writes; a file may not set them itself.
 MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_PREFIX = "arena-run.io/"
+# Kueue's labels on a job (from [job] queue and queue_priority): a job joins a
+# LocalQueue by the first; the second names its WorkloadPriorityClass.
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+QUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class"
+KUEUE_LABELS = {QUEUE_LABEL: "job.queue", QUEUE_PRIORITY_LABEL: "job.queue_priority"}
 
 
 def repo_name(url: str) -> str:

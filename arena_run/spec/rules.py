@@ -12,7 +12,7 @@ from typing import Any, Iterator, NamedTuple, Optional
 
 from .errors import KeyPath, clip, shown
 from .model import Data, Experiment, Job, Serve
-from .names import LABEL_PREFIX, MANAGED_BY, MAX_NAME, derived_names, replicas, repo_name
+from .names import KUEUE_LABELS, LABEL_PREFIX, MANAGED_BY, MAX_NAME, derived_names, replicas, repo_name
 from .sweep import MAX_POINTS, PLACEHOLDER, canonical, count, placeholders, points
 
 # Where `{{param}}` is replaced by a sweep value; anywhere else it would reach
@@ -38,6 +38,10 @@ def _check(exp: Experiment) -> Iterator[Finding]:
     for key in exp.labels:
         if key == MANAGED_BY or key.startswith(LABEL_PREFIX):
             yield Finding(("labels", key), f"{clip(key)} is set by arena-run itself", at_key=True)
+        elif key in KUEUE_LABELS:
+            # labels reach every object and pod; Kueue's belong on the job alone.
+            yield Finding(("labels", key), f"set {KUEUE_LABELS[key]} instead: arena-run puts Kueue's label "
+                          "on the job only", at_key=True)
     yield from _label_keys(exp)
     yield from _paths(exp)
     yield from _literal_placeholders(exp)
@@ -161,6 +165,9 @@ def _job(job: Job) -> Iterator[Finding]:
     if job.engine == "trainer" and job.type != "pytorch":
         yield Finding(("job", "engine"), f"engine = \"trainer\" runs PyTorch (Kubeflow Trainer's TrainJob), "
                                          f"not {job.type}: set job.type = \"pytorch\" or leave engine out")
+    if job.queue_priority is not None and job.queue is None:
+        yield Finding(("job", "queue_priority"), "a Kueue priority needs job.queue: Kueue leaves jobs "
+                      "without a queue alone")
     if "runtime" in given and job.engine != "trainer":
         yield Finding(("job", "runtime"), "only with engine = \"trainer\"", at_key=True)
     if is_trainjob(job):

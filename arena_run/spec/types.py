@@ -123,6 +123,10 @@ Label = Annotated[str, Field(pattern=DNS1123_LABEL_RE, max_length=63)]
 EnvName = Annotated[str, Field(pattern=ENV_NAME_RE)]
 LabelKey = Annotated[str, Field(pattern=LABEL_KEY_RE, max_length=316)]
 LabelValue = Annotated[str, Field(pattern=LABEL_VALUE_RE, max_length=63)]
+# The name of an object that a label names (Kueue's queue-name and
+# priority-class labels): a DNS subdomain, as object names are, that fits a
+# label value's 63 characters.
+LabelledName = Annotated[str, Field(pattern=DNS1123_SUBDOMAIN_RE, max_length=63)]
 
 
 # The record of an applied experiment (Experiment.to_json) keeps a float's
@@ -161,6 +165,6 @@ SweepValue = Annotated[
 ]
 
 __all__ = [
-    "AbsPath", "Count", "PositiveCount", "Port", "Duration", "EnvName", "Label", "LabelKey", "LabelValue", "Quantity",
+    "AbsPath", "Count", "PositiveCount", "Port", "Duration", "EnvName", "Label", "LabelKey", "LabelValue", "LabelledName", "Quantity",
     "ResourceName", "SweepValue", "DNS1035_LABEL_RE", "SWEEP_PARAM_RE",
 ]
