@@ -105,3 +105,23 @@ def test_kueue_labels_by_hand_are_sent_to_the_keys(label, key):
     found = problems(text("", f'labels = {{ "{label}" = "q" }}\n'))
     assert [(p, m) for _, _, p, m in found] == [
         (f'labels."{label}"', f"set {key} instead: arena-run puts Kueue's label on the job only")]
+
+
+def test_kueues_runtime_patch_is_not_a_change():
+    """Kueue's webhook adds its own entry to a TrainJob's runtimePatches (a list
+    keyed by manager), and fills it with the flavor's node selector at admission:
+    arena-run compares only its own entry."""
+    from arena_run.plan.diff import diff
+
+    (desired,) = render(load_text(text(KINDS["TrainJob"] + 'queue = "team-a"\n')))
+    live = json.loads(json.dumps(desired))
+    live["spec"]["suspend"] = True
+    live["spec"]["runtimePatches"].insert(0, {
+        "manager": "kueue.x-k8s.io/manager",
+        "trainingRuntimeSpec": {"template": {"spec": {"replicatedJobs": [{"name": "node", "template": {
+            "spec": {"template": {"spec": {"nodeSelector": {"type": "kwok"}}}}}}]}}}})
+    assert diff(desired["spec"], live["spec"]) == []
+    # Our own entry is still compared.
+    live["spec"]["runtimePatches"][1]["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"][0][
+        "template"]["spec"]["template"]["spec"]["volumes"] = []
+    assert diff(desired["spec"], live["spec"]) != []

@@ -39,7 +39,8 @@ class Change(NamedTuple):
     new: Any  # MISSING when the field goes away
 
 
-_MERGE_KEYS = ("name", "mountPath", "containerPort", "port")
+# `manager`: the entries of a TrainJob's runtimePatches, each tool its own (Kueue adds one).
+_MERGE_KEYS = ("name", "mountPath", "containerPort", "port", "manager")
 
 
 def diff(desired: Any, live: Any, path: Path = (), normalised: bool = True) -> list[Change]:

@@ -14,6 +14,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .versions import KUEUE_NAMESPACE, KUEUE_VISIBILITY_SERVICE
+
 ADMIN_USER = "arena-run-admin"
 LIMITED_USER = "arena-run-limited"
 
@@ -88,12 +90,15 @@ def make_pki(pki: Path, service_ip: str) -> None:
         "DNS:kubernetes.default,DNS:kubernetes.default.svc,"
         f"DNS:kubernetes.default.svc.cluster.local,IP:{service_ip}",
     ])
-    # The training operator's webhook server, which the apiserver calls by URL.
+    # The operators' webhook servers, which the apiserver calls by URL, and
+    # Kueue's visibility server, which the aggregator reaches through a
+    # Service and checks for that Service's name.
     _leaf(pki, "webhook", "/CN=training-operator-webhook", [
         "basicConstraints=critical,CA:FALSE",
         "keyUsage=critical,digitalSignature,keyEncipherment",
         "extendedKeyUsage=serverAuth",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,"
+        f"DNS:{KUEUE_VISIBILITY_SERVICE}.{KUEUE_NAMESPACE}.svc",
     ])
     _client(pki, "admin", ADMIN_USER, ["system:masters"])
     _client(pki, "limited", LIMITED_USER, [])

@@ -32,13 +32,13 @@ KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 
 # Start order; `down` stops in reverse.
 DAEMONS = ["etcd", "kube-apiserver", "kube-scheduler", "kwok", "kube-controller-manager",
-           "training-operator", "mpi-operator", "jobset-controller", "trainer-controller-manager"]
+           "training-operator", "mpi-operator", "jobset-controller", "trainer-controller-manager", "kueue"]
 # The training operator's validating webhooks (paths from its kubebuilder markers).
 OPERATOR_WEBHOOKS = {"tfjobs": "/validate-kubeflow-org-v1-tfjob",
                      "pytorchjobs": "/validate-kubeflow-org-v1-pytorchjob"}
 # Bumped when `up` starts something new that tests rely on, so that a control
 # plane left running by an older `up` (ARENA_RUN_TEST_CLUSTER) is refused.
-FORMAT = 5  # 4: kwok serves pod logs (Logs CRD); 5: mpi-operator, JobSet, Trainer v2
+FORMAT = 6  # 4: kwok serves pod logs (Logs CRD); 5: mpi-operator, JobSet, Trainer v2; 6: Kueue
 # Everything `up` creates in DIR, which is all `down` removes.
 DATA = ["pki", "etcd-data", "certs", "logs", "kubeconfig", "kubeconfig-limited", "cluster.json"]
 
@@ -211,7 +211,8 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
              ("etcd", "etcd-peer", "kube-apiserver", "kube-controller-manager",
               "kube-scheduler", "kwok", "training-operator", "training-operator-webhook",
               "mpi-operator", "jobset-controller", "jobset-webhook",
-              "trainer-controller-manager", "trainer-webhook")}
+              "trainer-controller-manager", "trainer-webhook",
+              "kueue", "kueue-webhook", "kueue-visibility")}
     server = f"https://127.0.0.1:{ports['kube-apiserver']}"
     kubeconfig = dir / "kubeconfig"
     bin = lambda name: str(bindir / name)  # noqa: E731
@@ -334,7 +335,8 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
     ready = [_start_training_operator(dir, bindir, ports, kubeconfig, kubectl, start),
              _start_mpi_operator(dir, bindir, ports, kubeconfig, start),
              _start_jobset(dir, bindir, ports, kubeconfig, kubectl, start),
-             _start_trainer(dir, bindir, ports, kubeconfig, kubectl, start)]
+             _start_trainer(dir, bindir, ports, kubeconfig, kubectl, start),
+             _start_kueue(dir, bindir, ports, kubeconfig, kubectl, start)]
     for finish in ready:
         finish()
 
@@ -355,6 +357,9 @@ def _start(dir: Path, bindir: Path, log, die_with_parent: bool) -> Cluster:
         "training_operator": True,
         "mpi_operator": True,
         "trainer": True,
+        # Kueue manages the job kinds of kueue_frameworks that carry a queue label.
+        "kueue": True,
+        "kueue_frameworks": versions.KUEUE_FRAMEWORKS,
         # kubectl annotate pod P arena-run.test/exit-code=0: P Succeeds (see kwok/).
         "exit_code_annotation": versions.EXIT_CODE_ANNOTATION,
         "operator_webhooks": list(OPERATOR_WEBHOOKS),
@@ -527,6 +532,79 @@ def _start_trainer(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
             _apply(kubectl, obj)
         for runtime in _trainer_runtimes(kubectl):
             _apply(kubectl, runtime)
+    return finish
+
+
+def kueue_configuration(ports: dict, certdir: Path) -> dict:
+    """Kueue's Configuration (config.kueue.x-k8s.io/v1beta2): on 127.0.0.1, no
+    leader election, no certificate management of its own."""
+    return {
+        "apiVersion": "config.kueue.x-k8s.io/v1beta2", "kind": "Configuration",
+        "namespace": versions.KUEUE_NAMESPACE,
+        "health": {"healthProbeBindAddress": f"127.0.0.1:{ports['kueue']}"},
+        "metrics": {"bindAddress": "0"},
+        "webhook": {"host": "127.0.0.1", "port": ports["kueue-webhook"], "certDir": str(certdir)},
+        "leaderElection": {"leaderElect": False},
+        "internalCertManagement": {"enable": False},
+        # Jobs without a queue label are not Kueue's: the rest of the suite
+        # runs as if Kueue were not there.
+        "manageJobsWithoutQueueName": False,
+        # All or nothing: an admitted job whose pods are not all ready in time
+        # is evicted and requeued, and none is admitted meanwhile.
+        "waitForPodsReady": {"timeout": "5m", "blockAdmission": True,
+                             "requeuingStrategy": {"timestamp": "Eviction"}},
+        "integrations": {"frameworks": versions.KUEUE_FRAMEWORKS},
+        # The defaults of a production install, for a control plane that is
+        # not busy: a test waits for Kueue's reactions.
+        "clientConnection": {"qps": 100, "burst": 200},
+    }
+
+
+def _start_kueue(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
+                 kubectl: list[str], start):
+    """Kueue's controller manager (queues, quota, admission of whole jobs) with
+    its webhooks, and its visibility API (pending workloads and their positions)."""
+    certdir = _cert_dir(dir, "kueue")
+    config = certdir / "config.json"  # JSON is YAML: read as its config file
+    config.write_text(json.dumps(kueue_configuration(ports, certdir)))
+    start("kueue", [
+        str(bindir / "kueue"), f"--kubeconfig={kubeconfig}", f"--config={config}",
+        f"--visibility-port={ports['kueue-visibility']}", f"--visibility-cert-dir={certdir}",
+        "--zap-devel=false",
+    ])
+
+    def finish():
+        procs.wait_http(f"http://127.0.0.1:{ports['kueue']}/readyz", "kueue", dir, "kueue", 120)
+        url = f"https://127.0.0.1:{ports['kueue-webhook']}"
+        ca = _b64(dir / "pki" / "ca.crt")
+        wanted = {f"{p}{kind}.kb.io" for kind in versions.KUEUE_WEBHOOK_NAMES for p in "mv"}
+        for obj in _webhooks_by_url(
+                kubectl, gomodules.module_file(versions.KUEUE_MODULE, versions.KUEUE_WEBHOOKS), url, ca, "kueue"):
+            obj["webhooks"] = [h for h in obj["webhooks"] if h["name"] in wanted]
+            _apply(kubectl, obj)
+        # v1beta1 <-> v1beta2, as Kueue's kustomization sets up (crd/patches/).
+        for plural in versions.KUEUE_CONVERTED_CRDS:
+            _run(kubectl + ["patch", "crd", f"{plural}.kueue.x-k8s.io", "--type=merge", "--patch", json.dumps(
+                {"spec": {"conversion": {"strategy": "Webhook", "webhook": {
+                    "clientConfig": {"url": f"{url}/convert", "caBundle": ca},
+                    "conversionReviewVersions": ["v1"]}}}})])
+        # The visibility API: an aggregated API server on 127.0.0.1, reached
+        # through an ExternalName Service (localhost) as no cluster network exists.
+        ns = versions.KUEUE_NAMESPACE
+        _apply(kubectl, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        _apply(kubectl, {"apiVersion": "v1", "kind": "Service",
+                         "metadata": {"name": versions.KUEUE_VISIBILITY_SERVICE, "namespace": ns},
+                         "spec": {"type": "ExternalName", "externalName": "localhost",
+                                  "ports": [{"name": "https", "port": ports["kueue-visibility"]}]}})
+        for rel in versions.KUEUE_VISIBILITY_APISERVICES:
+            for svc in _read_manifest(kubectl, gomodules.module_file(versions.KUEUE_MODULE, rel)):
+                svc["spec"].pop("insecureSkipTLSVerify", None)
+                svc["spec"]["caBundle"] = ca
+                svc["spec"]["service"] = {"name": versions.KUEUE_VISIBILITY_SERVICE, "namespace": ns,
+                                          "port": ports["kueue-visibility"]}
+                _apply(kubectl, svc)
+        _run(kubectl + ["wait", "--for=condition=Available", "--timeout=60s",
+                        *[f"apiservice/{v}.visibility.kueue.x-k8s.io" for v in ("v1beta2", "v1beta1")]])
     return finish
 
 

@@ -1,7 +1,7 @@
 """Pinned versions and where things live.
 
 The versions of the built binaries are pinned in the wrapper modules' go.mod
-files (gomod/, gomod-operator/, gomod-mpi/, gomod-trainer/); this module reads
+files (gomod/, gomod-operator/, gomod-mpi/, gomod-trainer/, gomod-kueue/); this module reads
 them from there so there is a single place to bump, and the CRDs come from the
 same module versions. KServe's CRD is only downloaded, never built, so it is
 pinned here.
@@ -25,6 +25,7 @@ OPERATOR_MODULE = "github.com/kubeflow/training-operator"
 MPI_MODULE = "github.com/kubeflow/mpi-operator"
 TRAINER_MODULE = "github.com/kubeflow/trainer/v2"
 JOBSET_MODULE = "sigs.k8s.io/jobset"
+KUEUE_MODULE = "sigs.k8s.io/kueue"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ COMPONENTS = [
     Component("trainer", HERE.parent / "gomod-trainer",
               {"trainer-controller-manager": "arena-run.local/trainer",
                "jobset-controller": "sigs.k8s.io/jobset"}, (TRAINER_MODULE, JOBSET_MODULE)),
+    # Kueue with its own build list (its k8s.io/* and operator API versions).
+    Component("kueue", HERE.parent / "gomod-kueue", {"kueue": "arena-run.local/kueue"}, (KUEUE_MODULE,)),
 ]
 ALL_BINARIES = [b for c in COMPONENTS for b in c.binaries]
 
@@ -88,8 +91,33 @@ def crd_files() -> list[tuple[tuple[str, str], str]]:
          "manifests/base/crds/trainer.kubeflow.org_clustertrainingruntimes.yaml"),
         ((JOBSET_MODULE, v[JOBSET_MODULE]), "config/components/crd/bases/jobset.x-k8s.io_jobsets.yaml"),
         (KSERVE, "config/crd/full/serving.kserve.io_inferenceservices.yaml"),
-    ]
+    ] + [((KUEUE_MODULE, v[KUEUE_MODULE]), f"config/components/crd/bases/kueue.x-k8s.io_{plural}.yaml")
+         for plural in KUEUE_CRDS]
 
+
+# Kueue's CRDs (config/components/crd/bases), and those its kustomization gives
+# a conversion webhook (v1beta1 <-> v1beta2: crd/patches/webhook_in_*.yaml).
+KUEUE_CRDS = ["admissionchecks", "clusterqueues", "cohorts", "localqueues", "multikueueclusters",
+              "multikueueconfigs", "provisioningrequestconfigs", "resourceflavors", "topologies",
+              "workloadpriorityclasses", "workloads"]
+KUEUE_CONVERTED_CRDS = ["localqueues", "clusterqueues", "cohorts", "workloads", "multikueueclusters"]
+KUEUE_WEBHOOKS = "config/components/webhook/manifests.yaml"
+# Kueue's webhooks `up` registers: its own objects' and those of the job
+# kinds it manages here (the manifest has every integration's; a webhook the
+# server does not serve would fail every request it matches).
+KUEUE_WEBHOOK_NAMES = ["clusterqueue", "cohort", "resourceflavor", "workload",
+                       "tfjob", "pytorchjob", "mpijob", "trainjob"]
+# Kueue's Configuration: the job kinds it manages (TFJob and PyTorchJob are
+# off by default since v0.19), only jobs with a queue label, and all-or-nothing
+# admission (waitForPodsReady: a job's pods all run, or it is requeued).
+KUEUE_FRAMEWORKS = ["kubeflow.org/tfjob", "kubeflow.org/pytorchjob", "kubeflow.org/mpijob",
+                    "trainer.kubeflow.org/trainjob"]
+KUEUE_VISIBILITY_APISERVICES = ["config/components/visibility/apiservice_v1beta2.yaml",
+                                "config/components/visibility/apiservice_v1beta1.yaml"]
+KUEUE_NAMESPACE = "kueue-system"
+# The Service the visibility APIService names (ExternalName: localhost), and so
+# the name the aggregator checks the visibility server's certificate for.
+KUEUE_VISIBILITY_SERVICE = "kueue-visibility-server"
 
 CRD_NAMES = [
     "tfjobs.kubeflow.org",
@@ -100,7 +128,7 @@ CRD_NAMES = [
     "clustertrainingruntimes.trainer.kubeflow.org",
     "jobsets.jobset.x-k8s.io",
     "inferenceservices.serving.kserve.io",
-]
+] + [f"{plural}.kueue.x-k8s.io" for plural in KUEUE_CRDS]
 # The ClusterTrainingRuntimes `up` installs from Trainer's manifests (TrainJobs
 # refer to one by name; arena-run's default is torch-distributed).
 TRAINER_RUNTIMES = ["manifests/base/runtimes/torch_distributed.yaml"]
