@@ -16,9 +16,9 @@ import uuid
 import pytest
 
 from arena_run import api
-from cluster_helpers import cli, kubectl_json, until
-from test_engines import (EXIT, assert_converged, assert_finished_then_converged, assert_kubectl_agrees,
-                          pods, write)
+from cluster_helpers import kubectl_json, until
+from test_engines import EXIT, assert_converged, assert_finished_then_converged, assert_kubectl_agrees, pods
+from tests.experiments import experiment, write
 
 KUEUE = "kueue.x-k8s.io/v1beta2"
 FLAVOR_LABEL = ("type", "kwok")  # both kwok nodes have it; Kueue puts it in admitted pods' nodeSelector
@@ -121,17 +121,11 @@ def running_pods(cluster, ns, experiment, count):
                  what=f"{count} pods of {experiment} running")
 
 
-def tf(ns: str, name: str, gpus: int, workers: int = 1, extra: str = 'queue = "team"') -> str:
-    return f"""
-        name = "{name}"
-        namespace = "{ns}"
-        [job]
-        image = "tensorflow/tensorflow:2.16.1-gpu"
-        command = "python train.py"
-        gpus = {gpus}
-        workers = {workers}
-        {extra}
-        """
+def tf(tmp_path, ns: str, name: str, gpus: int, workers: int = 1, **queue: str) -> str:
+    """A TFJob experiment in its own file; queue="team" unless queue= says otherwise ("" for none)."""
+    keys = {"queue": "team", **queue}
+    keys = {k: v for k, v in keys.items() if v}
+    return write(tmp_path / f"{name}.toml", experiment(name, ns, gpus=gpus, workers=workers, **keys))
 
 
 def no_fight(cluster, kube, path, ns, tmp_path):
@@ -140,11 +134,11 @@ def no_fight(cluster, kube, path, ns, tmp_path):
     assert_converged(kube, path)
 
 
-def test_quota_smaller_than_the_work(cluster, kube, namespace, queues, tmp_path, capsys):
+def test_quota_smaller_than_the_work(cluster, kube, namespace, queues, tmp_path, run_cli):
     queues(gpus=4)
-    paths = {n: write(tmp_path, tf(namespace, n, gpus=2), f"{n}.toml") for n in ("a", "b", "c")}
+    paths = {n: tf(tmp_path, namespace, n, gpus=2) for n in ("a", "b", "c")}
     for n in ("a", "b", "c"):
-        code, _, err = cli(capsys, "apply", "-y", paths[n])
+        code, _, err = run_cli("apply", "-y", paths[n])
         assert code == 0, err
         if n != "c":  # the first two fit, in the order they came
             until(lambda: admitted(cluster, namespace, "TFJob", n), what=f"{n} admitted")
@@ -160,8 +154,8 @@ def test_quota_smaller_than_the_work(cluster, kube, namespace, queues, tmp_path,
         assert pod["spec"]["nodeSelector"][FLAVOR_LABEL[0]] == FLAVOR_LABEL[1]
         assert not suspended(cluster, namespace, "TFJob", n)
     # A job without a queue label is not Kueue's: it runs beyond the quota.
-    free = write(tmp_path, tf(namespace, "free", gpus=2, extra=""), "free.toml")
-    assert cli(capsys, "apply", "-y", free)[0] == 0
+    free = tf(tmp_path, namespace, "free", gpus=2, queue="")
+    assert run_cli("apply", "-y", free)[0] == 0
     running_pods(cluster, namespace, "free", 1)
     assert workload(cluster, namespace, "TFJob", "free") is None
 
@@ -170,7 +164,7 @@ def test_quota_smaller_than_the_work(cluster, kube, namespace, queues, tmp_path,
         no_fight(cluster, kube, paths[n], namespace, tmp_path)
 
     # Deleting one admits the next.
-    assert cli(capsys, "delete", "-y", "--wait", paths["a"])[0] == 0
+    assert run_cli("delete", "-y", "--wait", paths["a"])[0] == 0
     until(lambda: admitted(cluster, namespace, "TFJob", "c"), what="c admitted once a is gone")
     running_pods(cluster, namespace, "c", 1)
     no_fight(cluster, kube, paths["c"], namespace, tmp_path)
@@ -183,15 +177,15 @@ def test_quota_smaller_than_the_work(cluster, kube, namespace, queues, tmp_path,
     assert_kubectl_agrees(cluster, paths["b"], namespace, tmp_path)
 
 
-def test_a_distributed_job_starts_whole_or_not_at_all(cluster, kube, namespace, queues, tmp_path, capsys):
+def test_a_distributed_job_starts_whole_or_not_at_all(cluster, kube, namespace, queues, tmp_path, run_cli):
     """6 GPUs of quota: while a 2-GPU job runs, a job of 3 workers x 2 GPUs waits with
     none of its pods, although two of its workers would fit; then all 3 start at once."""
     queues(gpus=6)
-    small = write(tmp_path, tf(namespace, "small", gpus=2), "small.toml")
-    assert cli(capsys, "apply", "-y", small)[0] == 0
+    small = tf(tmp_path, namespace, "small", gpus=2)
+    assert run_cli("apply", "-y", small)[0] == 0
     (small_pod,) = running_pods(cluster, namespace, "small", 1)
-    big = write(tmp_path, tf(namespace, "big", gpus=2, workers=3), "big.toml")
-    assert cli(capsys, "apply", "-y", big)[0] == 0
+    big = tf(tmp_path, namespace, "big", gpus=2, workers=3)
+    assert run_cli("apply", "-y", big)[0] == 0
     until(lambda: pending(cluster, namespace, "TFJob", "big"), what="big pending")
     assert pods(cluster, namespace, "big") == []
     assert suspended(cluster, namespace, "TFJob", "big")
@@ -206,18 +200,16 @@ def test_a_distributed_job_starts_whole_or_not_at_all(cluster, kube, namespace, 
     no_fight(cluster, kube, big, namespace, tmp_path)
 
 
-def test_higher_queue_priority_preempts(cluster, kube, namespace, queues, tmp_path, capsys):
+def test_higher_queue_priority_preempts(cluster, kube, namespace, queues, tmp_path, run_cli):
     q = queues(gpus=4)
-    low = write(tmp_path, tf(namespace, "low", gpus=4, extra=f'queue = "team"\nqueue_priority = "{q.low}"'),
-                "low.toml")
-    assert cli(capsys, "apply", "-y", low)[0] == 0
+    low = tf(tmp_path, namespace, "low", gpus=4, queue_priority=q.low)
+    assert run_cli("apply", "-y", low)[0] == 0
     until(lambda: admitted(cluster, namespace, "TFJob", "low"), what="low admitted")
     running_pods(cluster, namespace, "low", 1)
     assert workload(cluster, namespace, "TFJob", "low")["spec"]["priorityClassRef"]["name"] == q.low
 
-    high = write(tmp_path, tf(namespace, "high", gpus=4, extra=f'queue = "team"\nqueue_priority = "{q.high}"'),
-                 "high.toml")
-    assert cli(capsys, "apply", "-y", high)[0] == 0
+    high = tf(tmp_path, namespace, "high", gpus=4, queue_priority=q.high)
+    assert run_cli("apply", "-y", high)[0] == 0
     until(lambda: admitted(cluster, namespace, "TFJob", "high"), what="high admitted")
     running_pods(cluster, namespace, "high", 1)
     w = workload(cluster, namespace, "TFJob", "low")
@@ -231,64 +223,38 @@ def test_higher_queue_priority_preempts(cluster, kube, namespace, queues, tmp_pa
         no_fight(cluster, kube, path, namespace, tmp_path)
 
 
-def test_mpijob_and_trainjob_queued_and_admitted(cluster, kube, namespace, queues, tmp_path, capsys):
+def test_mpijob_and_trainjob_queued_and_admitted(cluster, kube, namespace, queues, tmp_path, run_cli):
     queues(gpus=2)
-    mpi = write(tmp_path, f"""
-        name = "hvd"
-        namespace = "{namespace}"
-        [job]
-        type = "mpi"
-        image = "horovod/horovod:0.28.1"
-        command = "horovodrun -np 2 python train.py"
-        gpus = 1
-        workers = 2
-        queue = "team"
-        """, "mpi.toml")
-    trainer = write(tmp_path, f"""
-        name = "llm"
-        namespace = "{namespace}"
-        [job]
-        type = "pytorch"
-        engine = "trainer"
-        image = "pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime"
-        command = "torchrun train.py"
-        gpus = 1
-        workers = 2
-        queue = "team"
-        """, "trainer.toml")
-    assert cli(capsys, "apply", "-y", mpi)[0] == 0
+    mpi = write(tmp_path / "mpi.toml", experiment(
+        "hvd", namespace, type="mpi", image="horovod/horovod:0.28.1", command="horovodrun -np 2 python train.py",
+        gpus=1, workers=2, queue="team"))
+    trainer = write(tmp_path / "trainer.toml", experiment(
+        "llm", namespace, data=(), type="pytorch", engine="trainer", command="torchrun train.py",
+        gpus=1, workers=2, queue="team"))
+    assert run_cli("apply", "-y", mpi)[0] == 0
     until(lambda: admitted(cluster, namespace, "MPIJob", "hvd"), what="MPIJob admitted")
     running_pods(cluster, namespace, "hvd", 3)  # the launcher and 2 workers
-    assert cli(capsys, "apply", "-y", trainer)[0] == 0
+    assert run_cli("apply", "-y", trainer)[0] == 0
     until(lambda: pending(cluster, namespace, "TrainJob", "llm"), what="TrainJob pending")
     assert suspended(cluster, namespace, "TrainJob", "llm")
     assert pods(cluster, namespace, "llm") == []
     for path in (mpi, trainer):
         no_fight(cluster, kube, path, namespace, tmp_path)
 
-    assert cli(capsys, "delete", "-y", "--wait", mpi)[0] == 0
+    assert run_cli("delete", "-y", "--wait", mpi)[0] == 0
     until(lambda: admitted(cluster, namespace, "TrainJob", "llm"), what="TrainJob admitted")
     running_pods(cluster, namespace, "llm", 2)
     assert not suspended(cluster, namespace, "TrainJob", "llm")
     no_fight(cluster, kube, trainer, namespace, tmp_path)
 
 
-def test_a_queued_sweep(cluster, kube, namespace, queues, tmp_path, capsys):
+def test_a_queued_sweep(cluster, kube, namespace, queues, tmp_path, run_cli):
     """Every point of a sweep is queued; the quota admits as many as fit."""
     queues(gpus=2)
-    path = write(tmp_path, f"""
-        name = "sw"
-        namespace = "{namespace}"
-        [job]
-        type = "pytorch"
-        image = "pytorch/pytorch:2.5.1"
-        command = "python train.py --lr {{{{lr}}}}"
-        gpus = 1
-        queue = "team"
-        [sweep]
-        lr = [1, 2, 3]
-        """)
-    assert cli(capsys, "apply", "-y", path)[0] == 0
+    path = write(tmp_path / "sw.toml", experiment(
+        "sw", namespace, type="pytorch", command="python train.py --lr {{lr}}", gpus=1, queue="team",
+        sweep={"lr": [1, 2, 3]}))
+    assert run_cli("apply", "-y", path)[0] == 0
     names = [j["metadata"]["name"] for j in kubectl_json(cluster, "-n", namespace, "get", "pytorchjobs")["items"]]
     assert len(names) == 3
 
@@ -300,5 +266,5 @@ def test_a_queued_sweep(cluster, kube, namespace, queues, tmp_path, capsys):
         return out if out == {"admitted": 2, "pending": 1} else None
     until(states, what="2 points admitted, 1 pending")
     no_fight(cluster, kube, path, namespace, tmp_path)
-    (plan,) = api.plan(path, kube)
+    (plan,) = api.plan(kube, path)
     assert not plan.has_changes
