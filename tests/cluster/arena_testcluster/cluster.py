@@ -33,6 +33,8 @@ KWOK_ANNOTATION = ("kwok.x-k8s.io/node", "fake")
 # Start order; `down` stops in reverse.
 DAEMONS = ["etcd", "kube-apiserver", "kube-scheduler", "kwok", "kube-controller-manager",
            "training-operator", "mpi-operator", "jobset-controller", "trainer-controller-manager", "kueue"]
+# The label by which a job joins a Kueue queue.
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
 # The training operator's validating webhooks (paths from its kubebuilder markers).
 OPERATOR_WEBHOOKS = {"tfjobs": "/validate-kubeflow-org-v1-tfjob",
                      "pytorchjobs": "/validate-kubeflow-org-v1-pytorchjob"}
@@ -578,8 +580,15 @@ def _start_kueue(dir: Path, bindir: Path, ports: dict, kubeconfig: Path,
         url = f"https://127.0.0.1:{ports['kueue-webhook']}"
         ca = _b64(dir / "pki" / "ca.crt")
         wanted = {f"{p}{kind}.kb.io" for kind in versions.KUEUE_WEBHOOK_NAMES for p in "mv"}
+        # A job webhook sees only jobs with a queue label (on an update, the
+        # old object or the new): the others are not Kueue's here
+        # (manageJobsWithoutQueueName is off), and so the API server itself,
+        # not Kueue's decoder, answers a malformed job, as without Kueue.
+        queued = {"matchExpressions": [{"key": QUEUE_LABEL, "operator": "Exists"}]}
+        jobs = {f"{p}{kind}.kb.io": queued for kind in versions.KUEUE_JOB_WEBHOOK_NAMES for p in "mv"}
         for obj in _webhooks_by_url(
-                kubectl, gomodules.module_file(versions.KUEUE_MODULE, versions.KUEUE_WEBHOOKS), url, ca, "kueue"):
+                kubectl, gomodules.module_file(versions.KUEUE_MODULE, versions.KUEUE_WEBHOOKS), url, ca, "kueue",
+                jobs):
             obj["webhooks"] = [h for h in obj["webhooks"] if h["name"] in wanted]
             _apply(kubectl, obj)
         # v1beta1 <-> v1beta2, as Kueue's kustomization sets up (crd/patches/).

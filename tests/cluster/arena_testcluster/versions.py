@@ -105,8 +105,8 @@ KUEUE_WEBHOOKS = "config/components/webhook/manifests.yaml"
 # Kueue's webhooks `up` registers: its own objects' and those of the job
 # kinds it manages here (the manifest has every integration's; a webhook the
 # server does not serve would fail every request it matches).
-KUEUE_WEBHOOK_NAMES = ["clusterqueue", "cohort", "resourceflavor", "workload",
-                       "tfjob", "pytorchjob", "mpijob", "trainjob"]
+KUEUE_JOB_WEBHOOK_NAMES = ["tfjob", "pytorchjob", "mpijob", "trainjob"]
+KUEUE_WEBHOOK_NAMES = ["clusterqueue", "cohort", "resourceflavor", "workload", *KUEUE_JOB_WEBHOOK_NAMES]
 # Kueue's Configuration: the job kinds it manages (TFJob and PyTorchJob are
 # off by default since v0.19), only jobs with a queue label, and all-or-nothing
 # admission (waitForPodsReady: a job's pods all run, or it is requeued).
