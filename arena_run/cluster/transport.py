@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -200,6 +201,8 @@ class Transport:
         except (ApiException, ConfigException, OSError, ValueError) as exc:
             raise ClusterError(f"cannot prepare a request for {self.server} ({self.source}): "
                                f"{one_line(exc)}") from None
+        if content_type == APPLY_PATCH and body is not None and not isinstance(body, (str, bytes)):
+            body = apply_patch_body(body)
         try:
             resp = self._api.call_api(method, url, header_params=headers, body=body,
                                       _request_timeout=(CONNECT_TIMEOUT, read_timeout))
@@ -221,6 +224,27 @@ class Transport:
     def _tell(self, attempt: Attempt) -> None:
         for observer in self.observers:
             observer(attempt)
+
+
+# A surrogate pair as json.dumps escapes a character outside the Basic
+# Multilingual Plane, where the backslash itself is not escaped.
+_SURROGATE_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})")
+
+
+def apply_patch_body(body: Any) -> bytes:
+    """A server-side apply patch as JSON that the API server's YAML decoder reads as meant.
+
+    The client would send json.dumps(body): JSON is YAML, except that YAML has
+    no surrogate pairs, so a character such as U+25F85 (escaped "\\ud857\\udf85")
+    is refused ("found invalid Unicode character escape code").  YAML spells
+    it "\\U00025f85"; every other escape (controls, U+0085, U+2028) stays as
+    JSON writes it, so no character becomes a YAML line break.
+    """
+    def whole(m: "re.Match[str]") -> str:
+        code = 0x10000 + ((int(m[2], 16) - 0xD800) << 10) + (int(m[3], 16) - 0xDC00)
+        return f"{m[1]}\\U{code:08x}"
+
+    return _SURROGATE_PAIR.sub(whole, json.dumps(body, separators=(",", ":"))).encode("ascii")
 
 
 def is_idempotent(method: str, content_type: str, body: Any) -> bool:
