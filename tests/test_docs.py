@@ -32,6 +32,8 @@ BIN = Path(sys.executable).parent  # this tree's arena-run, not another on PATH
 NOT_RUN = {
     r"^tests/run\b": "the whole suite: running it from inside the suite would recurse",
     r"^python bench/": "a benchmark: minutes against a control plane of its own (run by hand)",
+    r"--container\b": "pulls the job's image from a registry, which CI cannot reach; tests/containers runs "
+                      "the same commands with images built here",
 }
 # Prefixes dropped before running: the suite already runs on this tree, installed.
 INSTALLED = "python3 -m pip install -e . && "

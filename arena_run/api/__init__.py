@@ -38,7 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..apply import ApplyError, Found, Interrupted, Locked, Result, WaitTimeout
-from ..apply.events import Applied, Deleted, Gone, Waiting
+from ..apply.events import Applied, Deleted, Gone, Pulling, Waiting
 from ..cluster import Attempt, Cluster, ClusterError
 from ..objects.keys import Key
 from ..objects.reader import LogChunks, Reader
@@ -74,5 +74,5 @@ __all__ = [
     "Applied", "ApplyError", "Attempt", "Candidate", "Claim", "Cluster", "ClusterError", "Deleted", "Experiment",
     "ExperimentStatus", "Found", "Gone", "Interrupted", "JobGPUs", "Key", "Loaded", "Locked", "LogChunks",
     "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "PodContainer", "Readiness", "Reader", "Result",
-    "Source", "Sources", "SpecError", "WaitTimeout", "Waiting", "parse_duration", "shown_pair",
+    "Pulling", "Source", "Sources", "SpecError", "WaitTimeout", "Waiting", "parse_duration", "shown_pair",
 ]

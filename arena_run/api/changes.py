@@ -14,7 +14,7 @@ from .. import __version__
 from ..apply import (
     ApplyError, Found, Result, apply_plans, delete_experiment, dry_run, find_experiment, wait_ready,
 )
-from ..apply.events import Applied, Deleted, Listener, tell
+from ..apply.events import Applied, Deleted, Listener, Pulling, tell
 from ..cluster import Cluster
 from ..objects.applyset import group_kinds_of, parent_name
 from ..objects.keys import Key, Live, key_of
@@ -69,7 +69,7 @@ def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, a
         else:
             from ..apply.local import refusals
 
-            p.problems += refusals(p)
+            p.problems += refusals(p, target.runner)
         plans.append(p)
     if dry and isinstance(target, Cluster):
         dry_run(target, plans)
@@ -146,10 +146,14 @@ def _apply_here(target: LocalView, plans: list[Plan], volumes: dict[str, Any], p
     from ..apply.local import apply_local
 
     claims = {k: os.path.abspath(v) for k, v in volumes.items()}
+    if target.runner == "container":
+        from ..apply.local import prepare_images
+
+        prepare_images([p for p in plans if p.has_changes], lambda line: tell(progress, Pulling(line)))
     results = []
     for p in plans:
         if p.has_changes:
-            results.append(apply_local(target.store, p, volumes=claims))
+            results.append(apply_local(target.store, p, volumes=claims, runner=target.runner))
             tell(progress, Applied(p, result=results[-1]))
     return results
 

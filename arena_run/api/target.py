@@ -22,13 +22,15 @@ Target = Union[Cluster, "LocalView"]
 __all__ = ["Target", "connect", "local", "namespace_for", "namespace_of"]
 
 
-def local(state_dir: Optional[str] = None) -> LocalView:
-    """This machine as a target: experiments run as processes, their state in
-    state_dir (default $XDG_STATE_HOME/arena-run)."""
+def local(state_dir: Optional[str] = None, runner: Optional[str] = None) -> LocalView:
+    """This machine as a target: experiments run as processes (runner "container": each replica
+    in its image, through Podman or Docker; default: $ARENA_RUN_LOCAL_RUNNER, else process),
+    their state in state_dir (default $XDG_STATE_HOME/arena-run)."""
+    from ..local.containers import runner_name
     from ..local.state import Store
     from ..local.view import LocalView
 
-    return LocalView(Store(state_dir))
+    return LocalView(Store(state_dir), runner_name(runner))
 
 
 def namespace_for(exp: Experiment, target: Target, namespace: Optional[str] = None) -> str:

@@ -56,6 +56,16 @@ class Deleted:
     members: list[Key] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Pulling:
+    """A line of the container engine's progress while it pulls an image (apply --local --container)."""
+
+    line: str
+
+    def __str__(self) -> str:
+        return self.line
+
+
 Listener = Optional[Callable[[object], None]]
 
 

@@ -31,14 +31,24 @@ RUNNABLE = LOCAL_JOB_KIND_NAMES + ("Deployment",)
 States = dict[tuple[str, str], tuple[str, str, str]]
 
 
-def refusals(plan: Plan) -> list[str]:
+def refusals(plan: Plan, runner: str = "process") -> list[str]:
     """Why this machine cannot carry the plan out (local.admission), as problems of the plan."""
     starting = [(a.op, a.desired) for a in plan.actions
                 if a.op in ("create", "replace", "update") and a.desired is not None]
-    return admission.refusals(plan.experiment, starting)
+    return admission.refusals(plan.experiment, starting, runner)
 
 
-def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] = None) -> Result:
+def prepare_images(plans: list[Plan], progress: Optional[Callable[[str], None]] = None) -> None:
+    """For the container runner, before anything is recorded: the engine answers and every image
+    the plans start is here, pulled as image_pull_policy says (LocalError, one line, if not)."""
+    from ..local import containers
+
+    containers.prepare([a.desired for p in plans for a in p.actions
+                        if a.op in ("create", "replace", "update") and a.desired is not None], progress)
+
+
+def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] = None,
+                runner: str = "process") -> Result:
     if plan.problems:
         raise ApplyError(plan.problems)
     # What would fail every run later is refused now, before anything is written or started.
@@ -74,7 +84,7 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
                 raise ApplyError([f"{name}: {kind} {obj_name} was changed by another apply meanwhile; plan again"])
             new_run = action.op in ("create", "replace") or (
                 kind == "Deployment" and current is not None and current["object"].get("spec") != desired.get("spec"))
-            store.put_object(name, desired, new_run=new_run, base=base, volumes=volumes)
+            store.put_object(name, desired, new_run=new_run, base=base, volumes=volumes, runner=runner)
             result.outcomes.append(Outcome(action, True))
             if new_run and kind in RUNNABLE:
                 result.started.append(f"{kind} {obj_name}")
@@ -111,6 +121,7 @@ def delete_local(store: Store, experiment: str, *, timeout: float = 30) -> bool:
     if not os.path.isdir(store.dir(experiment)):
         return False
     with store.apply_lock(experiment):
+        containers = _ran_containers(store, experiment)
         # Every member goes at once, a damaged one too: no supervisor may start one again.
         shutil.rmtree(os.path.join(store.dir(experiment), "objects"), ignore_errors=True)
         pid = store.supervisor_pid(experiment)
@@ -120,6 +131,15 @@ def delete_local(store: Store, experiment: str, *, timeout: float = 30) -> bool:
         _signal(pid, signal.SIGKILL)
         if not _gone(store, experiment, 10):
             raise LocalError(f"the supervisor of {experiment} (pid {pid}) did not exit after SIGKILL")
+    if containers:
+        # The supervisor removed its containers as it stopped; one killed meanwhile leaves them to
+        # its followers, which remove them as they die: make sure, before saying deleted.
+        from ..local import containers as container_runner, engine
+
+        try:
+            container_runner.sweep(engine.find(), store.root, experiment)
+        except LocalError:
+            pass  # no engine any more: it holds no container of ours either
     store.remove_experiment(experiment)
     return True
 
@@ -139,6 +159,14 @@ def _gone(store: Store, experiment: str, timeout: float) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+def _ran_containers(store: Store, experiment: str) -> bool:
+    """Whether a member was applied with --container (a damaged record counts as one: sweep to be sure)."""
+    try:
+        return any(e.get("runner") == "container" for e in store.objects(experiment))
+    except (LocalError, OSError, ValueError, KeyError, TypeError):
+        return True
 
 
 def wait_local(store: Store, plans: list[Plan], *, timeout: float = 600, interval: float = 0.5,

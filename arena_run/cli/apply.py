@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Optional
 import click
 
 from .app import cli
-from .options import LOCAL, cluster_options, confirm, target
+from .options import CONTAINER, LOCAL, cluster_options, confirm, target
 from .plan import note_processes
 
 if TYPE_CHECKING:
@@ -33,15 +33,17 @@ if TYPE_CHECKING:
 @click.option("--wait", is_flag=True, help="Wait until jobs run (or finish) and serving is available.")
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds --wait waits.")
 @LOCAL
+@CONTAINER
 @click.option("--volume", "volumes", multiple=True, metavar="NAME=DIR",
               help="--local: the directory a PVC is (default $XDG_DATA_HOME/arena-run/volumes/NAME).")
 def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str],
-          yes: bool, adopt: bool, rerun: bool, wait: bool, timeout: float, local: bool,
+          yes: bool, adopt: bool, rerun: bool, wait: bool, timeout: float, local: bool, container: bool,
           volumes: tuple[str, ...]) -> int:
     """Make the cluster match the files: create, update, replace, prune.
 
     With --local, run them on this machine instead: each replica a process,
-    with the pod's paths, env and GPUs; --wait follows the job to its end.
+    with the pod's paths, env and GPUs (with --container, in the job's image);
+    --wait follows the job to its end.
     """
     if volumes and not local:
         raise click.UsageError("--volume is for --local: on a cluster a PVC is a PVC")
@@ -50,10 +52,10 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
     from . import show
 
     loaded = api.load(paths)
-    on = target(local, kubeconfig, context)
+    on = target(local, kubeconfig, context, container)
     plans = api.plan(on, loaded, namespace=namespace, adopt=adopt, rerun=rerun)
     show.plans(plans)
-    if local:
+    if not isinstance(on, api.Cluster) and on.runner == "process":
         note_processes(plans)
     if any(p.problems for p in plans):
         show.err.print("Nothing was applied.")
@@ -73,7 +75,10 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
     if stops and not confirm("Stop and replace these on this machine?", yes):
         show.err.print("Nothing was applied.")
         return 1
-    for result in api.apply(on, plans, volumes=claims):
+    # An image pull shows the engine's progress on stderr, before anything starts.
+    pulls = (lambda event: show.err.print(str(event), style="dim", markup=False, highlight=False)
+             if isinstance(event, api.Pulling) else None)
+    for result in api.apply(on, plans, volumes=claims, progress=pulls):
         name = result.plan.experiment
         if result.started:
             show.out.print(f"[green]Started[/] {name} on this machine: {', '.join(result.started)} "

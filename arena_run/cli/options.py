@@ -30,15 +30,22 @@ LOCAL = click.option("--local", is_flag=True,
                      help="On this machine instead of a cluster (processes; state in $XDG_STATE_HOME/arena-run).")
 OUTPUT = click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table",
                       show_default=True, help="json/yaml: for scripts.")
+CONTAINER = click.option("--container", is_flag=True,
+                         help="--local: each replica in its job's image, through Podman or Docker "
+                              "(ARENA_RUN_LOCAL_RUNNER=container: this machine's default).")
 ALL_NAMESPACES = click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
 
 
-def target(local: bool, kubeconfig: Optional[str] = None, context: Optional[str] = None) -> Target:
-    """This machine with --local, else the cluster of the kubeconfig and context."""
+def target(local: bool, kubeconfig: Optional[str] = None, context: Optional[str] = None,
+           container: bool = False) -> Target:
+    """This machine with --local (its replicas in their images with --container), else the cluster
+    of the kubeconfig and context."""
+    if container and not local:
+        raise click.UsageError("--container is for --local: on a cluster every pod runs in its image")
     if local:
         from ..api import local as this_machine
 
-        return this_machine()
+        return this_machine(runner="container" if container else None)
     return connect(kubeconfig, context)
 
 

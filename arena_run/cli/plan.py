@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 import click
 
 from .app import cli
-from .options import LOCAL, cluster_options, target
+from .options import CONTAINER, LOCAL, cluster_options, target
 
 if TYPE_CHECKING:
     from ..api import Plan
@@ -28,9 +28,10 @@ PROCESS_NOTE = ("note: --local runs each replica as a process on this machine: i
 @click.option("--rerun", is_flag=True, help="Plan to re-run finished jobs.")
 @click.option("-v", "--verbose", is_flag=True, help="List unchanged objects too.")
 @LOCAL
+@CONTAINER
 def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str],
          output: str, detailed_exitcode: bool, show_diff: bool, adopt: bool, rerun: bool, verbose: bool,
-         local: bool) -> int:
+         local: bool, container: bool) -> int:
     """Show what apply would change on the cluster (or with --local, this machine); changes nothing."""
     if local and (show_diff or output == "markdown"):
         raise click.UsageError("--diff and -o markdown compare with a cluster's dry run; not with --local")
@@ -38,7 +39,7 @@ def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[
     from . import show
 
     loaded = api.load(paths)  # every file valid before the target is asked anything
-    on = target(local, kubeconfig, context)
+    on = target(local, kubeconfig, context, container)
     plans = api.plan(on, loaded, namespace=namespace, adopt=adopt, rerun=rerun)
     diffs = api.diff(on, plans) if show_diff and isinstance(on, api.Cluster) else None
     if output == "json":
@@ -50,7 +51,7 @@ def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[
     else:
         show.plans(plans, verbose)
         show.diffs(diffs or [])
-        if local:
+        if not isinstance(on, api.Cluster) and on.runner == "process":
             note_processes(plans)
     if any(p.problems for p in plans):
         return 1

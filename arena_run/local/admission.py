@@ -5,7 +5,7 @@ it is this: the kinds the supervisor runs, no more GPUs at once than the
 machine has (a GPU job never falls back to the CPU), no more replicas than
 this process may start (each holds a port and is a few processes), a core
 count it can read, and, for the replicas that get one each, Linux
-namespaces to run in.  Whatever is refused here never reaches the
+namespaces to run in (with --container: a container engine that answers).  Whatever is refused here never reaches the
 supervisor, where it could only fail the job later.
 """
 
@@ -26,11 +26,12 @@ from .state import LocalError, data_home
 RUN_HERE = ("TFJob", "PyTorchJob", "Deployment", "Service", "InferenceService")  # InferenceService: refused below
 
 
-def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> list[str]:
+def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]], runner: str = "process") -> list[str]:
     """Why the objects about to start cannot run here; empty when they can.
 
     starting: (op, desired object) of each create, replace or update.  An
     update of a job changes no running replica, so its GPUs are not counted.
+    runner "container": an engine that answers, in place of the namespaces.
     """
     out = []
     inventory = None
@@ -59,12 +60,19 @@ def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]]) -> lis
                                + "; it would never start (a GPU job never runs on CPU)")
     if any(desired["kind"] in LOCAL_JOB_KIND_NAMES + ("Deployment",) for _, desired in starting):
         # The environment the supervisor will read, checked while a refusal is still one line.
-        for check in (cores_available, check_namespaces, data_home):
+        for check in (cores_available, _engine if runner == "container" else check_namespaces, data_home):
             try:
                 check()
             except LocalError as exc:
                 out.append(str(exc))
     return out
+
+
+def _engine() -> None:
+    """The container runner's stand-in for namespaces: an engine on PATH that answers."""
+    from .engine import find
+
+    find().check()
 
 
 def max_replicas() -> Optional[int]:

@@ -37,10 +37,23 @@ from typing import Any, Callable, Optional
 from . import engine as engines
 from .engine import Container, Engine, Mount
 from .runner import Handle, Launch
+from .state import LocalError
 
 PR_SET_PDEATHSIG = 1
 KILLED = 137  # what a shell reports for SIGKILL; a container gone from outside counts as killed
 LABELS = {engines.MANAGED: "true"}
+
+
+RUNNER_ENV = "ARENA_RUN_LOCAL_RUNNER"
+RUNNERS = ("process", "container")
+
+
+def runner_name(asked: Optional[str] = None) -> str:
+    """The runner asked for, else this machine's default (ARENA_RUN_LOCAL_RUNNER), else process."""
+    value = (asked or os.environ.get(RUNNER_ENV) or "process").strip().lower()
+    if value not in RUNNERS:
+        raise LocalError(f"{RUNNER_ENV}={value}: process or container")
+    return value
 
 
 def store_label(root: str) -> str:

@@ -81,8 +81,9 @@ class LocalView:
 
     namespace = NAMESPACE
 
-    def __init__(self, store: Optional[Store] = None) -> None:
+    def __init__(self, store: Optional[Store] = None, runner: str = "process") -> None:
         self.store = store or Store()
+        self.runner = runner  # what a run applied to this view starts in: process, or container (its image)
 
     # --- the calls the cluster client answers -------------------------------------------
     def get(self, kind: Kind, namespace: Optional[str], name: str) -> Optional[dict[str, Any]]:

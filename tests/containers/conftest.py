@@ -56,6 +56,11 @@ def python_image(podman_conf) -> str:
     return _image("python")
 
 
+@pytest.fixture(scope="session")
+def tools_image(podman_conf) -> str:
+    return _image("tools")
+
+
 @pytest.fixture
 def engine(podman_conf):
     from arena_run.local import engine as engine_mod
@@ -71,3 +76,23 @@ def test_labels(engine):
     engine.remove(*[s.id for s in engine.containers(labels)])
     engine.remove_network(*engine.networks(labels))
     engine.remove_volume(*engine.volumes(labels))
+
+
+@pytest.fixture
+def clocal(tmp_path, podman_conf, engine):
+    """The local target's CLI as a user runs it, with --container's engine set up for this machine;
+    afterwards every experiment is deleted and nothing of its state directory is left on the engine."""
+    from arena_run.local.containers import store_label
+    from arena_run.local.engine import LABEL, MANAGED
+
+    from ..local.conftest import Local
+
+    loc = Local(tmp_path)
+    loc.env.update({"CONTAINERS_CONF": podman_conf, "ARENA_RUN_CONTAINER_ENGINE": "podman"})
+    yield loc
+    for name in loc.store().names():
+        loc.cli("delete", "--local", "-y", name)
+    labels = {MANAGED: "true", LABEL + "store": store_label(str(loc.state / "arena-run"))}
+    left = engine.containers(labels)
+    engine.remove(*[s.id for s in left])
+    assert left == [], f"left behind: {[s.name for s in left]}"

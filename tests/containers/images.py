@@ -4,6 +4,7 @@
   with its applets as links, and the marker file.
 - python: `mmdebstrap --variant=essential --include=python3 bookworm` (about a
   minute on 2 cores, ~150 MB), with the marker file.
+- tools: python with the stand-in servers of tests/fixtures/bin (tensorboard) on PATH.
 
 Each image's tar is cached under ~/.cache/arena-run/images/, named by a hash of
 its recipe (this file's recipe text and, for busybox, the binary), so a changed
@@ -91,9 +92,25 @@ def _python_tar(out: Path, key: str) -> None:
 
 
 RECIPES = {"busybox": _busybox_tar, "python": _python_tar}
+# tools: the python image with the test stand-ins of servers (tests/fixtures/bin) on its PATH,
+# built on it with `podman build` (no registry: its base is here).
+FIXTURE_BIN = Path(__file__).resolve().parent.parent / "fixtures" / "bin"
+
+
+def _tools(ref: str) -> None:
+    base, _ = ensure("python")
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(FIXTURE_BIN, Path(tmp) / "bin")
+        (Path(tmp) / "Containerfile").write_text(f"FROM {base}\nCOPY bin/ /usr/local/bin/\n")
+        _podman("build", "--quiet", "--pull=never", "--tag", ref, tmp)
 
 
 def key(name: str) -> str:
+    if name == "tools":
+        h = hashlib.sha256(key("python").encode() + inspect.getsource(_tools).encode())
+        for p in sorted(FIXTURE_BIN.iterdir()):
+            h.update(p.name.encode() + p.read_bytes())
+        return h.hexdigest()[:12]
     h = hashlib.sha256(inspect.getsource(RECIPES[name]).encode())
     h.update(SUITE.encode() + PATH.encode() + MARKER.encode())
     if name == "busybox" and os.path.exists(BUSYBOX):
@@ -118,6 +135,9 @@ def ensure(name: str) -> tuple[str, float]:
     if _podman("image", "inspect", "--format", "{{.Id}}", ref, check=False).returncode == 0:
         return ref, 0.0
     began = time.monotonic()
+    if name == "tools":
+        _tools(ref)
+        return ref, time.monotonic() - began
     CACHE.mkdir(parents=True, exist_ok=True)
     tar = CACHE / f"{name}-{key(name)}.tar"
     if not tar.exists():
@@ -130,7 +150,7 @@ def ensure(name: str) -> tuple[str, float]:
 
 
 def main() -> int:
-    for name in RECIPES:
+    for name in [*RECIPES, "tools"]:
         ref, took = ensure(name)
         print(f"{ref}: {took:.1f}s" + (" (present)" if took == 0 else ""))
     return 0

@@ -1,0 +1,253 @@
+"""`apply --local --container`: the distributed cases of tests/local, each replica in its image on real Podman."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+
+from arena_run.local.containers import store_label
+from arena_run.local.engine import LABEL, MANAGED
+
+from ..local.test_distributed import TF_PEER, _train_module
+from ..conftest import ROOT
+from ..waiting import until
+
+# What a TF replica adds to the peer check: the image's marker, proof it ran inside the image.
+TF_PEER_IN_IMAGE = TF_PEER.replace(
+    'report = {"me"', 'report = {"marker": open("/arena-run-image-marker").read().split()[0], "me"')
+
+
+def _mine(local) -> dict[str, str]:
+    return {MANAGED: "true", LABEL + "store": store_label(str(local.state / "arena-run"))}
+
+
+def _nothing_left(engine, local) -> None:
+    labels = _mine(local)
+    assert engine.containers(labels) == []
+    assert engine.networks(labels) == [] and engine.volumes(labels) == []
+    ps = subprocess.run(["podman", "ps", "--all", "--format", "{{.Names}}"], capture_output=True, text=True,
+                        check=True).stdout.split()
+    runs = [e["uid"] for e in local.store().objects("tfdist")] if os.path.isdir(local.store().dir("tfdist")) else []
+    assert not [n for n in ps if any(u in n for u in runs)]
+
+
+TF_FILE = '''
+name = "tfdist"
+[code]
+rsync = "{code}/"
+[[data]]
+pvc = "results"
+mount = "/data"
+[job]
+image = "{image}"
+image_pull_policy = "Never"
+command = "{command}"
+workers = 2
+ps = 1
+chief = true
+'''
+
+
+def test_tf_replicas_meet_in_their_image_and_delete_leaves_nothing(clocal, engine, python_image, tmp_path):
+    code = tmp_path / "src"
+    code.mkdir()
+    (code / "peer.py").write_text(TF_PEER_IN_IMAGE)
+    out = tmp_path / "out"
+    f = clocal.write("tf", TF_FILE.format(code=code, image=python_image, command="python3 code/peer.py"))
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", "--volume", f"results={out}", f,
+                        timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "images are not used" not in result.stderr  # the process runner's note is not said
+    reports = {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")}
+    everyone = {"chief-0", "ps-0", "worker-0", "worker-1"}
+    assert set(reports) == everyone  # written at the mount path, landed in the --volume directory
+    for name, report in reports.items():
+        assert report["marker"] == "python"  # inside the image: only it has the marker
+        assert set(report["heard"]) == everyone - {name}  # every replica reached every other
+        assert report["cwd"] == "/root"  # the image's working directory, code synced under it
+    assert clocal.status("tfdist")["phase"] == "Succeeded"
+    first = [e["uid"] for e in clocal.store().objects("tfdist")]
+    assert engine.containers(_mine(clocal)) == []  # each removed once its exit status was read
+
+    again = clocal.cli("apply", "--local", "--container", "-y", "--volume", f"results={out}", f)
+    assert again.returncode == 0 and "No changes" in again.stdout, again.stdout + again.stderr
+    assert [e["uid"] for e in clocal.store().objects("tfdist")] == first  # re-apply ran nothing
+
+    (out / "worker-0.json").unlink()
+    changed = TF_FILE.format(code=code, image=python_image, command="python3 code/peer.py && echo changed")
+    f.write_text(changed)
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", "--volume", f"results={out}", f,
+                        timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [e["uid"] for e in clocal.store().objects("tfdist")] != first  # a changed command: a new run
+    assert (out / "worker-0.json").exists()
+    logs = clocal.cli("logs", "--local", "tfdist", "--role", "worker", "--index", "0", check=True).stdout
+    assert logs.splitlines()[-1] == "changed"
+
+    deleted = clocal.cli("delete", "--local", "-y", "tfdist", check=True)
+    assert "Deleted tfdist" in deleted.stdout
+    _nothing_left(engine, clocal)
+
+
+def test_pytorch_master_and_workers_average_gradients_in_the_image(clocal, python_image, tmp_path):
+    src = (ROOT / "examples" / "quickstart" / "arena.toml").read_text()
+    f = tmp_path / "qs" / "arena.toml"
+    f.parent.mkdir()
+    f.write_text(src.replace("workers = 2", "workers = 3").replace("--steps 30", "--steps 5")
+                 .replace('image = "python:3.12-slim"', f'image = "{python_image}"'))
+    (f.parent / "train.py").write_text((ROOT / "examples" / "quickstart" / "train.py").read_text())
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=240)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "step   5  loss" in result.stdout  # --wait follows the master's log, as without --container
+    model = json.loads((clocal.volume("quickstart-data") / "model.json").read_text())
+    assert model["replicas"] == 3
+    train = _train_module()
+    data = train.make_data()
+    w, b = [0.0] * train.FEATURES, 0.0
+    for _ in range(5):
+        total = train.grad_and_loss(w, b, data)
+        n = total[-1]
+        w = [wi - 0.5 * g / n for wi, g in zip(w, total[:train.FEATURES])]
+        b -= 0.5 * total[train.FEATURES] / n
+    assert all(abs(a - e) < 1e-9 for a, e in zip(model["weights"], w)) and abs(model["bias"] - b) < 1e-9
+    ranks = [clocal.cli("logs", "--local", "quickstart", "--role", "worker", "--index", i, check=True)
+             .stdout.splitlines()[0] for i in (0, 1)]
+    assert ranks[0].startswith("rank 1/3") and ranks[1].startswith("rank 2/3")
+
+
+GPU_FILE = '''
+name = "gpujob"
+[job]
+image = "{image}"
+image_pull_policy = "Never"
+type = "pytorch"
+workers = 2
+gpus = 1
+command = "echo \\"$FAKE_CDI_GPU $CUDA_VISIBLE_DEVICES\\""
+'''
+
+
+def test_each_replicas_gpu_reaches_the_engine_as_its_own_cdi_device(clocal, busybox_image, tmp_path):
+    # The stand-in nvidia-smi lists GPUs; a CDI spec of our own names two of them (Podman 4.3 reads
+    # /etc/cdi and /var/run/cdi only). GPU 0 is left out: its UUID is a real H200's.
+    clocal.fake_gpus(3)
+    smi = subprocess.run(["nvidia-smi", "--query-gpu=index,uuid", "--format=csv,noheader"], env=clocal.env,
+                         capture_output=True, text=True, check=True).stdout
+    uuids = [line.split(",")[1].strip() for line in smi.splitlines()][1:]
+    clocal.env["CUDA_VISIBLE_DEVICES"] = "1,2"
+    spec = f"/var/run/cdi/arena-run-test-{uuid.uuid4().hex[:8]}.yaml"
+    os.makedirs("/var/run/cdi", exist_ok=True)
+    with open(spec, "w") as fh:
+        fh.write('cdiVersion: "0.5.0"\nkind: nvidia.com/gpu\ndevices:\n' + "".join(
+            f'  - name: {u}\n    containerEdits:\n      env: ["FAKE_CDI_GPU=cdi-{u}"]\n' for u in uuids))
+    try:
+        f = clocal.write("gpu", GPU_FILE.format(image=busybox_image))
+        result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        seen = [clocal.cli("logs", "--local", "gpujob", "--role", role, check=True).stdout.split()
+                for role in ("master", "worker")]
+    finally:
+        os.unlink(spec)
+    # Each replica got one device from the engine (the spec's edit), the same GPU CUDA is told of,
+    # and no two the same.
+    assert sorted(s[1] for s in seen) == sorted(uuids)
+    assert all(s[0] == f"cdi-{s[1]}" for s in seen)
+
+
+def test_an_unpullable_image_is_one_line_and_nothing_starts(clocal, engine):
+    f = clocal.write("bad", '''
+name = "badimage"
+[job]
+image = "127.0.0.1:9/arena-run-test/none:1"
+command = "true"
+''')
+    result = clocal.cli("apply", "--local", "--container", "-y", f)
+    assert result.returncode == 1
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("arena-run:")]
+    assert len(errors) == 1 and errors[0].startswith(
+        "arena-run: error: image 127.0.0.1:9/arena-run-test/none:1 cannot be pulled (") and "connection refused" in errors[0]
+    assert "Started" not in result.stdout
+    assert clocal.store().objects("badimage") == []
+    assert engine.containers(_mine(clocal)) == []
+
+
+def test_a_missing_engine_is_one_line_and_nothing_starts(clocal, tmp_path):
+    f = clocal.write("noengine", '''
+name = "noengine"
+[job]
+image = "python:3.12"
+command = "true"
+''')
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    os.symlink(os.path.realpath(subprocess.run(["which", "python3"], capture_output=True, text=True).stdout.strip()),
+               bare / "python3")
+    env = {"PATH": str(bare), "ARENA_RUN_CONTAINER_ENGINE": ""}
+    for command in ("plan", "apply"):
+        result = clocal.cli(command, "--local", "--container", *(["-y"] if command == "apply" else []), f, env=env)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert ("--container needs Podman or Docker and neither is on PATH: install one (apt install podman), "
+                "name it in ARENA_RUN_CONTAINER_ENGINE, or run without --container") in result.stdout + result.stderr
+        assert "Started" not in result.stdout
+    assert clocal.store().names() == []
+    # The machine's default runner, by the environment: the same check.
+    result = clocal.cli("apply", "--local", "-y", f, env={**env, "ARENA_RUN_LOCAL_RUNNER": "container"})
+    assert result.returncode == 1 and "neither is on PATH" in result.stdout + result.stderr
+
+
+def test_a_container_killed_from_outside_is_a_failed_replica(clocal, engine, busybox_image):
+    f = clocal.write("killed", f'''
+name = "killed"
+[job]
+image = "{busybox_image}"
+image_pull_policy = "Never"
+command = "sleep 300"
+''')
+    clocal.cli("apply", "--local", "--container", "-y", f, check=True)
+    running = until(lambda: [s for s in engine.containers({**_mine(clocal), LABEL + "experiment": "killed"})
+                             if s.running], timeout=60, interval=0.05, what="the replica's container")
+    subprocess.run(["podman", "kill", running[0].name], check=True, capture_output=True)
+    until(lambda: clocal.status("killed")["phase"] == "Failed", timeout=60, interval=0.1, what="Failed")
+    st = clocal.status("killed")
+    assert "exited with status 137" in json.dumps(st)
+    assert engine.containers(_mine(clocal)) == []
+
+
+def test_tensorboard_runs_in_its_image_on_a_port_of_127_0_0_1(clocal, engine, python_image, tools_image):
+    import shutil
+    import urllib.request
+
+    assert shutil.which("tensorboard", path=clocal.env["PATH"]) is None  # only the image has one
+    f = clocal.write("tb", f'''
+name = "board"
+[[data]]
+pvc = "logs"
+mount = "/logs"
+[job]
+image = "{python_image}"
+image_pull_policy = "Never"
+command = "mkdir -p /logs/run && echo event > /logs/run/events.out"
+[tensorboard]
+image = "{tools_image}"
+logdir = "/logs"
+''')
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    status = clocal.status("board")
+    url = status["tensorboard"]["url"]
+    assert url.startswith("http://127.0.0.1:") and status["tensorboard"]["available"] == "1/1"
+
+    def get():
+        try:
+            with urllib.request.urlopen(url + "/run/events.out", timeout=2) as resp:
+                return resp.read()
+        except OSError:
+            return None
+
+    assert until(get, timeout=60, interval=0.1, what="TensorBoard answering") == b"event\n"
+    assert url in clocal.cli("status", "--local").stdout
+    assert [s.labels[LABEL + "job"] for s in engine.containers(_mine(clocal)) if s.running] == ["board-tensorboard"]
+    assert clocal.cli("delete", "--local", "-y", "board").returncode == 0
+    assert engine.containers(_mine(clocal)) == []
