@@ -10,6 +10,7 @@ drift from the code.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import re
 import sys
@@ -119,6 +120,14 @@ def api_markdown() -> str:
     public = [(n, getattr(api, n)) for n in api.__all__ if hasattr(api, n)]
     functions = [(n, obj) for n, obj in public if inspect.isfunction(obj)]
     classes = [(n, obj) for n, obj in public if inspect.isclass(obj)]
+    client = getattr(importlib.import_module("arena_run"), "Client", None)
+    if client is not None:  # arena_run.Client: one object with the verbs, for either target
+        lines += ["## `arena_run.Client`", "", inspect.getdoc(client) or "(no docstring)", ""]
+        for name, member in sorted(vars(client).items()):
+            if name.startswith("_") or not callable(member):
+                continue
+            lines += [f"### `Client.{name}`", "", "```text", f"{name}{_signature(member)}", "```", "",
+                      inspect.cleandoc(member.__doc__ or "(no docstring)"), ""]
     lines += ["## Functions", ""]
     for name, fn in sorted(functions):
         lines += [f"### `{name}`", "", "```text", f"{name}{_signature(fn)}", "```", ""]

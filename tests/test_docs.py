@@ -195,6 +195,21 @@ def test_generated_pages_are_current(page):
         f"docs/{page} is stale: run `python docs/generate.py`")
 
 
+def test_the_api_reference_has_every_public_function_and_the_client():
+    import arena_run
+    import arena_run.api as api
+
+    text = (ROOT / "docs" / "api.md").read_text()
+    import inspect
+
+    for name in api.__all__:
+        obj = getattr(api, name, None)
+        if inspect.isfunction(obj) or inspect.isclass(obj):
+            assert f"### `{name}`" in text, name
+    if hasattr(arena_run, "Client"):
+        assert "## `arena_run.Client`" in text
+
+
 def test_the_cli_reference_has_every_command():
     from arena_run.cli.app import cli
 
