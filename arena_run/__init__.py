@@ -2,4 +2,6 @@
 
 # A plain constant, not importlib.metadata: reading package metadata costs
 # milliseconds on every start, and `validate` runs in editors and hooks.
-__version__ = "0.1.0"
+# Bumped by the rule in CHANGELOG.md: a release that renders any object differently
+# raises at least the minor version (the parent records the version that wrote it).
+__version__ = "0.2.0"

@@ -92,6 +92,28 @@ def finished_jobs(parent: Optional[dict[str, Any]]) -> dict[str, Any]:
     return record if isinstance(record, dict) else {}
 
 
+def version_of(text: str) -> Optional[tuple[int, ...]]:
+    """`0.2.0` as (0, 2, 0); None for text that is no release number."""
+    parts = text.split(".")
+    return tuple(int(p) for p in parts) if parts and all(p.isdigit() for p in parts) else None
+
+
+def written_by(parent: Optional[dict[str, Any]]) -> Optional[str]:
+    """The arena-run version that last wrote the parent (its tooling annotation, `arena-run/0.2.0`)."""
+    if not parent:
+        return None
+    tool, _, version = ((parent["metadata"].get("annotations") or {}).get(TOOLING, "")).partition("/")
+    return version if tool == TOOL and version else None
+
+
+def newer_writer(parent: Optional[dict[str, Any]]) -> Optional[str]:
+    """The version that wrote the parent when it is newer than this arena-run: it may record what this
+    one cannot read back, so this one must not write over it."""
+    recorded = written_by(parent)
+    theirs, ours = version_of(recorded or ""), version_of(__version__)
+    return recorded if theirs is not None and ours is not None and theirs > ours else None
+
+
 def foreign_tooling(parent: dict[str, Any]) -> Optional[str]:
     """The other tool that owns this parent, if it is not arena-run's."""
     tooling = (parent["metadata"].get("annotations") or {}).get(TOOLING, "")

@@ -7,9 +7,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from .. import __version__
 from ..objects.applyset import (
-    FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, applyset_id, finished_jobs, foreign_tooling, group_kinds_of,
-    parent_manifest, parent_name, spec_hash,
+    FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, TOOLING, applyset_id, finished_jobs, foreign_tooling,
+    group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash,
 )
 from ..objects.keys import Key, Live, key_of
 from ..objects.kinds import JOB_GROUP_KINDS, group_kind
@@ -62,6 +63,13 @@ class Action:
     @property
     def drift(self) -> bool:
         return any(c.changed_by for c in self.changes)
+
+    @property
+    def stops_unfinished_job(self) -> bool:
+        """Whether applying this stops a job that has not finished (Pending, Queued, Suspended,
+        Running, Restarting): a replacement re-runs it from the start, a deletion ends it."""
+        return self.op in ("replace", "delete") and self.key[0] in JOB_GROUP_KINDS and self.live is not None \
+            and not finished(self.live)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,6 +140,13 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
             f"ConfigMap {namespace}/{live.parent['metadata']['name']} is the ApplySet parent of another tool "
             f"({foreign_tooling(live.parent)}); arena-run will not take it over"
         )
+    newer = newer_writer(live.parent)
+    if newer is not None and live.parent is not None:
+        problems.append(
+            f"ConfigMap {namespace}/{live.parent['metadata']['name']} was written by arena-run {newer}, newer than "
+            f"this arena-run {__version__}; an older version does not write over a newer one's record "
+            f"(upgrade arena-run to {newer} or later)"
+        )
     actions: list[Action] = []
     desired_keys = set()
     for obj in desired:
@@ -157,7 +172,9 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
         first = _superset(final, live.parent, old_kinds | new_kinds)
     changed = [] if live.parent is None else _record_changes(final, live.parent)
     last = None if live.parent is not None and not changed else final
-    record_only = first is None and bool(changed) and changed == [f"metadata.annotations.{FINISHED_JOBS}"]
+    # Apply's own bookkeeping: the jobs it saw finish, and which arena-run version wrote the record last.
+    bookkeeping = {f"metadata.annotations.{FINISHED_JOBS}", f"metadata.annotations.{TOOLING}"}
+    record_only = first is None and bool(changed) and set(changed) <= bookkeeping
     return Plan(exp.name, namespace, source, actions, first, last, problems,
                 live_parent=live.parent, live_keys=frozenset(live.members), record_only=record_only)
 
