@@ -116,7 +116,11 @@ def test_init_writes_a_valid_commented_starter(run_cli, tmp_path):
 def test_version(run_cli):
     from arena_run import __version__
 
-    assert run_cli("version")[1] == f"arena-run {__version__}\n"
+    first, *engines = run_cli("version")[1].splitlines()
+    assert first == f"arena-run {__version__}"
+    assert engines[0].split() == ["TFJob", "kubeflow.org/v1", "Kubeflow", "training-operator"]
+    assert any(e.split()[:2] == ["MPIJob", "kubeflow.org/v2beta1"] for e in engines)
+    assert any(e.split()[:2] == ["TrainJob", "trainer.kubeflow.org/v1alpha1"] for e in engines)
     assert run_cli("--version")[1] == f"arena-run {__version__}\n"
 
 

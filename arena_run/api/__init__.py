@@ -38,6 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..apply import ApplyError, Found, Interrupted, Locked, Result, WaitTimeout
+from ..apply.consent import Consent, Restart, RestartRefused, restarts
 from ..apply.events import Applied, Deleted, Gone, Pulling, Waiting
 from ..cluster import Attempt, Cluster, ClusterError
 from ..objects.keys import Key
@@ -69,10 +70,11 @@ __all__ = [
     "LocalStates", "LocalView", "Target", "connect", "local", "namespace_for", "namespace_of",
     # the verbs
     "apply", "data", "delete", "diff", "find", "load", "load_text", "log_container", "logs", "lookup", "plan",
-    "prunable", "prune", "resolve_names", "source_of", "status", "top_jobs", "top_nodes", "wait",
+    "prunable", "prune", "resolve_names", "restarts", "source_of", "status", "top_jobs", "top_nodes", "wait",
     # what they take and return
     "Applied", "ApplyError", "Attempt", "Candidate", "Claim", "Cluster", "ClusterError", "Deleted", "Experiment",
-    "ExperimentStatus", "Found", "Gone", "Interrupted", "JobGPUs", "Key", "Loaded", "Locked", "LogChunks",
-    "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "PodContainer", "Readiness", "Reader", "Result",
-    "Pulling", "Source", "Sources", "SpecError", "WaitTimeout", "Waiting", "parse_duration", "shown_pair",
+    "Consent", "ExperimentStatus", "Found", "Gone", "Interrupted", "JobGPUs", "Key", "Loaded", "Locked",
+    "LogChunks", "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "PodContainer", "Readiness", "Reader",
+    "Restart", "RestartRefused", "Result", "Pulling", "Source", "Sources", "SpecError", "WaitTimeout", "Waiting",
+    "parse_duration", "shown_pair",
 ]

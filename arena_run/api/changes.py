@@ -14,6 +14,7 @@ from .. import __version__
 from ..apply import (
     ApplyError, Found, Result, apply_plans, delete_experiment, dry_run, find_experiment, wait_ready,
 )
+from ..apply.consent import Consent, RestartRefused, split
 from ..apply.events import Applied, Deleted, Listener, Pulling, tell
 from ..cluster import Cluster
 from ..objects.applyset import group_kinds_of, parent_name
@@ -44,8 +45,11 @@ def load(sources: Sources) -> list[Loaded]:
 
 
 def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, adopt: bool = False,
-         rerun: bool = False, dry: bool = True) -> list[Plan]:
+         rerun: bool = False, dry: bool = True, replace_running: bool = False) -> list[Plan]:
     """What apply would do for each experiment; reads the target, writes nothing.
+
+    A change only this arena-run's rendering makes to a job that has not finished is deferred until
+    it ends (op "defer"); replace_running=True plans it as a replacement now.
 
     On a cluster, each changed object goes through a server-side dry run
     (dry=False skips it): what the API server would refuse is a problem of
@@ -63,7 +67,7 @@ def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, a
     for item, ns, desired in placed:
         live = lives[(ns, item.experiment.name)]
         p = make_plan(item.experiment, ns, live, source=_recorded_source(item, target), adopt=adopt, rerun=rerun,
-                      desired=desired)
+                      desired=desired, replace_running=replace_running)
         if isinstance(target, Cluster):
             p.problems += _unknown_kinds(p, live)
         else:
@@ -117,26 +121,36 @@ def diff(target: Cluster, plans: list[Plan]) -> list[ObjectDiff]:
 
 def apply(target: Target, sources: Union[Sources, list[Plan]], *, namespace: Optional[str] = None,
           adopt: bool = False, rerun: bool = False, wait: bool = False, timeout: float = 600,
-          progress: Listener = None, volumes: Optional[dict[str, Any]] = None) -> list[Result]:
+          progress: Listener = None, volumes: Optional[dict[str, Any]] = None,
+          replace_running: Consent = False) -> list[Result]:
     """Make the target match the files (or carry out plans made before); a second call changes nothing.
 
     Refuses (ApplyError) before writing anything if any plan has a problem.
+    A job that has not finished is stopped (replaced, or deleted) only with
+    consent: replace_running=True for every such job, or the keys of those
+    allowed.  An experiment that would stop one without it is not written at
+    all; the others are applied, then RestartRefused (an ApplyError: one line
+    per job, .results what was applied) is raised.
     progress hears, as they happen: each object's Outcome, each wait for a
     replaced job to go (Waiting, Gone), and each experiment's end (Applied).
     wait: then wait as `wait` does.  volumes (this machine only) maps a PVC's
     claim name to a directory (default $XDG_DATA_HOME/arena-run/volumes/<claim>).
     """
     plans: list[Plan] = sources if _are_plans(sources) else plan(
-        target, cast(Sources, sources), namespace=namespace, adopt=adopt, rerun=rerun)
+        target, cast(Sources, sources), namespace=namespace, adopt=adopt, rerun=rerun,
+        replace_running=replace_running is True)
     problems = [p for pl in plans for p in pl.problems]
     if problems:
         raise ApplyError(problems)
+    plans, refused = split(plans, replace_running)
     if isinstance(target, Cluster):
         if volumes:
             raise ValueError("volumes are for the local target: on a cluster a PVC is a PVC")
         results = apply_plans(target, plans, progress=progress)
     else:
         results = _apply_here(target, plans, volumes or {}, progress)
+    if refused:
+        raise RestartRefused(refused, results)
     if wait:
         _wait(target, plans, timeout)
     return results

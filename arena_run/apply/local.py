@@ -64,7 +64,7 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
     base = os.path.dirname(plan.source) if plan.source else os.getcwd()
     with store.apply_lock(name):
         for action in plan.actions:
-            if action.op in ("unchanged", "keep"):
+            if action.op in ("unchanged", "keep", "defer"):  # defer: the running job stays as it is
                 continue
             kind, obj_name = action.key[0].split(".")[0], action.key[2]
             current = store.object(name, kind, obj_name)

@@ -138,8 +138,13 @@ def init(path: str, name: Optional[str], force: bool) -> int:
 
 @cli.command()
 def version() -> int:
-    """Print arena-run's version."""
+    """Print arena-run's version and the engines' API versions it renders for."""
+    from ..objects.kinds import ENGINES, KINDS
+
     click.echo(f"arena-run {__version__}")
+    for gk, engine in ENGINES.items():
+        kind = KINDS[gk]
+        click.echo(f"  {kind.kind:<17} {kind.api_version:<30} {engine}")
     return 0
 
 

@@ -2,6 +2,10 @@
 
 Every file is validated before the target is contacted, and every plan is
 checked before anything is written; problems are one line each, exit 1.
+A job that has not finished is stopped only with consent: at the prompt,
+which lists each one, or with --replace-running; under -y alone such an
+experiment is not written, one line per job says why, and the exit status is
+RESTART_REFUSED (the other experiments are applied).
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from .plan import note_processes
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from ..api import Cluster, LocalView, Plan, Readiness
+    from ..api import Cluster, Consent, LocalView, Plan, Readiness, RestartRefused
+
+RESTART_REFUSED = 3  # distinct from 1 (an error) and 2 (plan's "changes"): a CI job can tell it apart
 
 
 @cli.command()
@@ -30,6 +36,8 @@ if TYPE_CHECKING:
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")
 @click.option("--rerun", is_flag=True, help="Re-run jobs that have finished.")
+@click.option("--replace-running", is_flag=True,
+              help="Allow stopping jobs that have not finished (they re-run from the start); -y alone refuses.")
 @click.option("--wait", is_flag=True, help="Wait until jobs run (or finish) and serving is available.")
 @click.option("--timeout", type=float, default=600, show_default=True, help="Seconds --wait waits.")
 @LOCAL
@@ -37,7 +45,8 @@ if TYPE_CHECKING:
 @click.option("--volume", "volumes", multiple=True, metavar="NAME=DIR",
               help="--local: the directory a PVC is (default $XDG_DATA_HOME/arena-run/volumes/NAME).")
 def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str],
-          yes: bool, adopt: bool, rerun: bool, wait: bool, timeout: float, local: bool, container: bool,
+          yes: bool, adopt: bool, rerun: bool, replace_running: bool, wait: bool, timeout: float, local: bool,
+          container: bool,
           volumes: tuple[str, ...]) -> int:
     """Make the cluster match the files: create, update, replace, prune.
 
@@ -53,7 +62,7 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
 
     loaded = api.load(paths)
     on = target(local, kubeconfig, context, container)
-    plans = api.plan(on, loaded, namespace=namespace, adopt=adopt, rerun=rerun)
+    plans = api.plan(on, loaded, namespace=namespace, adopt=adopt, rerun=rerun, replace_running=replace_running)
     show.plans(plans)
     if not isinstance(on, api.Cluster) and on.runner == "process":
         note_processes(plans)
@@ -61,24 +70,42 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
         show.err.print("Nothing was applied.")
         return 1
     todo = [p for p in plans if p.has_changes]
-    if isinstance(on, api.Cluster):
-        # Recording finished jobs is apply's own bookkeeping: nothing to confirm.
-        if any(p.to_review for p in todo) and not confirm("Apply these changes?", yes):
+    unfinished = [r for p in todo for r in api.restarts(p)]
+    consent: Consent = replace_running
+    asked = False
+    if unfinished and not replace_running and not yes:
+        show.err.print(f"{len(unfinished)} job(s) have not finished; applying stops them:")
+        for r in unfinished:
+            show.err.print(f"  {r.what()}")
+        if not confirm(f"Stop {len(unfinished)} unfinished job(s) (work since they started is lost) and apply?",
+                       False):
             show.err.print("Nothing was applied.")
             return 1
-        code = _apply_to_cluster(on, todo)
+        consent, asked = frozenset(r.key for r in unfinished), True
+    if isinstance(on, api.Cluster):
+        # Recording finished jobs is apply's own bookkeeping: nothing to confirm.
+        if not asked and any(p.to_review for p in todo) and not confirm("Apply these changes?", yes):
+            show.err.print("Nothing was applied.")
+            return 1
+        code = _apply_to_cluster(on, todo, consent)
         if code or not wait:
             return code
         return _wait_ready(on, plans, timeout)
     # Starting processes here needs no question; stopping ones that run (replace, delete) does.
     stops = any(a.op in ("replace", "delete") for p in todo for a in p.actions)
-    if stops and not confirm("Stop and replace these on this machine?", yes):
+    if not asked and stops and not confirm("Stop and replace these on this machine?", yes):
         show.err.print("Nothing was applied.")
         return 1
     # An image pull shows the engine's progress on stderr, before anything starts.
     pulls = (lambda event: show.err.print(str(event), style="dim", markup=False, highlight=False)
              if isinstance(event, api.Pulling) else None)
-    for result in api.apply(on, plans, volumes=claims, progress=pulls):
+    refused: list[str] = []
+    try:
+        results = api.apply(on, plans, volumes=claims, progress=pulls, replace_running=consent)
+    except api.RestartRefused as exc:
+        refused, results = [r.experiment for r in exc.refused], exc.results
+        _refusal(exc)
+    for result in results:
         name = result.plan.experiment
         if result.started:
             show.out.print(f"[green]Started[/] {name} on this machine: {', '.join(result.started)} "
@@ -86,9 +113,18 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
         else:  # recorded only, done meanwhile by another apply, or only finished jobs forgotten
             show.out.print(f"[green]Applied[/] {name} on this machine: nothing new to run "
                            f"(arena-run status --local {name})")
+    if refused:
+        return RESTART_REFUSED
     if not wait:
         return 0
     return _wait_finished(on, plans, timeout)
+
+
+def _refusal(exc: RestartRefused) -> None:
+    from . import show
+
+    for line in exc.problems:
+        show.err.print(f"refused: {line}", style="yellow")
 
 
 def parse_volumes(values: tuple[str, ...]) -> dict[str, str]:
@@ -103,7 +139,7 @@ def parse_volumes(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _apply_to_cluster(cluster: Cluster, todo: list[Plan]) -> int:
+def _apply_to_cluster(cluster: Cluster, todo: list[Plan], consent: Consent) -> int:
     from .. import api
     from . import show
     from .progress import Reporter
@@ -116,7 +152,10 @@ def _apply_to_cluster(cluster: Cluster, todo: list[Plan]) -> int:
                     applied.append(event)
                 reporter(event)
 
-            api.apply(cluster, todo, progress=progress)
+            api.apply(cluster, todo, progress=progress, replace_running=consent)
+    except api.RestartRefused as exc:  # the others were applied; these experiments were not written at all
+        _refusal(exc)
+        return RESTART_REFUSED
     except api.Interrupted as exc:
         for line in exc.lines():
             show.err.print(line, style="yellow")

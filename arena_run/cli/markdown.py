@@ -14,7 +14,7 @@ from typing import Optional
 from ..api import Key, ObjectDiff, Plan, shown_pair
 
 OPS = ("create", "update", "replace", "delete")
-SIGN = {"create": "+", "update": "~", "replace": "-/+", "delete": "-"}
+SIGN = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "defer": "!"}
 
 
 def cell(text: str) -> str:
@@ -65,7 +65,7 @@ def _section(p: Plan, diffs: dict[Key, ObjectDiff]) -> str:
         lines += [f"From {code(p.source)}.", ""]
     for problem in p.problems:
         lines.append(f"- **error**: {cell(problem)}")
-    for a in p.changes:
+    for a in p.changes + p.deferred:
         line = f"- {code(SIGN.get(a.op, a.op))} **{a.kind} {cell(a.name)}**"
         if a.reason:
             line += f": {cell(a.reason)}"

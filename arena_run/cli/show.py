@@ -24,9 +24,9 @@ out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty()
 err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 250)
 
 _SIGN = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
-         "delete": ("-", "red"), "keep": ("=", "dim"), "unchanged": ("=", "dim")}
+         "delete": ("-", "red"), "defer": ("!", "yellow"), "keep": ("=", "dim"), "unchanged": ("=", "dim")}
 _WORD = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete",
-         "keep": "kept", "unchanged": "unchanged"}
+         "defer": "deferred until the job ends", "keep": "kept", "unchanged": "unchanged"}
 
 
 def plans(items: list[Plan], verbose: bool = False) -> None:
@@ -58,6 +58,8 @@ def plans(items: list[Plan], verbose: bool = False) -> None:
         if plan.record_only:
             out.print(Text("  No changes.", style="green")
                       + Text(f" ({summary}; apply records the finished job(s) it now sees)", style="dim"))
+        elif plan.deferred and not plan.changes:
+            out.print(f"  Nothing to do now: {summary}.")
         elif not plan.has_changes:
             out.print(Text("  No changes.", style="green") + Text(f" ({summary})" if summary else "", style="dim"))
         else:

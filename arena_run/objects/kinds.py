@@ -69,6 +69,12 @@ KINDS = {
 # The training jobs arena-run renders, one per sweep point, as group-kinds: their
 # operators never apply a changed spec to running pods, so a change is a replacement.
 JOB_GROUP_KINDS = tuple(k.group_kind for k in KINDS.values() if k.kind in JOB_KIND_NAMES)
+# Who runs each custom kind arena-run renders: the engines whose API versions it writes for.
+ENGINES = {
+    "TFJob.kubeflow.org": "Kubeflow training-operator", "PyTorchJob.kubeflow.org": "Kubeflow training-operator",
+    "MPIJob.kubeflow.org": "mpi-operator", "TrainJob.trainer.kubeflow.org": "Kubeflow Trainer",
+    "InferenceService.serving.kserve.io": "KServe",
+}
 
 
 def kind_of(obj: dict[str, Any]) -> Kind:

@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 from .. import __version__
 from ..objects.applyset import (
-    FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, TOOLING, applyset_id, finished_jobs, foreign_tooling,
-    group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash,
+    EXPERIMENT_KEY, FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, SPEC_HASH, TOOLING, applyset_id, finished_jobs,
+    foreign_tooling, group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash, written_by,
 )
 from ..objects.keys import Key, Live, key_of
 from ..objects.kinds import JOB_GROUP_KINDS, group_kind
@@ -45,12 +45,17 @@ class FieldDiff:
 
 @dataclass
 class Action:
-    op: str  # create, update, replace, delete, unchanged, keep
+    # create, update, replace, delete, unchanged, keep; defer: a replacement this arena-run's rendering
+    # (not the file) asks of a job that has not finished, left until it ends (or --replace-running)
+    op: str
     key: Key
     desired: Optional[dict[str, Any]] = None
     live: Optional[dict[str, Any]] = None
     changes: list[FieldDiff] = field(default_factory=list)
     reason: str = ""
+    # The change comes from how this arena-run renders the file, not from the file: the same file
+    # rendered by the version that applied it gave what is live.
+    tool_caused: bool = False
 
     @property
     def kind(self) -> str:
@@ -98,16 +103,24 @@ class Plan:
 
     @property
     def changes(self) -> list[Action]:
-        return [a for a in self.actions if a.op not in ("unchanged", "keep")]
+        """What applying does to members (a deferred replacement is not done now)."""
+        return [a for a in self.actions if a.op not in ("unchanged", "keep", "defer")]
+
+    @property
+    def deferred(self) -> list[Action]:
+        """Replacements this arena-run's rendering asks of unfinished jobs, left until they end."""
+        return [a for a in self.actions if a.op == "defer"]
 
     @property
     def has_changes(self) -> bool:
+        """Whether applying writes anything."""
         return bool(self.changes) or self.parent_last is not None
 
     @property
     def to_review(self) -> bool:
-        """Changes beyond apply's bookkeeping: what `--detailed-exitcode` reports."""
-        return self.has_changes and not self.record_only
+        """Changes beyond apply's bookkeeping, or pending ones: what `--detailed-exitcode` reports
+        (and what `status` calls not in sync)."""
+        return (self.has_changes and not self.record_only) or bool(self.deferred)
 
     def counts(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -128,8 +141,12 @@ def experiment_hash(exp: Experiment) -> str:
 
 
 def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
-              adopt: bool = False, rerun: bool = False, desired: Optional[list[dict[str, Any]]] = None) -> Plan:
-    """desired: desired_members(exp, namespace) when the caller has already rendered them."""
+              adopt: bool = False, rerun: bool = False, desired: Optional[list[dict[str, Any]]] = None,
+              replace_running: bool = False) -> Plan:
+    """desired: desired_members(exp, namespace) when the caller has already rendered them.
+
+    replace_running: a replacement of an unfinished job that only this arena-run's rendering asks
+    for is planned now (a replace, which apply still asks consent for), not deferred."""
     if desired is None:
         desired = desired_members(exp, namespace)
     spec_json = exp.to_json()
@@ -149,10 +166,11 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
         )
     actions: list[Action] = []
     desired_keys = set()
+    origin = _Origin(exp, namespace, live.parent)
     for obj in desired:
         key = key_of(obj)
         desired_keys.add(key)
-        actions.append(_action(obj, key, live, seen_finished, adopt, rerun, problems))
+        actions.append(_action(obj, key, live, seen_finished, adopt, rerun, problems, origin, replace_running))
     for key, obj in live.members.items():
         if key not in desired_keys:
             actions.append(Action("delete", key, live=obj, reason="no longer in the file"))
@@ -163,12 +181,17 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
         spec_hash=spec_hash(json.loads(spec_json)), finished=_finished_now(actions),
         spec_json=spec_json, labels={MANAGED_BY: MANAGER, EXPERIMENT: exp.name},
     )
+    if live.parent is not None and any(a.op == "defer" for a in actions):
+        # A deferred job still runs as the recorded version rendered it: the record keeps naming that
+        # version, so the next plan (by this version) still tells the renderer's change from the file's.
+        final["metadata"]["annotations"][TOOLING] = live.parent["metadata"]["annotations"][TOOLING]
     old_kinds = set(group_kinds_of(live.parent))
     new_kinds = {group_kind(o) for o in desired}
     first = None
     # Written before any member changes: it names every kind old and new, and
     # writing it is how an apply takes the experiment (apply/lock.py).
-    if live.parent is None or not new_kinds <= old_kinds or any(a.op not in ("unchanged", "keep") for a in actions):
+    if live.parent is None or not new_kinds <= old_kinds or any(a.op not in ("unchanged", "keep", "defer")
+                                                                    for a in actions):
         first = _superset(final, live.parent, old_kinds | new_kinds)
     changed = [] if live.parent is None else _record_changes(final, live.parent)
     last = None if live.parent is not None and not changed else final
@@ -205,8 +228,52 @@ def desired_members(exp: Experiment, namespace: str) -> list[dict[str, Any]]:
     return objects
 
 
+class _Origin:
+    """Whether a member's difference comes from the file or from this arena-run's rendering.
+
+    The parent records the file as applied (its spec and hash) and the version that rendered it.  Only
+    when that version is not this one can a difference be the renderer's (with the same renderer it is
+    an apply that did not finish, or drift).  Then, if the file is that record (same hash, or the same
+    values: a record of an older version spells numbers as Python does), every difference from live
+    is the renderer's; otherwise a member's is when this version renders the recorded file and the
+    new one the same for it."""
+
+    def __init__(self, exp: Experiment, namespace: str, parent: Optional[dict[str, Any]]) -> None:
+        self.exp, self.namespace, self.parent = exp, namespace, parent
+        self._recorded: Optional[Experiment] = None
+        self._rendered: Optional[dict[Key, dict[str, Any]]] = None
+        self.renderer_changed = parent is not None and written_by(parent) != __version__
+        self.file_unchanged = self.renderer_changed and self._same_file()
+
+    def _same_file(self) -> bool:
+        assert self.parent is not None
+        if (self.parent["metadata"].get("annotations") or {}).get(SPEC_HASH) == experiment_hash(self.exp):
+            return True
+        text = (self.parent.get("data") or {}).get(EXPERIMENT_KEY)
+        try:
+            self._recorded = Experiment.from_json(text) if text else None
+        except ValueError:
+            return False  # a record this version cannot read: its differences are the file's
+        return self._recorded is not None and self._recorded == self.exp
+
+    def tool_caused(self, key: Key, desired: dict[str, Any]) -> bool:
+        if not self.renderer_changed:
+            return False
+        if self.file_unchanged:
+            return True
+        if self._recorded is None:
+            return False
+        if self._rendered is None:
+            self._rendered = {key_of(o): o for o in desired_members(self._recorded, self.namespace)}
+        return self._rendered.get(key) == desired
+
+    def why(self, what: str) -> str:
+        edits = "your file is unchanged" if self.file_unchanged else "your edits do not change it"
+        return f"arena-run {__version__} renders this differently ({what}); {edits}"
+
+
 def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, Any],
-            adopt: bool, rerun: bool, problems: list[str]) -> Action:
+            adopt: bool, rerun: bool, problems: list[str], origin: _Origin, replace_running: bool) -> Action:
     current = live.members.get(key)
     is_job = key[0] in JOB_GROUP_KINDS
     if current is None:
@@ -229,13 +296,27 @@ def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, 
         # A quantity only spelt differently changes no pod: the job is updated
         # (so it reads as the file does), not restarted.
         spec_changes = [c for c in changes if c.path.startswith("spec") and not c.respelled]
+        ours = bool(changes) and not any(c.changed_by for c in changes) and origin.tool_caused(key, obj)
+        if spec_changes and ours and not rerun:
+            # A new rendering is no reason to run a job again: one that runs keeps running (until it
+            # ends, or --replace-running), one that ended stays ended (it runs so when it runs again).
+            why = origin.why(_job_keys(spec_changes))
+            if finished(current):
+                return Action("unchanged", key, obj, current, reason=f"finished; {why}", tool_caused=True)
+            if not replace_running:
+                return Action("defer", key, obj, current, changes, f"deferred until the job ends: {why}; "
+                              "--replace-running re-runs it now", tool_caused=True)
         if spec_changes:
-            return Action("replace", key, obj, current, changes, "forces replacement: " + _job_keys(spec_changes))
+            reason = origin.why(_job_keys(spec_changes)) if ours else "forces replacement: " + _job_keys(spec_changes)
+            return Action("replace", key, obj, current, changes, reason, tool_caused=ours)
         if rerun and finished(current):
             return Action("replace", key, obj, current, changes, "--rerun of a finished job")
         if finished(current) and not changes:
             return Action("unchanged", key, obj, current, reason="finished")
-    return Action("update" if changes else "unchanged", key, obj, current, changes)
+    if not changes:
+        return Action("unchanged", key, obj, current)
+    ours = not any(c.changed_by for c in changes) and origin.tool_caused(key, obj)
+    return Action("update", key, obj, current, changes, origin.why("in place") if ours else "", tool_caused=ours)
 
 
 def _changes(desired: dict[str, Any], live: dict[str, Any]) -> list[FieldDiff]:

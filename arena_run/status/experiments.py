@@ -20,7 +20,7 @@ from ..objects.labels import COMPONENT, EXPERIMENT, MANAGED, SWEEP_PARAMS
 from ..objects.phase import finished, job_phase
 from ..objects.reader import Reader
 from ..objects.times import age, parse_time
-from ..plan import experiment_hash, make_plan
+from ..plan import Action, experiment_hash, make_plan
 from ..spec.model import Experiment
 from .top import list_kind, list_kinds
 
@@ -154,14 +154,11 @@ def _selector(gk: str) -> Optional[str]:
 
 
 def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_file: Optional[Experiment], namespace: str) -> tuple[str, list[str]]:
+    """`in sync` exactly when `plan --detailed-exitcode` of the same file would exit 0 (the same
+    make_plan decides both); otherwise what is pending, the file's change first."""
     recorded = (parent.get("data") or {}).get(EXPERIMENT_KEY)
     exp = from_file
-    detail: list[str] = []
-    if exp is not None:
-        applied = (parent["metadata"].get("annotations") or {}).get(SPEC_HASH)
-        if applied != experiment_hash(exp):
-            return "changed (not applied)", ["the file differs from what was applied"]
-    elif recorded:
+    if exp is None and recorded:
         try:
             exp = Experiment.from_json(recorded)
         except ValueError:
@@ -170,11 +167,29 @@ def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_fi
         return "unknown", []
     members = {key_of(o): o for items in objs.values() for o in items}
     plan = make_plan(exp, namespace, Live(parent, members, {}))
-    for action in plan.changes:
-        what = f"{action.kind} {action.name}: {action.op}"
-        drift = sorted({m for c in action.changes for m in c.changed_by})
-        detail.append(what + (f" (changed by {', '.join(drift)})" if drift else ""))
-    return ("drifted" if detail else "in sync"), detail
+    if not plan.to_review:
+        return "in sync", []
+    detail = [_pending(a) for a in plan.changes + plan.deferred]
+    if plan.problems:
+        return "unknown", plan.problems
+    applied = (parent["metadata"].get("annotations") or {}).get(SPEC_HASH)
+    changes = [a for a in plan.changes if not a.tool_caused]
+    if from_file is not None and applied != experiment_hash(from_file) and \
+            (changes or not (plan.changes or plan.deferred)):
+        return "changed (not applied)", ["the file differs from what was applied", *detail]
+    if changes or any(a.drift for a in plan.changes):
+        return "drifted", detail
+    if any(a.tool_caused for a in plan.changes):
+        return "render changed", detail
+    if plan.deferred:
+        return "deferred until the job ends", detail
+    return "changed (not applied)", ["the record differs from what was applied", *detail]
+
+
+def _pending(action: Action) -> str:
+    drift = sorted({m for c in action.changes for m in c.changed_by})
+    why = f"changed by {', '.join(drift)}" if drift else action.reason
+    return f"{action.kind} {action.name}: {action.op}" + (f" ({why})" if why else "")
 
 
 def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetime) -> JobStatus:

@@ -80,7 +80,7 @@ def test_apply_then_nothing_to_do(cluster, kube, namespace, tmp_path, run_cli):
 
 
 def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path, run_cli):
-    api.apply(kube, experiment(tmp_path, namespace))
+    api.apply(kube, experiment(tmp_path, namespace), replace_running=True)
     before = live_objects(cluster, namespace)
     edited = {"command": "sleep 7200", "serve": False, "env": {"MODE": "fast"}}
     path = experiment(tmp_path, namespace, **edited, tensorboard={**TENSORBOARD, "cpu": "500m"})
@@ -97,7 +97,7 @@ def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path
     assert "-/+ TFJob exp   forces replacement: job.command, job.env" in out
     assert "~ Deployment exp-tensorboard" in out and "- Service exp-serving" in out
 
-    assert run_cli("apply", "-y", path)[0] == 0
+    assert run_cli("apply", "-y", "--replace-running", path)[0] == 0
     after = live_objects(cluster, namespace)
     assert ("Deployment", "exp-serving") not in after and ("Service", "exp-serving") not in after
     assert after[("TFJob", "exp")]["metadata"]["uid"] != before[("TFJob", "exp")]["metadata"]["uid"]
@@ -117,7 +117,7 @@ def test_edits_plan_update_replace_and_delete(cluster, kube, namespace, tmp_path
     (plan,) = api.plan(kube, path)
     (update,) = plan.changes
     assert [c.path for c in update.changes] == ["spec.template.spec.containers[name=tensorboard].resources"]
-    api.apply(kube, plan and [plan])
+    api.apply(kube, plan and [plan], replace_running=True)
     tb = live_objects(cluster, namespace)[("Deployment", "exp-tensorboard")]["spec"]["template"]["spec"]
     assert tb["containers"][0]["resources"] == {}  # what server-side apply leaves of a struct it emptied
 
@@ -168,12 +168,12 @@ def test_sweep_points_added_and_removed(cluster, kube, namespace, tmp_path):
         return experiment(tmp_path, namespace, command="train --lr {{lr}}", tensorboard=False, serve=False,
                           sweep={"lr": values})
 
-    api.apply(kube, sweep([0.1, 0.01]))
+    api.apply(kube, sweep([0.1, 0.01]), replace_running=True)
     first = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert len(first) == 2
     (plan,) = api.plan(kube, sweep([0.1, 0.01, 0.001]))
     assert plan.counts() == {"create": 1, "unchanged": 2}
-    api.apply(kube, [plan])
+    api.apply(kube, [plan], replace_running=True)
     second = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert len(second) == 3 and all(second[n] == uid for n, uid in first.items())
     # Dropping lr = 0.1 deletes exactly its job; the others keep running as they were.
@@ -182,7 +182,7 @@ def test_sweep_points_added_and_removed(cluster, kube, namespace, tmp_path):
     (plan,) = api.plan(kube, sweep([0.01, 0.001]))
     assert plan.counts() == {"delete": 1, "unchanged": 2}
     assert [a.name for a in plan.changes] == [dropped]
-    api.apply(kube, [plan])
+    api.apply(kube, [plan], replace_running=True)
     third = {n: o["metadata"]["uid"] for (k, n), o in live_objects(cluster, namespace).items() if k == "TFJob"}
     assert set(third) == set(second) - {dropped}
     assert all(third[n] == second[n] for n in third)
@@ -194,7 +194,7 @@ class Interrupted(BaseException):
 
 @pytest.mark.parametrize("after", [0, 1, 2, 3, 4, 5])
 def test_interrupted_apply_converges(cluster, kube, namespace, tmp_path, after, monkeypatch):
-    api.apply(kube, experiment(tmp_path, namespace, serve=False))
+    api.apply(kube, experiment(tmp_path, namespace, serve=False), replace_running=True)
     new = experiment(tmp_path, namespace, command="sleep 1", tensorboard=False, sweep={"seed": [1, 2]}, file="v2.toml")
     (plan,) = api.plan(kube, new)
     real_apply, real_delete = Cluster.apply, Cluster.delete
@@ -211,7 +211,7 @@ def test_interrupted_apply_converges(cluster, kube, namespace, tmp_path, after, 
         apply_plan(kube, plan)
     monkeypatch.undo()
 
-    api.apply(kube, new)
+    api.apply(kube, new, replace_running=True)
     live = live_objects(cluster, namespace)
     assert set(live) == {("TFJob", n) for n in _job_names(new)} | {("ConfigMap", "arena-run-exp"),
                                                                    ("Deployment", "exp-serving"), ("Service", "exp-serving")}

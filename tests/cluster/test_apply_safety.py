@@ -87,9 +87,9 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
     """For every k: apply V1, then an apply of V2 SIGKILLed right after its k-th
     request; a plain apply of V2 then converges, with no orphan and no lost
     removal (TensorBoard's cpu)."""
-    api.apply(kube, write(tmp_path / "v1.toml", version1(namespace)))
+    api.apply(kube, write(tmp_path / "v1.toml", version1(namespace)), replace_running=True)
     log = tmp_path / "whole.log"
-    proc = run_instrumented(cluster, log, 0, "apply", "-y", write(tmp_path / "v2.toml", version2(namespace)))
+    proc = run_instrumented(cluster, log, 0, "apply", "-y", "--replace-running", write(tmp_path / "v2.toml", version2(namespace)))
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     total = len(requests_of(log))
@@ -109,15 +109,15 @@ def test_apply_killed_after_every_request_converges(cluster, kube, namespace, tm
         cluster.run_kubectl("create", "namespace", ns)
         try:
             v2 = write(tmp_path / f"v2-{k}.toml", version2(ns))
-            api.apply(kube, write(tmp_path / f"v1-{k}.toml", version1(ns)))
+            api.apply(kube, write(tmp_path / f"v1-{k}.toml", version1(ns)), replace_running=True)
             log = tmp_path / f"kill-{k}.log"
-            proc = run_instrumented(cluster, log, k, "apply", "-y", v2)
+            proc = run_instrumented(cluster, log, k, "apply", "-y", "--replace-running", v2)
             _, err = proc.communicate(timeout=300)
             finished = proc.returncode == 0 and len(requests_of(log)) < k
             if not finished:
                 assert proc.returncode == -signal.SIGKILL, f"k={k}: exited {proc.returncode}: {err}"
                 assert len(requests_of(log)) == k
-                api.apply(kube, v2)
+                api.apply(kube, v2, replace_running=True)
             assert_converged(cluster, kube, ns, v2)
             tb = ours(cluster, ns)[("Deployment", "exp-tensorboard")]["spec"]["template"]["spec"]["containers"][0]
             assert "cpu" not in ((tb.get("resources") or {}).get("limits") or {}), f"k={k}: the removal was lost"
@@ -136,8 +136,8 @@ def test_concurrent_applies_of_two_versions_leave_one_whole_version(cluster, kub
     v1, v2 = write(tmp_path / "v1.toml", version1(namespace)), write(tmp_path / "v2.toml", version2(namespace))
     rounds, refused, won = 6, 0, {v1: 0, v2: 0}
     for r in range(rounds):
-        api.apply(kube, v0)  # both versions change something from here
-        procs = [run_instrumented(cluster, tmp_path / f"r{r}-{i}.log", 0, "apply", "-y", p)
+        api.apply(kube, v0, replace_running=True)  # both versions change something from here
+        procs = [run_instrumented(cluster, tmp_path / f"r{r}-{i}.log", 0, "apply", "-y", "--replace-running", p)
                  for i, p in enumerate((v1, v2) if r % 2 else (v2, v1))]
         results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
         for code, err in results:
@@ -157,7 +157,7 @@ def test_concurrent_applies_of_two_versions_leave_one_whole_version(cluster, kub
 
 def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace, tmp_path, run_cli):
     v1, v2 = write(tmp_path / "v1.toml", version1(namespace)), write(tmp_path / "v2.toml", version2(namespace))
-    api.apply(kube, v1)
+    api.apply(kube, v1, replace_running=True)
     holder = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         marker = {"holder": "ana@" + socket.gethostname(), "host": socket.gethostname(), "pid": holder.pid,
@@ -165,7 +165,7 @@ def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace
         cluster.run_kubectl("-n", namespace, "annotate", "--overwrite", "configmap", "arena-run-exp",
                             f"arena-run.io/apply-lock={json.dumps(marker)}")
         before = ours(cluster, namespace)
-        code, _, err = run_cli("apply", "-y", v2)
+        code, _, err = run_cli("apply", "-y", "--replace-running", v2)
         assert code == 1
         assert (f"another apply holds {namespace}/arena-run-exp: ana@{socket.gethostname()} (pid {holder.pid}) "
                 "since 2026-01-01T00:00:00Z") in err
@@ -173,7 +173,7 @@ def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace
     finally:
         holder.communicate(b"")
     # Its holder has ended: the lock is stale, and the next apply goes ahead.
-    code, _, err = run_cli("apply", "-y", v2)
+    code, _, err = run_cli("apply", "-y", "--replace-running", v2)
     assert code == 0, err
     assert_converged(cluster, kube, namespace, v2)
 
@@ -183,13 +183,13 @@ def test_a_held_experiment_is_refused_naming_the_holder(cluster, kube, namespace
 
 def test_ctrl_c_stops_writing_at_once_and_the_next_apply_converges(cluster, kube, namespace, tmp_path):
     v1, v2 = write(tmp_path / "v1.toml", version1(namespace)), write(tmp_path / "v2.toml", version2(namespace))
-    api.apply(kube, v1)
+    api.apply(kube, v1, replace_running=True)
     (job,) = [n for k, n in ours(cluster, namespace) if k == "TFJob" and n in _names(kube, v2)]
     # A finalizer holds the replaced job in deletion: the apply waits there.
     cluster.run_kubectl("-n", namespace, "patch", "tfjob", job, "--type=merge",
                         "-p", '{"metadata":{"finalizers":["arena-run.test/hold"]}}')
     log = tmp_path / "apply.log"
-    proc = run_instrumented(cluster, log, 0, "apply", "-y", v2)
+    proc = run_instrumented(cluster, log, 0, "apply", "-y", "--replace-running", v2)
     until(lambda: kubectl_json(cluster, "-n", namespace, "get", "tfjob", job)["metadata"].get("deletionTimestamp"),
           what="the replaced job's deletion")
     until(lambda: sum(1 for r in requests_of(log) if r.get("method") == "GET" and f"/tfjobs/{job}" in r["path"]),
@@ -209,7 +209,7 @@ def test_ctrl_c_stops_writing_at_once_and_the_next_apply_converges(cluster, kube
     cluster.run_kubectl("-n", namespace, "patch", "tfjob", job, "--type=merge", "-p", '{"metadata":{"finalizers":null}}')
     until(lambda: cluster.run_kubectl("-n", namespace, "get", "tfjob", job, check=False).returncode != 0,
           what="the old job to go")
-    api.apply(kube, v2)
+    api.apply(kube, v2, replace_running=True)
     assert_converged(cluster, kube, namespace, v2)
 
 
@@ -238,12 +238,12 @@ def test_a_namesake_created_after_the_plan_is_not_taken_over(cluster, kube, name
 
 
 def test_a_member_replaced_by_a_namesake_after_the_plan_is_not_updated(cluster, kube, namespace, tmp_path):
-    api.apply(kube, write(tmp_path / "v1.toml", version1(namespace)))
+    api.apply(kube, write(tmp_path / "v1.toml", version1(namespace)), replace_running=True)
     plans = api.plan(kube, write(tmp_path / "v2.toml", version2(namespace)))
     cluster.run_kubectl("-n", namespace, "delete", "deployment", "exp-tensorboard")
     cluster.run_kubectl("-n", namespace, "create", "deployment", "exp-tensorboard", "--image=nginx")
     with pytest.raises(ApplyError) as caught:
-        api.apply(kube, plans)
+        api.apply(kube, plans, replace_running=True)
     assert any(p.startswith(f"Deployment {namespace}/exp-tensorboard:") for p in caught.value.problems)
     deploy = kubectl_json(cluster, "-n", namespace, "get", "deployment", "exp-tensorboard")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx"

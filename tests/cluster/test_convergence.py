@@ -89,7 +89,7 @@ def live_member(cluster, ns, obj) -> dict:
 
 def test_a_changed_value_reaches_the_cluster(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path, BASE, namespace)
-    api.apply(kube, path)
+    api.apply(kube, path, replace_running=True)
     for old, new in (("1.10", "1.1"), ("1.1", "1e3"), ("1e3", "1000"), ("1000", "0.10"), ("0.10", "100m")):
         doc = copy.deepcopy(BASE)
         doc["job"]["env"]["VERSION"] = new
@@ -102,7 +102,7 @@ def test_a_changed_value_reaches_the_cluster(cluster, kube, namespace, tmp_path,
                        ("Service", "exp-serving"): "update"}, (old, new)
         (st_before,) = api.status(kube, path)
         assert st_before.sync == "changed (not applied)"
-        api.apply(kube, [plan])
+        api.apply(kube, [plan], replace_running=True)
         job = kubectl_json(cluster, "-n", namespace, "get", "tfjob", "exp")
         env = job["spec"]["tfReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"]
         assert {"name": "VERSION", "value": new} in env
@@ -333,7 +333,7 @@ def test_any_edit_converges(cluster, kube, namespace, tmp_path, case):
     note(f"edited {changed_paths}")
     before_path = tmp_path / "arena.yaml"
     if not before_path.exists():
-        api.apply(kube, write(tmp_path, BASE, namespace))
+        api.apply(kube, write(tmp_path, BASE, namespace), replace_running=True)
     before = _by_key(str(before_path))
     path = write(tmp_path, doc, namespace)
     after = _by_key(path)
@@ -342,7 +342,7 @@ def test_any_edit_converges(cluster, kube, namespace, tmp_path, case):
     (plan,) = api.plan(kube, path)
     planned = {a.key for a in plan.changes}
     assert planned == carriers, f"planned {planned}, rendering changed {carriers}"
-    api.apply(kube, [plan])
+    api.apply(kube, [plan], replace_running=True)
     referee = kubectl_diff(cluster, tmp_path, path)
     assert referee == "", referee
     for obj in after.values():

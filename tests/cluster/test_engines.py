@@ -165,7 +165,7 @@ def fail_fast_runtime(cluster, name):
 
 def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path / "arena.toml", trainer(namespace, "torchrun train.py"))
-    code, out, err = run_cli("apply", "-y", path)
+    code, out, err = run_cli("apply", "-y", "--replace-running", path)
     assert code == 0, err
     assert "+ TrainJob llm" in out
     # Trainer makes a JobSet, the JobSet controller an Indexed Job of 2 pods.
@@ -206,12 +206,12 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     fail_fast_runtime(cluster, runtime)
     try:
         path = write(tmp_path / "arena.toml", trainer(namespace, "torchrun train.py", runtime=runtime))
-        assert run_cli("apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", "--replace-running", path)[0] == 0
         path = write(tmp_path / "arena.toml", trainer(namespace, "torchrun train.py --lr 0.1", runtime=runtime))
         (plan,) = api.plan(kube, path)
         assert [(a.op, a.kind, a.reason) for a in plan.changes] == [
             ("replace", "TrainJob", "forces replacement: job.command")]
-        assert run_cli("apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", "--replace-running", path)[0] == 0
         running = until(lambda: (lambda ps: ps if len(ps) == 2 else None)(
             pods(cluster, namespace, "llm", "Running")), what="2 new nodes running")
         assert all("--lr 0.1" in p["spec"]["containers"][0]["command"][2] for p in running)
@@ -220,7 +220,7 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
 
         # Removed from the file: pruned; then delete leaves nothing.
         path = write(tmp_path / "arena.toml", experiment("llm", namespace, job=False, tensorboard=True))
-        assert run_cli("apply", "-y", path)[0] == 0
+        assert run_cli("apply", "-y", "--replace-running", path)[0] == 0
         assert kubectl_json(cluster, "-n", namespace, "get", "trainjobs")["items"] == []
         assert run_cli("delete", "-y", "--wait", path)[0] == 0
         until(lambda: not leftovers(cluster, namespace, "llm"), what="nothing of llm left")

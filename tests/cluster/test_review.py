@@ -67,10 +67,10 @@ def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_p
 
 def test_replacement_and_deletion_waits_are_shown(cluster, kube, namespace, tmp_path, run_cli):
     path = write(tmp_path / "arena.toml", namespace)
-    code, out, _ = run_cli("apply", "-y", path)
+    code, out, _ = run_cli("apply", "-y", "--replace-running", path)
     assert code == 0 and "Applied exp: 3 change(s)." in out.splitlines()
     write(tmp_path / "arena.toml", namespace, command="sleep 7200")
-    code, out, _ = run_cli("apply", "-y", path)
+    code, out, _ = run_cli("apply", "-y", "--replace-running", path)
     assert code == 0
     lines = out.splitlines()
     wait = (f"waiting for TFJob {namespace}/exp to be deleted (replacing it, forces replacement: job.command; "
