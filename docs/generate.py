@@ -70,7 +70,9 @@ def _options(cmd: click.Command, ctx: click.Context) -> list[str]:
 def cli_markdown() -> str:
     from arena_run.cli.app import cli
 
-    root = click.Context(cli, info_name="arena-run")
+    # With the CLI's own context settings (-h): click caches each command's help option on first use, so a
+    # context without them would give -h or not depending on what ran before in the process.
+    root = click.Context(cli, info_name="arena-run", **cli.context_settings)
     lines = [HEADER.format(source="the click commands of arena_run/cli"), "# Command-line reference", ""]
     lines += [_help(cli.help or ""), "", "```text", cli.get_usage(root), "```", ""]
     lines += _options(cli, root) + [""]
