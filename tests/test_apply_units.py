@@ -97,3 +97,11 @@ def test_describe_says_who_and_since_when():
     marker = {**lock.new_marker(first=False), "holder": "ana@laptop", "pid": 42, "since": "2026-01-01T00:00:00Z"}
     assert lock.describe(marker).startswith("ana@laptop (pid 42) since 2026-01-01T00:00:00Z (")
     assert socket.gethostname() == lock.new_marker(first=True)["host"]
+
+
+def test_every_name_the_api_exports_is_there():
+    # `from arena_run.api import *` in a notebook: each name of __all__, the lazily imported local types too.
+    import arena_run.api as api
+
+    missing = [name for name in api.__all__ if not hasattr(api, name)]
+    assert missing == []

@@ -78,3 +78,17 @@ __all__ = [
     "Restart", "RestartRefused", "Result", "Pulling", "Source", "Sources", "SpecError", "WaitTimeout", "Waiting",
     "parse_duration", "shown_pair",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The local target's types, imported when first asked for (as `from arena_run.api import *` does),
+    # so that a cluster-only script never loads the local target.
+    if name == "LocalView":
+        from ..local.view import LocalView
+
+        return LocalView
+    if name == "LocalStates":
+        from ..apply.local import States
+
+        return States
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

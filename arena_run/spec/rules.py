@@ -348,8 +348,8 @@ def _label_keys(exp: Experiment) -> Iterator[Finding]:
                               f"Kubernetes takes at most {MAX_LABEL_PREFIX}", at_key=True)
 
 
-def _literal_placeholders(exp: Experiment) -> Iterator[Finding]:
-    """`{{x}}` where nothing replaces it: it would reach Kubernetes as written."""
+def _strings(exp: Experiment) -> Iterator[tuple[KeyPath, str]]:
+    """Every string the file set, with its key path (the rules below that read any string)."""
     stack: list[tuple[KeyPath, object]] = [((), exp.model_dump(exclude_defaults=True))]
     while stack:
         path, node = stack.pop()
@@ -357,23 +357,23 @@ def _literal_placeholders(exp: Experiment) -> Iterator[Finding]:
             stack += [(path + (k,), v) for k, v in node.items()]
         elif isinstance(node, list):
             stack += [(path + (i,), v) for i, v in enumerate(node)]
-        elif isinstance(node, str) and not _substituted(path):
-            match = PLACEHOLDER.search(node)
-            if match:
-                yield Finding(path, f"{clip(match[0])} is not replaced here: only job.command and env values "
-                              "take sweep parameters")
+        elif isinstance(node, str):
+            yield path, node
+
+
+def _literal_placeholders(exp: Experiment) -> Iterator[Finding]:
+    """`{{x}}` where nothing replaces it: it would reach Kubernetes as written."""
+    for path, text in _strings(exp):
+        match = None if _substituted(path) else PLACEHOLDER.search(text)
+        if match:
+            yield Finding(path, f"{clip(match[0])} is not replaced here: only job.command and env values "
+                          "take sweep parameters")
 
 
 def _nul(exp: Experiment) -> Iterator[Finding]:
     """A NUL cannot be in a command, an environment or a path: the kernel ends the string there."""
-    stack: list[tuple[KeyPath, object]] = [((), exp.model_dump(exclude_defaults=True))]
-    while stack:
-        path, node = stack.pop()
-        if isinstance(node, dict):
-            stack += [(path + (k,), v) for k, v in node.items()]
-        elif isinstance(node, list):
-            stack += [(path + (i,), v) for i, v in enumerate(node)]
-        elif isinstance(node, str) and "\0" in node:
+    for path, text in _strings(exp):
+        if "\0" in text:
             yield Finding(path, "a NUL character (\\u0000) cannot reach a command, environment or path")
 
 
