@@ -10,7 +10,7 @@ import uuid
 from arena_run.local.containers import store_label
 from arena_run.local.engine import LABEL, MANAGED
 
-from ..local.test_distributed import TF_PEER, _train_module
+from ..local.test_distributed import TF_PEER, assert_quickstart_model
 from ..conftest import ROOT
 from ..waiting import until
 
@@ -103,15 +103,7 @@ def test_pytorch_master_and_workers_average_gradients_in_the_image(clocal, pytho
     assert "step   5  loss" in result.stdout  # --wait follows the master's log, as without --container
     model = json.loads((clocal.volume("quickstart-data") / "model.json").read_text())
     assert model["replicas"] == 3
-    train = _train_module()
-    data = train.make_data()
-    w, b = [0.0] * train.FEATURES, 0.0
-    for _ in range(5):
-        total = train.grad_and_loss(w, b, data)
-        n = total[-1]
-        w = [wi - 0.5 * g / n for wi, g in zip(w, total[:train.FEATURES])]
-        b -= 0.5 * total[train.FEATURES] / n
-    assert all(abs(a - e) < 1e-9 for a, e in zip(model["weights"], w)) and abs(model["bias"] - b) < 1e-9
+    assert_quickstart_model(model)
     ranks = [clocal.cli("logs", "--local", "quickstart", "--role", "worker", "--index", i, check=True)
              .stdout.splitlines()[0] for i in (0, 1)]
     assert ranks[0].startswith("rank 1/3") and ranks[1].startswith("rank 2/3")

@@ -98,6 +98,19 @@ def _train_module():
     return train
 
 
+def assert_quickstart_model(model: dict, steps: int = 5) -> None:
+    """The model the replicas wrote is what one process computes over all the data in `steps` steps."""
+    train = _train_module()
+    data = train.make_data()
+    w, b = [0.0] * train.FEATURES, 0.0
+    for _ in range(steps):
+        total = train.grad_and_loss(w, b, data)
+        n = total[-1]
+        w = [wi - 0.5 * g / n for wi, g in zip(w, total[:train.FEATURES])]
+        b -= 0.5 * total[train.FEATURES] / n
+    assert all(abs(a - e) < 1e-9 for a, e in zip(model["weights"], w)) and abs(model["bias"] - b) < 1e-9
+
+
 def test_pytorch_master_and_two_workers_average_gradients(local, tmp_path):
     """The quickstart with workers = 3: the same model plain gradient descent on all the data gives."""
     src = (ROOT / "examples" / "quickstart" / "arena.toml").read_text()
@@ -110,15 +123,7 @@ def test_pytorch_master_and_two_workers_average_gradients(local, tmp_path):
     assert "step   5  loss" in result.stdout  # --wait follows the master's log
     model = json.loads((local.volume("quickstart-data") / "model.json").read_text())
     assert model["replicas"] == 3
-    train = _train_module()
-    data = train.make_data()
-    w, b = [0.0] * train.FEATURES, 0.0
-    for _ in range(5):
-        total = train.grad_and_loss(w, b, data)
-        n = total[-1]
-        w = [wi - 0.5 * g / n for wi, g in zip(w, total[:train.FEATURES])]
-        b -= 0.5 * total[train.FEATURES] / n
-    assert all(abs(a - e) < 1e-9 for a, e in zip(model["weights"], w)) and abs(model["bias"] - b) < 1e-9
+    assert_quickstart_model(model)
     workers = {}
     for index in (0, 1):
         out = local.cli("logs", "--local", "quickstart", "--role", "worker", "--index", index, check=True).stdout
