@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Collection, Optional, Union
 
-from ..objects.keys import Key
+from ..objects.keys import Key, bare_kind
 from ..objects.phase import job_phase
 from ..objects.times import age, parse_time, utc_now
 from ..plan import Plan
@@ -42,7 +42,7 @@ class Restart:
 
     @property
     def kind(self) -> str:
-        return self.key[0].split(".")[0]
+        return bare_kind(self.key)
 
     @property
     def name(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Optional
 
-from ..objects.keys import Key
+from ..objects.keys import Key, bare_kind
 
 if TYPE_CHECKING:
     from ..plan import Plan
@@ -27,7 +27,7 @@ class Waiting:
     why: str  # what the wait is for
 
     def __str__(self) -> str:
-        kind = self.key[0].split(".")[0]
+        kind = bare_kind(self.key)
         return f"waiting for {kind} {self.key[1]}/{self.key[2]} to be deleted ({self.why})"
 
 

@@ -20,6 +20,7 @@ from ..local import admission, resources, supervisor
 from ..local.distributed import LOCAL_JOB_KIND_NAMES
 from ..local.state import Damaged, LocalError, Store
 from ..local.view import read_status, run_phase
+from ..objects.keys import bare_kind
 from ..objects.phase import FINISHED_PHASES
 from ..plan import Plan
 from .errors import ApplyError
@@ -66,7 +67,7 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
         for action in plan.actions:
             if action.op in ("unchanged", "keep", "defer"):  # defer: the running job stays as it is
                 continue
-            kind, obj_name = action.key[0].split(".")[0], action.key[2]
+            kind, obj_name = bare_kind(action.key), action.key[2]
             current = store.object(name, kind, obj_name)
             seen = ((action.live or {}).get("metadata") or {}).get("uid")
             if action.op == "delete":
@@ -176,8 +177,8 @@ def wait_local(store: Store, plans: list[Plan], *, timeout: float = 600, interva
     Raises ApplyError naming the failed jobs (with their reasons) once all are
     done, or when the time is up.
     """
-    wanted = [(p.experiment, a.key[0].split(".")[0], a.key[2]) for p in plans for a in p.actions
-              if a.desired is not None and a.op != "keep" and a.key[0].split(".")[0] in RUNNABLE]
+    wanted = [(p.experiment, bare_kind(a.key), a.key[2]) for p in plans for a in p.actions
+              if a.desired is not None and a.op != "keep" and bare_kind(a.key) in RUNNABLE]
     deadline = time.monotonic() + timeout
     while True:
         states: States = {}

@@ -12,6 +12,11 @@ Obj = dict[str, Any]
 Key = tuple[str, Optional[str], str]  # (group_kind, namespace, name)
 
 
+def bare_kind(key: Key) -> str:
+    """The bare kind of a key's object: "TFJob" of ("TFJob.kubeflow.org", ns, name)."""
+    return key[0].split(".")[0]
+
+
 def key_of(obj: dict[str, Any]) -> Key:
     meta = obj["metadata"]
     return (group_kind(obj), meta.get("namespace"), meta["name"])

@@ -12,7 +12,7 @@ from ..objects.applyset import (
     EXPERIMENT_KEY, FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, SPEC_HASH, TOOLING, applyset_id, finished_jobs,
     foreign_tooling, group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash, written_by,
 )
-from ..objects.keys import Key, Live, key_of
+from ..objects.keys import Key, Live, key_of, bare_kind
 from ..objects.kinds import JOB_GROUP_KINDS, group_kind
 from ..objects.labels import EXPERIMENT, MANAGED_BY, MANAGER
 from ..objects.phase import finished
@@ -59,7 +59,7 @@ class Action:
 
     @property
     def kind(self) -> str:
-        return self.key[0].split(".")[0]
+        return bare_kind(self.key)
 
     @property
     def name(self) -> str:

@@ -13,7 +13,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..objects.keys import Key
+from ..objects.keys import Key, bare_kind
 from ..objects.kinds import KINDS
 
 
@@ -24,7 +24,7 @@ class ObjectDiff:
     text: str  # the unified diff; empty when both sides are the same
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.key[0].split(".")[0], "namespace": self.key[1], "name": self.key[2], "op": self.op,
+        return {"kind": bare_kind(self.key), "namespace": self.key[1], "name": self.key[2], "op": self.op,
                 "diff": self.text}
 
 
