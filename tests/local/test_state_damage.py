@@ -117,3 +117,19 @@ def test_delete_of_a_supervisor_busy_starting_replicas_returns_with_nothing_left
     assert local.cli("delete", "--local", "-y", "busy").returncode == 0
     assert processes_with(str(local.state)) == []
     assert not os.path.exists(local.store().dir("busy"))
+
+
+def test_a_directory_or_a_fifo_in_place_of_the_record_is_damage_in_one_line(local):
+    """Found by test_fuzz_local: a directory named parent.json made an internal error; a FIFO would hang the reader."""
+    for kind, plant in (("directory", os.mkdir), ("fifo", os.mkfifo)):
+        name = f"odd-{kind}"
+        f = local.write(name, SLEEPER.format(name=name, extra=""))
+        parent = os.path.join(local.store().dir(name), "parent.json")
+        os.makedirs(os.path.dirname(parent), exist_ok=True)
+        plant(parent)
+        for argv in (("status", "--local"), ("apply", "--local", "-y", f)):
+            result = local.cli(*argv)
+            assert result.returncode == 1, (argv, result.stderr)
+            (line,) = result.stderr.splitlines()
+            assert f"{parent} is damaged (not a regular file arena-run wrote)" in line
+        (os.rmdir if kind == "directory" else os.unlink)(parent)
