@@ -54,10 +54,11 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
         raise ApplyError(plan.problems)
     # What would fail every run later is refused now, before anything is written or started.
     problems = admission.volume_refusals(volumes or {})
-    try:
-        resources.check(store)
-    except LocalError as exc:
-        problems.append(str(exc))
+    for check in (resources.check, lambda s: supervisor.check_log(s, plan.experiment)):
+        try:
+            check(store)
+        except LocalError as exc:
+            problems.append(str(exc))
     if problems:
         raise ApplyError(problems)
     result = Result(plan)

@@ -36,6 +36,7 @@ from typing import Any, Callable, Optional
 
 from . import engine as engines
 from .engine import Container, Engine, Mount
+from .paths import open_log
 from .runner import Handle, Launch
 from .state import LocalError
 
@@ -149,7 +150,7 @@ class ContainerRunner:
         self.engine.remove(c.name)  # a leftover of a supervisor killed between create and follow
         self.engine.run(c)
         os.makedirs(os.path.dirname(launch.log), exist_ok=True)
-        with open(launch.log, "ab") as log:
+        with open_log(launch.log) as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "arena_run.local.containers", self.engine.path, self.engine.kind, c.name,
                  str(os.getpid())],

@@ -23,7 +23,7 @@ from . import code as code_sync
 from . import distributed
 from .runner import Launch, Runner
 from .runs import Replica, Run
-from .paths import PathError, make_beneath
+from .paths import PathError, make_beneath, open_log
 from .state import LocalError, data_home, now_iso
 
 GRACE = 3.0  # seconds between SIGTERM and SIGKILL when stopping a replica
@@ -52,7 +52,7 @@ class Kubelet:
 
     def init(self, run: Run, pod: dict[str, Any]) -> None:
         """The pod's init container: fetch the code into the run's code/ (as arena-run's init container would)."""
-        with open(os.path.join(self.logs(run), "init.log"), "ab") as log:
+        with open_log(os.path.join(self.logs(run), "init.log")) as log:
             code_sync.sync((pod.get("initContainers") or [None])[0], os.path.join(run.dir, "code"),
                            run.entry.get("base", ""), log)
 

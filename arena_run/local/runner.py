@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Protocol
 
+from .paths import open_log
 from .state import LocalError, write_json
 
 PR_SET_PDEATHSIG = 1
@@ -117,7 +118,7 @@ class ProcessRunner:
             "argv": launch.argv, "env": {**user_env(), **launch.env},
         })
         os.makedirs(os.path.dirname(launch.log), exist_ok=True)
-        with open(launch.log, "ab") as log:
+        with open_log(launch.log) as log:
             return subprocess.Popen(
                 _unshare_argv() + [sys.executable, "-m", "arena_run.local.sandbox", spec_path],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

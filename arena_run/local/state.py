@@ -29,13 +29,13 @@ import json
 import os
 import shutil
 import signal
-import stat
 import tempfile
 import uuid
 from typing import Any, Iterator, Optional
 
 from ..objects.times import format_time, parse_time, utc_now
 from ..spec.errors import UserError
+from .paths import NotRegular, open_regular
 
 
 class LocalError(UserError):
@@ -102,22 +102,14 @@ class Damaged(LocalError):
 def read_json(path: str, default: Any = None, *, shape: type = object) -> Any:  # Any: whatever JSON it holds
     """The file's JSON; default when there is no file; Damaged when it is not JSON (or not of `shape`)."""
     try:
-        # O_NONBLOCK: a FIFO planted in the state directory must not hang the reader; fstat then refuses
-        # anything that is not a regular file (a directory, a FIFO, a device) as damage, not a crash.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(open_regular(path), encoding="utf-8") as fh:
+            data = json.load(fh)
     except FileNotFoundError:
         return default
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise Damaged(path, "not a regular file arena-run wrote")
-        with os.fdopen(fd, encoding="utf-8") as fh:
-            fd = -1  # the file object owns it now
-            data = json.load(fh)
+    except NotRegular as exc:  # a FIFO would block the reader, a link read whatever it names
+        raise Damaged(path, f"{exc.what} in place of the file arena-run wrote") from None
     except (ValueError, UnicodeDecodeError):  # writes are whole, so only a hand (or a disk) cuts one short
         raise Damaged(path, "not JSON: cut short or edited by hand") from None
-    finally:
-        if fd >= 0:
-            os.close(fd)
     if not isinstance(data, shape):
         raise Damaged(path, f"a JSON {type(data).__name__}, not the {shape.__name__} arena-run wrote")
     return data

@@ -37,6 +37,7 @@ from typing import Any, Optional
 from .components import ComponentController
 from .jobs import Clock, JobController
 from .kubelet import Kubelet
+from .paths import NotRegular, check_regular, open_log
 from .runner import ProcessRunner, Runner
 from .distributed import LOCAL_JOB_KIND_NAMES
 from .runs import COMPONENT_KINDS, Run
@@ -229,7 +230,10 @@ def start(store: Store, experiment: str) -> str:
     """
     os.makedirs(store.dir(experiment), exist_ok=True)
     r, w = os.pipe()
-    log = open(os.path.join(store.dir(experiment), "supervisor.log"), "ab")
+    try:
+        log = open_log(log_path(store, experiment))
+    except NotRegular as exc:
+        raise LocalError(f"{exc}: remove it, then apply again") from None
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "arena_run.local.supervisor", store.root, experiment, str(w)],
@@ -247,6 +251,18 @@ def start(store: Store, experiment: str) -> str:
     elif word != "started":
         raise LocalError(f"the supervisor of {experiment} did not start; see {store.dir(experiment)}/supervisor.log")
     return word
+
+
+def log_path(store: Store, experiment: str) -> str:
+    return os.path.join(store.dir(experiment), "supervisor.log")
+
+
+def check_log(store: Store, experiment: str) -> None:
+    """LocalError unless the supervisor's log can be appended to (apply asks before it writes anything)."""
+    try:
+        check_regular(log_path(store, experiment))
+    except NotRegular as exc:
+        raise LocalError(f"{exc}: remove it, then apply again") from None
 
 
 def wake(store: Store, experiment: str) -> bool:

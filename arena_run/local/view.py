@@ -17,6 +17,7 @@ A run that is not finished while its supervisor is gone is shown Failed
 from __future__ import annotations
 
 import copy
+import os
 import threading
 import time
 from typing import Any, Iterator, Optional
@@ -28,7 +29,8 @@ from ..objects.phase import FINISHED_PHASES
 from . import gpus as gpu_inventory
 from .distributed import LOCAL_JOB_KIND_NAMES
 from .fields import managed_fields
-from .state import Damaged, Store
+from .paths import NotRegular, open_regular
+from .state import Damaged, LocalError, Store
 
 NAMESPACE = "local"
 NODE = "localhost"
@@ -331,9 +333,11 @@ class LocalLogStream:
 
     def _chunks(self) -> Iterator[bytes]:
         try:
-            fh = open(self.path, "rb")
-        except (FileNotFoundError, IsADirectoryError):
+            fh = os.fdopen(open_regular(self.path), "rb")  # a FIFO in its place would block the reader
+        except FileNotFoundError:
             return
+        except NotRegular as exc:
+            raise LocalError(f"{exc}: remove it (the replica's next start writes a new one)") from None
         with fh:
             data = fh.read()
             if self.tail is not None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from arena_run.local.state import read_json, write_json
 
 from .conftest import processes_with, wait_until
@@ -131,5 +133,69 @@ def test_a_directory_or_a_fifo_in_place_of_the_record_is_damage_in_one_line(loca
             result = local.cli(*argv)
             assert result.returncode == 1, (argv, result.stderr)
             (line,) = result.stderr.splitlines()
-            assert f"{parent} is damaged (not a regular file arena-run wrote)" in line
+            what = "a FIFO" if kind == "fifo" else "a directory"
+            assert f"{parent} is damaged ({what} in place of the file arena-run wrote)" in line
         (os.rmdir if kind == "directory" else os.unlink)(parent)
+
+
+def _state_file(store, which):
+    (entry,) = store.objects("dmg")
+    return {"parent": store.dir("dmg") + "/parent.json",
+            "object": store.object_path("dmg", entry["object"]["kind"], "dmg"),
+            "supervisor": store.dir("dmg") + "/supervisor.json"}[which]
+
+
+@pytest.mark.parametrize("which", ["parent", "object", "supervisor"])
+def test_a_fifo_in_place_of_a_state_file_is_one_line_never_a_hang(local, which):
+    """A FIFO where a state file was blocked every reader until some writer came (status, plan, delete)."""
+    running(local)
+    path = _state_file(local.store(), which)
+    os.unlink(path)
+    os.mkfifo(path)
+    pid = supervisors(local)[0]
+    # status needs no supervisor record (the lock tells whether it lives); delete reads its pid
+    args = ("delete", "--local", "-y", "dmg") if which == "supervisor" else ("status", "--local", "dmg")
+    read = local.cli(*args, timeout=30)
+    assert read.returncode == 1, read.stdout + read.stderr
+    (line,) = read.stderr.splitlines()
+    assert f"{path} is damaged (a FIFO in place of the file arena-run wrote)" in line
+    if which == "supervisor":  # repaired by hand, delete works again
+        os.unlink(path)
+        write_json(path, {"pid": pid})
+        assert local.cli("delete", "--local", "-y", "dmg").returncode == 0
+
+
+def test_a_run_status_replaced_by_a_fifo_is_rewritten_by_its_supervisor(local):
+    running(local)
+    store = local.store()
+    (entry,) = store.objects("dmg")
+    path = store.run_dir("dmg", entry["uid"]) + "/status.json"
+    os.unlink(path)
+    os.mkfifo(path)
+    assert local.status("dmg")["phase"] == "Running"
+    assert read_json(path)["phase"] == "Running"
+
+
+def test_a_state_file_replaced_by_a_link_is_not_read_through_it(local, tmp_path):
+    running(local)
+    path = local.store().dir("dmg") + "/parent.json"
+    elsewhere = tmp_path / "elsewhere.json"
+    os.replace(path, elsewhere)  # a valid record: only where it is differs
+    os.symlink(elsewhere, path)
+    status = local.cli("status", "--local", "dmg", timeout=30)
+    assert status.returncode == 1
+    (line,) = status.stderr.splitlines()
+    assert f"{path} is damaged (a symbolic link in place of the file arena-run wrote)" in line
+
+
+def test_a_fifo_in_place_of_the_supervisor_log_is_one_line(local):
+    f = local.write("dmg", SLEEPER.format(name="dmg", extra=""))
+    log = local.store().dir("dmg") + "/supervisor.log"
+    os.makedirs(os.path.dirname(log))
+    os.mkfifo(log)
+    result = local.cli("apply", "--local", "-y", f, timeout=30)
+    assert result.returncode == 1
+    (line,) = [x for x in result.stderr.splitlines() if not x.startswith("note:")]
+    assert f"{log} is a FIFO, not a file arena-run wrote: remove it, then apply again" in line
+    # Refused before anything was recorded: nothing is left that no supervisor watches.
+    assert supervisors(local) == [] and local.store().objects("dmg") == [] and local.store().names() == []
