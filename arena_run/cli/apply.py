@@ -91,8 +91,9 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
         if code or not wait:
             return code
         return _wait_ready(on, plans, timeout)
-    # Starting processes here needs no question; stopping ones that run (replace, delete) does.
-    stops = any(a.op in ("replace", "delete") for p in todo for a in p.actions)
+    # Starting processes here needs no question; stopping ones that run (replace, delete) does, and
+    # re-running or forgetting a finished job stops nothing (no terminal needed).
+    stops = any(a.stops_running for p in todo for a in p.actions)
     if not asked and stops and not confirm("Stop and replace these on this machine?", yes):
         show.err.print("Nothing was applied.")
         return 1

@@ -29,7 +29,9 @@ def delete(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optio
     on = target(local, kubeconfig, context)
     if not isinstance(on, api.Cluster):
         names = [name for name, _ in api.resolve_names(on, targets, None)]
-        if not confirm(f"Stop and delete {', '.join(names)} on this machine?", yes):
+        # Forgetting what has finished stops nothing: asked only when something of it runs.
+        busy = [name for name in names if on.running(name)]
+        if busy and not confirm(f"Stop and delete {', '.join(busy)} on this machine (it runs now)?", yes):
             show.err.print("Nothing was deleted.")
             return 1
         deleted = {d.name for d in api.delete(on, names)}

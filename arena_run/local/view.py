@@ -204,6 +204,21 @@ class LocalView:
             },
         }
 
+    def running(self, experiment: str) -> bool:
+        """Whether something of the experiment runs here now, so that deleting it stops work: its
+        supervisor lives and a run of it is not finished (Pending for admission counts; damaged state
+        counts too, rather than guessed at)."""
+        if not self.store.supervisor_alive(experiment):
+            return False  # its replicas die with it
+        try:
+            for entry in self.store.objects(experiment):
+                status = self.store.run_status(experiment, entry["uid"])
+                if status is None or status.get("phase") not in FINISHED_PHASES + ("Unavailable",):
+                    return True
+        except LocalError:
+            return True
+        return False
+
     def endpoint(self, name: str) -> Optional[tuple[str, str, str]]:
         """(url, available, hint) of a local TensorBoard or server, by its Deployment's name."""
         for experiment in self.store.names():

@@ -76,6 +76,16 @@ class Action:
         return self.op in ("replace", "delete") and self.key[0] in JOB_GROUP_KINDS and self.live is not None \
             and not finished(self.live)
 
+    @property
+    def stops_running(self) -> bool:
+        """Whether applying this stops something that runs: a job that has not finished, or a server
+        (a Deployment) that is up.  A finished job replaced or deleted stops nothing."""
+        if self.op not in ("replace", "delete") or self.live is None:
+            return False
+        if self.key[0] in JOB_GROUP_KINDS:
+            return not finished(self.live)
+        return self.kind == "Deployment" and bool((self.live.get("status") or {}).get("availableReplicas"))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "op": self.op, "kind": self.kind, "namespace": self.key[1], "name": self.name,
