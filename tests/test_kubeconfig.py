@@ -59,7 +59,7 @@ def test_relative_paths_belong_to_the_file_that_holds_them(tmp_path, monkeypatch
     monkeypatch.chdir("/")
     monkeypatch.setenv("KUBECONFIG", a)
     cluster = connect()
-    assert cluster.transport._api.configuration.ssl_ca_cert == str(tmp_path / "certs" / "ca.crt")
+    assert cluster.transport.endpoint.ca_file == str(tmp_path / "certs" / "ca.crt")
 
 
 def test_bad_kubeconfigs_are_one_line(tmp_path, monkeypatch):

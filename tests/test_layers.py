@@ -31,8 +31,27 @@ def _modules_after(*argv: str) -> set:
 def test_validating_a_good_file_loads_only_what_it_needs():
     rc, modules = _modules_after("validate", "examples/tf-git/arena.toml")
     assert rc == 0
-    heavy = {"kubernetes", "rich", "jsonschema", "yaml", "tree_sitter", "tree_sitter_toml", "arena_run.render"}
+    heavy = {"kubernetes", "urllib3", "ssl", "rich", "jsonschema", "yaml", "tree_sitter", "tree_sitter_toml",
+             "arena_run.render", "arena_run.cluster"}
     assert not heavy & modules, heavy & modules
+
+
+def test_cluster_commands_on_a_kubeconfig_with_a_token_never_load_the_kubernetes_package(tmp_path, monkeypatch):
+    """Its loader (a fifth of a second of imports) is for exec plugins and auth providers only
+    (tests/cluster/test_credentials.py has those, and every static kind, against a real API server)."""
+    config = tmp_path / "config"
+    config.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "c",
+        "clusters": [{"name": "k", "cluster": {"server": "https://127.0.0.1:1"}}],  # nothing listens there
+        "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u", "namespace": "n"}}]}))
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    for argv in (["status"], ["plan", "examples/quickstart"], ["apply", "--yes", "examples/quickstart"],
+                 ["top", "job"], ["delete", "--yes", "quickstart"]):
+        rc, modules = _modules_after(*argv)
+        assert rc == 1, argv  # connection refused, said in one line
+        assert "urllib3" in modules, argv  # a request was really attempted
+        assert not {m for m in modules if m.split(".")[0] in ("kubernetes", "jsonschema", "tree_sitter")}, argv
 
 
 def test_positions_are_computed_only_for_bad_files(tmp_path):

@@ -2,9 +2,11 @@
 
 transport.py issues every request (one connection pool), verbs.py says what
 to ask (Cluster), logstream.py reads a followed log, connection.py finds the
-cluster as kubectl would.  The client itself is imported inside `connect` and
-the request methods, so `import arena_run.cluster` stays cheap for commands
-that never connect.
+cluster as kubectl would, endpoint.py is the server, its TLS settings and the
+credentials as one urllib3 pool.  The official client is imported only where
+its loader is needed (exec plugins, auth providers, in-cluster), so neither
+`import arena_run.cluster` nor a command on a kubeconfig with static
+credentials pays for the `kubernetes` package.
 """
 
 from .connection import connect

@@ -9,16 +9,25 @@ files, token files, an exec plugin given as a relative path) are relative to
 the file that holds them, so they are made absolute here before merging.
 
 The official Python client's own merger lets the last file's current-context
-win and rejects an empty file, so the merge is done here and the result is
-handed to its loader as a dict.
+win and rejects an empty file, so the merge is done here.  A context whose
+credentials are static (a token, a token file, a client certificate, or a
+user name and password) is turned into an Endpoint here too, as the official
+loader would (`KubeConfigLoader`: -data before the file, the token before the
+token file, client certificates only over https); that loader, and the whole
+`kubernetes` package with it (a fifth of a second of imports), is needed only
+for the rest: exec plugins and auth providers (connection.py).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from typing import Any, Iterable, Optional
 
 import yaml
+
+from .endpoint import Endpoint
 
 NAMED = ("clusters", "users", "contexts")
 # Fields holding a path, per named section (client-go's ResolvePaths).
@@ -102,3 +111,81 @@ def context_namespace(config: dict[str, Any], context: Optional[str]) -> tuple[O
         if entry.get("name") == name:
             return name, ((entry.get("context") or {}).get("namespace") or "default")
     return name, "default"
+
+
+# What a user entry may hold for static_endpoint to stand in for the official loader.
+STATIC_USER = frozenset({"token", "tokenFile", "client-certificate", "client-certificate-data", "client-key",
+                         "client-key-data", "username", "password"})
+STATIC_CLUSTER = frozenset({"server", "certificate-authority", "certificate-authority-data",
+                            "insecure-skip-tls-verify", "tls-server-name", "proxy-url", "extensions"})
+
+
+def _named(config: dict[str, Any], section: str, name: Any) -> Optional[dict[str, Any]]:
+    for entry in config.get(section) or []:
+        if isinstance(entry, dict) and entry.get("name") == name:
+            body = entry.get(section[:-1])
+            return body if isinstance(body, dict) else None
+    return None
+
+
+def static_endpoint(config: dict[str, Any], context: Optional[str]) -> Optional[Endpoint]:
+    """The context's Endpoint when its credentials are static; None when the official loader must decide.
+
+    None too for anything unusual (a missing or malformed entry), so that the
+    official loader says what is wrong in its words, as before.
+    """
+    ctx = _named(config, "contexts", context or config.get("current-context"))
+    if ctx is None:
+        return None
+    cluster = _named(config, "clusters", ctx.get("cluster"))
+    user: Optional[dict[str, Any]] = {}
+    if ctx.get("user"):
+        user = _named(config, "users", ctx["user"]) if config.get("users") else {}
+    if cluster is None or user is None or not set(cluster) <= STATIC_CLUSTER or not set(user) <= STATIC_USER:
+        return None
+    strings = {k: v for k, v in {**cluster, **user}.items() if k not in ("insecure-skip-tls-verify", "extensions")}
+    if not all(isinstance(v, str) and v for v in strings.values()) or "server" not in cluster:
+        return None
+    if not isinstance(cluster.get("insecure-skip-tls-verify", False), bool):
+        return None
+    server = cluster["server"].rstrip("/")
+    https = server.startswith("https")
+    files = [cluster.get("certificate-authority"), user.get("client-certificate"), user.get("client-key")]
+    if not all(os.path.isfile(f) for f in files if f is not None):
+        return None  # the official loader's "File does not exist", at connect as before
+    try:
+        authorization = _authorization(user)
+        ca_data = _pem(cluster.get("certificate-authority-data")) if https else None
+        cert_data = _pem(user.get("client-certificate-data")) if https else None
+        key_data = _pem(user.get("client-key-data")) if https else None
+    except (OSError, binascii.Error, ValueError):
+        return None
+    return Endpoint(
+        server=server,
+        ca_file=cluster.get("certificate-authority") if https and ca_data is None else None,
+        ca_data=ca_data,
+        cert_file=user.get("client-certificate") if https and cert_data is None else None,
+        key_file=user.get("client-key") if https and key_data is None else None,
+        cert_data=cert_data, key_data=key_data,
+        verify=not cluster.get("insecure-skip-tls-verify", False),
+        server_name=cluster.get("tls-server-name"),
+        proxy=cluster.get("proxy-url"),
+        authorization=lambda: authorization,
+    )
+
+
+def _pem(data: Optional[str]) -> Optional[bytes]:
+    return base64.b64decode(data, validate=True) if data is not None else None
+
+
+def _authorization(user: dict[str, Any]) -> Optional[str]:
+    token = user.get("token")
+    if token is None and user.get("tokenFile"):
+        with open(user["tokenFile"], encoding="utf-8") as fh:
+            token = fh.read().strip()  # as client-go: a file's final newline is no part of the token
+    if token:
+        return f"Bearer {token}"
+    if "username" in user and "password" in user:
+        raw = f"{user['username']}:{user['password']}".encode("latin-1")
+        return "Basic " + base64.b64encode(raw).decode("ascii")
+    return None

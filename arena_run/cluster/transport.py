@@ -1,8 +1,10 @@
 """Where every request to the API server is issued: one connection pool, counted, retried, observed.
 
-Built on the official client's configuration loading and its HTTP layer, but
-sending raw JSON: the generated model classes would cost a deserialisation
-per object, and arena-run works on plain dicts throughout.  Every request goes
+Requests go straight to urllib3 (the HTTP layer beneath the official
+client), as raw JSON: the generated model classes would cost a deserialisation
+per object, and arena-run works on plain dicts throughout.  Where they go and
+with which credentials is an Endpoint (endpoint.py), from a kubeconfig or the
+official client's loader (connection.py).  Every request goes
 through `Transport.request`, which counts it (tests assert how many writes an
 apply made), sends it again when that is safe (retry.py), tells the observers
 about every attempt (`-v` prints them) and turns every failure into a one-line
@@ -24,10 +26,13 @@ from urllib.parse import urlencode
 if TYPE_CHECKING:
     from urllib3.response import BaseHTTPResponse
 
+from .. import __version__
+from .endpoint import Endpoint, pool
 from .errors import ClusterError, api_error, one_line, transport_failure
 from .retry import BROKEN, NOT_SENT, RetryPolicy, parse_retry_after
 
 CONNECT_TIMEOUT = 5
+USER_AGENT = f"arena-run/{__version__}"
 READ_TIMEOUT = 60
 APPLY_PATCH = "application/apply-patch+yaml"
 # Requests in flight at once, whatever the number of threads asking: enough to
@@ -74,7 +79,7 @@ class _Failed(Exception):
 
 
 class Transport:
-    """Requests to one API server over one connection pool (the official client's ApiClient).
+    """Requests to one API server (an Endpoint) over one connection pool.
 
     requests counts requests by method (a retried one once), retries the
     extra attempts by method.  observe(fn) calls fn(Attempt) after every
@@ -82,15 +87,18 @@ class Transport:
     read_timeout bounds each read of an answer (never a followed log);
     cancel() stops retry waits and refuses new requests (for Ctrl-C).
     concurrency bounds the attempts in flight at once (the pool holds as many
-    connections, so none is opened per request); a retry's wait holds no slot.
+    connections, and one for a followed log beside them, so none is opened per
+    request); a retry's wait holds no slot.  The pool (and its TLS context) is
+    made at the first request: a command that sends none pays nothing for it.
     """
 
-    def __init__(self, api_client: Any, server: str, source: str, retry: Optional[RetryPolicy] = None,
+    def __init__(self, endpoint: Endpoint, source: str, retry: Optional[RetryPolicy] = None,
                  concurrency: int = CONCURRENCY):
-        self._api = api_client
+        self.endpoint = endpoint
+        self._pool: Any = None
         self.concurrency = max(1, concurrency)
         self._slots = threading.BoundedSemaphore(self.concurrency)
-        self.server = server
+        self.server = endpoint.server
         self.source = source  # what was loaded: kubeconfig paths and context, or in-cluster
         self.requests: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
@@ -115,7 +123,18 @@ class Transport:
         self._cancelled.clear()
 
     def close(self) -> None:
-        self._api.close()
+        if self._pool is not None:
+            self._pool.clear()
+
+    def _connections(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                try:
+                    self._pool = pool(self.endpoint, self.concurrency + 1)
+                except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                    raise ClusterError(f"cannot use the TLS settings for {self.server} ({self.source}): "
+                                       f"{one_line(exc)}") from None
+            return self._pool
 
     def request(self, method: str, path: str, *, query: Optional[list[tuple[str, str]]] = None, body: Any = None,
                 content_type: str = "application/json", accept: str = "application/json",
@@ -184,42 +203,47 @@ class Transport:
                  accept: str, stream: bool, read_timeout: Optional[float]
                  ) -> tuple[int, str, Optional[float], Union[bytes, BaseHTTPResponse]]:
         """(status, reason, Retry-After seconds, body bytes or the open response); _Failed without an answer."""
-        from kubernetes.client.exceptions import ApiException
-        from kubernetes.config.config_exception import ConfigException
+        import urllib3
         from urllib3.exceptions import HTTPError
 
-        headers = {"Accept": accept}
-        if body is not None:
-            headers["Content-Type"] = content_type  # JSON and apply-patch+yaml: the client dumps the dict
+        connections = self._connections()
+        headers = {"Accept": accept, "User-Agent": USER_AGENT}
         try:
-            # param_serialize adds the host, the query and the credentials
-            # (refreshing an exec plugin's token when it has expired).
-            _, url, headers, body, _ = self._api.param_serialize(
-                method, path, query_params=query or [], header_params=headers, body=body,
-                auth_settings=["BearerToken"],
-            )
-        except (ApiException, ConfigException, OSError, ValueError) as exc:
+            # Called for every attempt: an expired token is renewed here (endpoint.Authorization).
+            authorization = self.endpoint.authorization()
+        except (OSError, ValueError) as exc:
             raise ClusterError(f"cannot prepare a request for {self.server} ({self.source}): "
                                f"{one_line(exc)}") from None
-        if content_type == APPLY_PATCH and body is not None and not isinstance(body, (str, bytes)):
-            body = apply_patch_body(body)
+        if authorization:
+            headers["Authorization"] = authorization
+        data: Optional[bytes] = None
+        if body is not None:
+            headers["Content-Type"] = content_type
+            if isinstance(body, (str, bytes)):
+                data = body.encode("utf-8") if isinstance(body, str) else body
+            elif content_type == APPLY_PATCH:
+                data = apply_patch_body(body)
+            else:
+                data = json.dumps(body).encode("utf-8")
+        url = self.server + path + ("?" + urlencode(query) if query else "")
         try:
-            resp = self._api.call_api(method, url, header_params=headers, body=body,
-                                      _request_timeout=(CONNECT_TIMEOUT, read_timeout))
-        except ApiException as exc:  # the client turns TLS failures into these
-            raise _Failed(*transport_failure(exc)) from None
+            resp = connections.request(method, url, body=data, headers=headers, preload_content=False,
+                                       timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=read_timeout),
+                                       retries=False, redirect=False)
         except (HTTPError, OSError) as exc:
             raise _Failed(*transport_failure(exc)) from None
         status = resp.status
-        retry_after = parse_retry_after(resp.getheader("Retry-After"))
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         if stream and 200 <= status < 300:
-            return status, resp.reason, retry_after, resp.response
+            return status, resp.reason or "", retry_after, resp
         try:
-            data = resp.read()
+            answer = resp.read()
         except (HTTPError, OSError) as exc:
             kind, text = transport_failure(exc)
             raise _Failed(kind if kind != NOT_SENT else BROKEN, f"the answer ({status}) broke off: {text}") from None
-        return status, resp.reason, retry_after, data
+        finally:
+            resp.release_conn()
+        return status, resp.reason or "", retry_after, answer
 
     def _tell(self, attempt: Attempt) -> None:
         for observer in self.observers:

@@ -61,7 +61,7 @@ class Spec(BaseModel):
 
     # strict: TOML and YAML have real types, so "1" is not silently an integer
     # (and the JSON Schema, which cannot coerce, gives the same verdict).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 def _one_of(*keys: str) -> ConfigDict:
