@@ -120,3 +120,30 @@ def test_what_counts_as_idempotent():
     assert not is_idempotent("DELETE", "application/json", {"propagationPolicy": "Background"})
     assert not is_idempotent("POST", "application/json", obj)
     assert not is_idempotent("PUT", "application/json", obj)
+
+
+# --- decoding answers: orjson where installed, the standard library's json otherwise ---------------
+
+import json as _json  # noqa: E402
+
+from hypothesis import given as _given, strategies as _st  # noqa: E402
+
+from arena_run.cluster import transport as _transport  # noqa: E402
+
+_JSON = _st.recursive(
+    _st.none() | _st.booleans() | _st.integers() | _st.floats(allow_nan=False, allow_infinity=False)
+    | _st.text(_st.characters(codec=None)),  # lone surrogates too: json writes them as \ud800
+    lambda inner: _st.lists(inner, max_size=4) | _st.dictionaries(_st.text(max_size=5), inner, max_size=4),
+    max_leaves=20)
+
+
+@_given(_st.dictionaries(_st.text(max_size=5), _JSON, max_size=4))
+def test_an_answer_decodes_as_the_standard_library_decodes_it(value):
+    """orjson refuses integers beyond 64 bits and lone surrogates, which json reads: those fall back."""
+    data = _json.dumps(value).encode()
+    expected = _json.loads(data)
+    assert _transport._decode(data, "GET", "/x") == expected
+    assert _transport._loads_with(None)(data) == expected
+    fast = _transport._fast_loads()
+    if fast is not None:
+        assert _transport._loads_with(fast)(data) == expected

@@ -60,7 +60,8 @@ def token(cluster, namespace) -> str:
     """A service account's token (TokenRequest), allowed to do anything in the test's namespace only."""
     cluster.run_kubectl("create", "serviceaccount", "runner", "-n", namespace)
     cluster.run_kubectl("apply", "-f", "-", input=json.dumps({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "runner", "namespace": namespace},
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+        "metadata": {"name": "runner", "namespace": namespace},
         "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}))
     cluster.run_kubectl("create", "rolebinding", "runner", "-n", namespace, "--role=runner",
                         f"--serviceaccount={namespace}:runner")
