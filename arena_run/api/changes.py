@@ -25,6 +25,7 @@ from ..plan import Action, Plan, desired_members, make_plan
 from ..plan.collisions import refuse_collisions
 from ..plan.unified import ObjectDiff, unified
 from ..spec.load import Loaded
+from ..spec.model import Experiment
 from ..spec.sources import IN_PYTHON, Sources, experiments_or_names, load_sources
 from .target import Target, namespace_for, namespace_of
 
@@ -60,7 +61,7 @@ def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, a
     placed = []
     for item in loaded:
         ns = namespace_for(item.experiment, target, namespace)
-        placed.append((item, ns, desired_members(item.experiment, ns)))
+        placed.append((item, ns, _desired(target, item.experiment, ns)))
     refuse_collisions(placed, namespace if isinstance(target, Cluster) else None)  # locally, -n means nothing
     lives = read_many(target, [(item.experiment.name, ns, desired) for item, ns, desired in placed])
     plans = []
@@ -78,6 +79,17 @@ def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, a
     if dry and isinstance(target, Cluster):
         dry_run(target, plans)
     return plans
+
+
+def _desired(target: Target, exp: Experiment, namespace: str) -> list[dict[str, Any]]:
+    """The members as rendered; on this machine, their pod templates naming the runner they are to
+    run in (local.runners), so a switch of runner is a change the plan shows."""
+    desired = desired_members(exp, namespace)
+    if isinstance(target, Cluster):
+        return desired
+    from ..local.runners import stamp_all
+
+    return stamp_all(desired, target.runner)
 
 
 def _recorded_source(item: Loaded, target: Target) -> str:

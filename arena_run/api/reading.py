@@ -33,8 +33,10 @@ def status(target: Target, sources: Optional[Sources] = None, *, namespace: Opti
     Each file's experiment is read from its own namespace (--namespace, else the
     file's, else the context's), as apply placed it.
     """
+    # Here, a file's jobs are compared as plan would apply them: in this target's runner.
+    runner = None if isinstance(target, Cluster) else target.runner
     if sources is None:
-        items = collect(target, namespace_of(target, namespace, all_namespaces))
+        items = collect(target, namespace_of(target, namespace, all_namespaces), runner=runner)
     else:
         # namespace (None: all) -> (names, {name: Experiment from its file})
         groups: dict[Optional[str], tuple[set[str], dict[str, Experiment]]] = {}
@@ -48,7 +50,7 @@ def status(target: Target, sources: Optional[Sources] = None, *, namespace: Opti
                 files[exp.name] = exp
         items = []
         for ns, (names, files) in groups.items():
-            items += collect(target, ns, names=names, files=files)
+            items += collect(target, ns, names=names, files=files, runner=runner)
         items.sort(key=lambda st: (st.namespace, st.name))
     if not isinstance(target, Cluster):
         # A local server's address is the port its process took, not a Service's.

@@ -26,7 +26,7 @@ def local(state_dir: Optional[str] = None, runner: Optional[str] = None) -> Loca
     """This machine as a target: experiments run as processes (runner "container": each replica
     in its image, through Podman or Docker; default: $ARENA_RUN_LOCAL_RUNNER, else process),
     their state in state_dir (default $XDG_STATE_HOME/arena-run)."""
-    from ..local.containers import runner_name
+    from ..local.runners import runner_name
     from ..local.state import Store
     from ..local.view import LocalView
 

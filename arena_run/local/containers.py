@@ -45,18 +45,6 @@ KILLED = 137  # what a shell reports for SIGKILL; a container gone from outside 
 LABELS = {engines.MANAGED: "true"}
 
 
-RUNNER_ENV = "ARENA_RUN_LOCAL_RUNNER"
-RUNNERS = ("process", "container")
-
-
-def runner_name(asked: Optional[str] = None) -> str:
-    """The runner asked for, else this machine's default (ARENA_RUN_LOCAL_RUNNER), else process."""
-    value = (asked or os.environ.get(RUNNER_ENV) or "process").strip().lower()
-    if value not in RUNNERS:
-        raise LocalError(f"{RUNNER_ENV}={value}: process or container")
-    return value
-
-
 def store_label(root: str) -> str:
     """Which state directory a container belongs to: two users (or tests) of one engine never mix."""
     return hashlib.sha256(os.path.realpath(root).encode()).hexdigest()[:12]

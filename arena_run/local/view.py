@@ -26,7 +26,7 @@ from ..objects.gpus import GPU
 from ..objects.jobs import JOB_NAME, REPLICA_INDEX, REPLICA_TYPE, replica_specs
 from ..objects.kinds import Kind
 from ..objects.phase import FINISHED_PHASES
-from . import gpus as gpu_inventory
+from . import gpus as gpu_inventory, runners
 from .distributed import LOCAL_JOB_KIND_NAMES
 from .fields import managed_fields
 from .paths import NotRegular, open_regular
@@ -141,12 +141,13 @@ class LocalView:
         return status or {}, run_phase(self.store, experiment, status)
 
     def _member(self, experiment: str, entry: dict[str, Any]) -> dict[str, Any]:
-        obj: dict[str, Any] = copy.deepcopy(entry["object"])
+        # Shown with the runner it was started in, as the planner's desired members name theirs.
+        obj: dict[str, Any] = runners.stamp(copy.deepcopy(entry["object"]), runners.recorded(entry))
         meta = obj["metadata"]
         meta["creationTimestamp"] = entry["created"]
         meta["uid"] = entry["uid"]
         meta["generation"] = 1
-        meta["managedFields"] = managed_fields(entry["object"], entry["created"])
+        meta["managedFields"] = managed_fields(obj, entry["created"])
         status, (phase, reason, message) = self._status(experiment, entry)
         if obj["kind"] in LOCAL_JOB_KIND_NAMES:
             obj["status"] = _job_status(obj, status, phase, reason, message)

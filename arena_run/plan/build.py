@@ -14,7 +14,7 @@ from ..objects.applyset import (
 )
 from ..objects.keys import Key, Live, key_of, bare_kind
 from ..objects.kinds import JOB_GROUP_KINDS, group_kind
-from ..objects.labels import EXPERIMENT, MANAGED_BY, MANAGER
+from ..objects.labels import EXPERIMENT, MANAGED_BY, MANAGER, RUNNER
 from ..objects.phase import finished
 from ..render import render, sort_key
 from ..spec.model import Experiment
@@ -306,7 +306,8 @@ def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, 
         # A quantity only spelt differently changes no pod: the job is updated
         # (so it reads as the file does), not restarted.
         spec_changes = [c for c in changes if c.path.startswith("spec") and not c.respelled]
-        ours = bool(changes) and not any(c.changed_by for c in changes) and origin.tool_caused(key, obj)
+        ours = bool(changes) and not any(c.changed_by for c in changes) and not _runner_switched(changes) \
+            and origin.tool_caused(key, obj)
         if spec_changes and ours and not rerun:
             # A new rendering is no reason to run a job again: one that runs keeps running (until it
             # ends, or --replace-running), one that ended stays ended (it runs so when it runs again).
@@ -325,8 +326,13 @@ def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, 
             return Action("unchanged", key, obj, current, reason="finished")
     if not changes:
         return Action("unchanged", key, obj, current)
-    ours = not any(c.changed_by for c in changes) and origin.tool_caused(key, obj)
+    ours = not any(c.changed_by for c in changes) and not _runner_switched(changes) and origin.tool_caused(key, obj)
     return Action("update", key, obj, current, changes, origin.why("in place") if ours else "", tool_caused=ours)
+
+
+def _runner_switched(changes: list[FieldDiff]) -> bool:
+    """A change of local runner (--container) is the user's, whatever else this arena-run renders anew."""
+    return any(RUNNER in c.path for c in changes)
 
 
 def _changes(desired: dict[str, Any], live: dict[str, Any]) -> list[FieldDiff]:
@@ -367,6 +373,7 @@ def _superset(final: dict[str, Any], live_parent: Optional[dict[str, Any]], kind
 
 # Rendered paths of a job, back to the arena.toml keys that set them.
 _JOB_KEYS = [
+    (re.escape(RUNNER), "runner (--container)"),  # on this machine only (arena_run.local.runners)
     (r"\.initContainers", "code"),
     (r"\.command$|\.command\b", "job.command"),
     (r"\.image$", "job.image"),

@@ -16,11 +16,11 @@ from ..objects.gpus import holds_gpus, pod_gpus
 from ..objects.jobs import pod_job, pod_role, replica_specs
 from ..objects.keys import Live, key_of
 from ..objects.kinds import JOB_GROUP_KINDS
-from ..objects.labels import COMPONENT, EXPERIMENT, MANAGED, SWEEP_PARAMS
+from ..objects.labels import COMPONENT, EXPERIMENT, MANAGED, RUNNER, SWEEP_PARAMS
 from ..objects.phase import finished, job_phase
 from ..objects.reader import Reader
 from ..objects.times import age, parse_time
-from ..plan import Action, experiment_hash, make_plan
+from ..plan import Action, desired_members, experiment_hash, make_plan
 from ..spec.model import Experiment
 from .top import list_kind, list_kinds
 
@@ -84,11 +84,14 @@ class ExperimentStatus:
 
 
 def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[str]] = None,
-            files: Optional[dict[str, Any]] = None, now: Optional[dt.datetime] = None) -> list[ExperimentStatus]:
+            files: Optional[dict[str, Any]] = None, now: Optional[dt.datetime] = None,
+            runner: Optional[str] = None) -> list[ExperimentStatus]:
     """Status of every experiment in namespace (None: all namespaces), or of those named.
 
     files maps experiment name -> Experiment read from a file; those are
     compared with what was applied, the rest with what their parent recorded.
+    runner: this machine's (local.runners), which a file's jobs are to run in
+    as plan would apply them; None on a cluster.
     """
     now = now or dt.datetime.now(dt.timezone.utc)
     files = files or {}
@@ -126,7 +129,7 @@ def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[st
         st = ExperimentStatus(name, ns, "not applied")
         if parent is not None:
             st.source = (parent["metadata"].get("annotations") or {}).get(SOURCE, "")
-            st.sync, st.sync_detail = _sync(parent, objs, files.get(name), ns)
+            st.sync, st.sync_detail = _sync(parent, objs, files.get(name), ns, runner)
         elif name in files:
             st.sync = "not applied"
         by_job: dict[Optional[str], list[dict[str, Any]]] = {}  # a sweep's points each have their pods
@@ -153,9 +156,13 @@ def _selector(gk: str) -> Optional[str]:
     return f"{MANAGED},{EXPERIMENT}" if gk == "ConfigMap" else MANAGED
 
 
-def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_file: Optional[Experiment], namespace: str) -> tuple[str, list[str]]:
+def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_file: Optional[Experiment],
+          namespace: str, runner: Optional[str] = None) -> tuple[str, list[str]]:
     """`in sync` exactly when `plan --detailed-exitcode` of the same file would exit 0 (the same
-    make_plan decides both); otherwise what is pending, the file's change first."""
+    make_plan decides both); otherwise what is pending, the file's change first.
+
+    runner (this machine only): the runner a file's jobs would be applied in; what is recorded is
+    compared with its own runner."""
     recorded = (parent.get("data") or {}).get(EXPERIMENT_KEY)
     exp = from_file
     if exp is None and recorded:
@@ -166,7 +173,14 @@ def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_fi
     if exp is None:
         return "unknown", []
     members = {key_of(o): o for items in objs.values() for o in items}
-    plan = make_plan(exp, namespace, Live(parent, members, {}))
+    desired = None
+    if runner is not None:
+        from ..local import runners
+
+        desired = [runners.stamp(o, runner if from_file is not None else
+                                 runners.runner_in(members.get(key_of(o), {})) or "process")
+                   for o in desired_members(exp, namespace)]
+    plan = make_plan(exp, namespace, Live(parent, members, {}), desired=desired)
     if not plan.to_review:
         return "in sync", []
     detail = [_pending(a) for a in plan.changes + plan.deferred]
@@ -174,6 +188,8 @@ def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_fi
         return "unknown", plan.problems
     applied = (parent["metadata"].get("annotations") or {}).get(SPEC_HASH)
     changes = [a for a in plan.changes if not a.tool_caused]
+    if changes and all(_runner_switch(a) for a in changes):
+        return "changed (not applied)", ["applied in the other runner (with --container or without it)", *detail]
     if from_file is not None and applied != experiment_hash(from_file) and \
             (changes or not (plan.changes or plan.deferred)):
         return "changed (not applied)", ["the file differs from what was applied", *detail]
@@ -184,6 +200,11 @@ def _sync(parent: dict[str, Any], objs: dict[str, list[dict[str, Any]]], from_fi
     if plan.deferred:
         return "deferred until the job ends", detail
     return "changed (not applied)", ["the record differs from what was applied", *detail]
+
+
+def _runner_switch(action: Action) -> bool:
+    """Whether the action only moves a job or server to the other local runner (local.runners)."""
+    return bool(action.changes) and all(RUNNER in c.path for c in action.changes)
 
 
 def _pending(action: Action) -> str:
