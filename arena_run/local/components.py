@@ -2,7 +2,7 @@
 
 A component runs when its binary is installed here (else it is Unavailable,
 with how to install it; with --container, in its image), on free ports of 127.0.0.1 in place of its pod's
-fixed ones, and is started again whenever it exits, whatever its status, as
+fixed ones (in a container: its pod's ports, published on free ports of 127.0.0.1), and is started again whenever it exits, whatever its status, as
 a Deployment's pod is.  It never holds GPUs or cores in the ledger.
 """
 
@@ -36,10 +36,15 @@ class ComponentController:
             local = distributed.free_ports(len(ports))
             run.urls = {p.get("name", str(p["containerPort"])): f"http://{distributed.HOST}:{port}"
                         if p.get("name") == "http" else f"{distributed.HOST}:{port}" for p, port in zip(ports, local)}
-            argv = local_ports(list(container.get("command") or []) + list(container.get("args") or []),
-                               {p["containerPort"]: port for p, port in zip(ports, local)})
+            mapping = {p["containerPort"]: port for p, port in zip(ports, local)}
             rep = Replica(distributed.Slot("Server", 0, local[0] if local else 0), run.obj["metadata"]["name"])
-            rep.argv = argv
+            if self.kubelet.own_network(run):
+                # In its own network namespace the server listens as its pod says; its ports are
+                # published on 127.0.0.1 only.
+                rep.published = mapping
+            else:
+                rep.argv = local_ports(list(container.get("command") or []) + list(container.get("args") or []),
+                                       mapping)
             run.replicas = [rep]
             run.start_time = now_iso()
             run.phase, run.reason, run.message = "Running", "", ""

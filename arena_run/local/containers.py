@@ -18,10 +18,14 @@ process is).  The follower dies with the supervisor (parent-death signal)
 and then removes its container, so a dead supervisor leaves no container
 running, as it leaves no process.
 
-Replicas share this machine's network (`--network host`), as the process
-runner's do: the addresses their environment gives (127.0.0.1 and a port of
-their own) are the same for both runners, and a server's port is on
-127.0.0.1.
+A job's replicas share a network of their own (`arena-run-<run uid>`,
+made before its first replica starts, removed once the run's last container
+is: Kubelet.stop), each reached there by its pod's name (hostname and
+network alias) at the port its pod declares, the addresses TF_CONFIG and
+MASTER_ADDR give (local.distributed), as a cluster's headless Services do.
+Nothing else is on it, and nothing of it is published.  A server (TensorBoard,
+serving) listens as its pod says in a network namespace of its own (the
+engine's default network), its ports published on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -35,10 +39,9 @@ import sys
 from typing import Any, Callable, Optional
 
 from . import engine as engines
-from .engine import Container, Engine, Mount
+from .engine import Container, Engine, Mount, Port
 from .paths import open_log
 from .runner import Handle, Launch
-from .state import LocalError
 
 PR_SET_PDEATHSIG = 1
 KILLED = 137  # what a shell reports for SIGKILL; a container gone from outside counts as killed
@@ -72,14 +75,24 @@ def bytes_of(text: Optional[str]) -> Optional[int]:
     return int(float(text))
 
 
+def network_name(run_uid: str) -> str:
+    return f"arena-run-{run_uid}"
+
+
 def extra(container: dict[str, Any], gpus: list[str], *, experiment: str, job: str,
-          uid: str, role: str, index: int, pod: str, start: int) -> dict[str, Any]:
-    """What a container needs beyond the process runner's Launch (see the module's docstring)."""
+          uid: str, role: str, index: int, pod: str, start: int, published: Optional[dict[int, int]] = None,
+          job_network: bool = True) -> dict[str, Any]:
+    """What a container needs beyond the process runner's Launch (see the module's docstring).
+
+    published: a server's pod ports -> ports of 127.0.0.1; job_network: on the job's own network
+    (a job's replica), else on the engine's default one (a server)."""
     limits = (container.get("resources") or {}).get("limits") or {}
     return {
         "image": container.get("image") or "", "pull_policy": container.get("imagePullPolicy"),
         "cpus": cpus_of(limits.get("cpu")), "memory": bytes_of(limits.get("memory")),
         "gpus": gpus, "container_name": container_name(uid, pod, start),
+        "network": network_name(uid) if job_network else None, "hostname": pod,
+        "ports": sorted((published or {}).items()),
         "labels": {engines.LABEL + "experiment": experiment, engines.LABEL + "job": job,
                    engines.LABEL + "run": uid, engines.LABEL + "replica": pod,
                    engines.LABEL + "role": role.lower(), engines.LABEL + "index": str(index)},
@@ -120,7 +133,9 @@ def container_for(launch: Launch) -> Container:
         working_dir=launch.working_dir or None,
         mounts=[Mount(m["source"], m["target"], bool(m.get("read_only"))) for m in launch.mounts],
         shm_bytes=launch.shm, cpus=extra.get("cpus"), memory_bytes=extra.get("memory"),
-        network="host", hostname=None, gpus=list(extra.get("gpus") or []),
+        network=extra.get("network"), aliases=[str(extra["hostname"])] if extra.get("network") else [],
+        hostname=extra.get("hostname"), gpus=list(extra.get("gpus") or []),
+        ports=[Port(int(inside), int(outside)) for inside, outside in extra.get("ports") or []],
     )
 
 
@@ -136,6 +151,12 @@ class ContainerRunner:
         c = container_for(launch)
         c.labels[engines.LABEL + "store"] = self.store
         self.engine.remove(c.name)  # a leftover of a supervisor killed between create and follow
+        if c.network:
+            # Labelled as its containers are, so a sweep finds it after any crash.
+            keep = ("experiment", "run")
+            self.engine.create_network(c.network, {**LABELS, engines.LABEL + "store": self.store,
+                                                   **{k: v for k, v in c.labels.items()
+                                                      if k in {engines.LABEL + w for w in keep}}})
         self.engine.run(c)
         os.makedirs(os.path.dirname(launch.log), exist_ok=True)
         with open_log(launch.log) as log:
@@ -152,6 +173,10 @@ class ContainerRunner:
         name = self.names.get(proc.pid)
         if name is not None and proc.poll() is None:
             self.engine.signal(name, "KILL" if sig == signal.SIGKILL else "TERM")
+
+    def release(self, run_uid: str) -> None:
+        """The run is over and none of its containers is left: remove its network (none: nothing to do)."""
+        self.engine.remove_network(network_name(run_uid))
 
 
 def _die_with_parent() -> None:

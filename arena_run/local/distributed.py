@@ -10,8 +10,10 @@ PyTorchJob, `PYTHONUNBUFFERED=1`; with a master, `MASTER_PORT`,
 `PET_MASTER_PORT`, `MASTER_ADDR`, `PET_MASTER_ADDR`, `WORLD_SIZE` (all
 replicas), `RANK` and `PET_NODE_RANK` (the master 0, worker i i+1); and
 `PET_NNODES`.  On a cluster the addresses are the replicas' headless
-Services (`<job>-<type>-<i>.<namespace>.svc:<port>`); here each replica
-listens on a free port of 127.0.0.1.
+Services (`<job>-<type>-<i>.<namespace>.svc:<port>`).  Here a process
+replica listens on a free port of 127.0.0.1 (processes share this machine's
+network); a replica in a container is on its job's own network, reached by
+its pod's name at the port its pod declares, as on a cluster.
 """
 
 from __future__ import annotations
@@ -27,15 +29,20 @@ HOST = "127.0.0.1"
 LOCAL_JOB_KIND_NAMES = ("TFJob", "PyTorchJob")
 
 
+# The operator's port when the pod declares none (its defaultPort), and the port name it looks for.
+OPERATOR_PORTS = {"TFJob": ("tfjob-port", 2222), "PyTorchJob": ("pytorchjob-port", 23456)}
+
+
 class Slot(NamedTuple):
     role: str  # the operator's replica type: Worker, PS, Chief, Evaluator, Master
     # the replica's index; not so named, as that would hide tuple.index (mypy rightly refuses it)
     replica_index: int
     port: int
+    host: str = HOST  # 127.0.0.1, or the pod's name on its job's own network
 
     @property
     def address(self) -> str:
-        return f"{HOST}:{self.port}"
+        return f"{self.host}:{self.port}"
 
 
 def free_ports(n: int) -> list[int]:
@@ -52,11 +59,27 @@ def free_ports(n: int) -> list[int]:
             s.close()
 
 
-def slots(job: dict[str, Any]) -> list[Slot]:
-    """Every replica of the job, in the file's role order, each with a free port."""
-    pairs = [(role, i) for role, spec in replica_specs(job).items() for i in range(int(spec.get("replicas", 1)))]
+def slots(job: dict[str, Any], own_network: bool = False) -> list[Slot]:
+    """Every replica of the job, in the file's role order: each with a free port of 127.0.0.1, or
+    (own_network: the job's replicas on a network of their own) by its pod's name at its pod's port."""
+    specs = replica_specs(job)
+    pairs = [(role, i) for role, spec in specs.items() for i in range(int(spec.get("replicas", 1)))]
+    if own_network:
+        name = job["metadata"]["name"]
+        return [Slot(role, i, pod_port(job, specs[role]["template"]), f"{name}-{role.lower()}-{i}")
+                for role, i in pairs]
     ports = free_ports(len(pairs))
     return [Slot(role, i, port) for (role, i), port in zip(pairs, ports)]
+
+
+def pod_port(job: dict[str, Any], template: dict[str, Any]) -> int:
+    """The port the operator gives a replica: its container's port of the operator's name, else the default."""
+    port_name, default = OPERATOR_PORTS.get(job.get("kind", ""), ("", 2222))
+    for container in (template.get("spec") or {}).get("containers") or []:
+        for p in container.get("ports") or []:
+            if p.get("name") == port_name and p.get("containerPort"):
+                return int(p["containerPort"])
+    return default
 
 
 def tf_config(all_slots: list[Slot], me: Slot) -> str:
@@ -81,7 +104,7 @@ def operator_env(job: dict[str, Any], all_slots: list[Slot], me: Slot) -> list[t
         rank = me.replica_index + 1 if me.role == "Worker" else me.replica_index
         env += [
             ("MASTER_PORT", str(master.port)), ("PET_MASTER_PORT", str(master.port)),
-            ("MASTER_ADDR", HOST), ("PET_MASTER_ADDR", HOST),
+            ("MASTER_ADDR", master.host), ("PET_MASTER_ADDR", master.host),
             ("WORLD_SIZE", str(len(all_slots))), ("RANK", str(rank)), ("PET_NODE_RANK", str(rank)),
         ]
     env.append(("PET_NNODES", str(len(all_slots))))

@@ -137,7 +137,7 @@ class JobController:
         return [pod_gpus(specs[s.role]["template"]["spec"]) for s in slots]
 
     def _admit(self, run: Run) -> bool:
-        slots = distributed.slots(run.obj)
+        slots = distributed.slots(run.obj, own_network=self.kubelet.own_network(run))
         run.replicas = []
         needs = self._needs(run, slots)
         if sum(needs):

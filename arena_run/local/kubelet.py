@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from ..objects.quantity import Quantity
 from . import code as code_sync
@@ -25,6 +25,9 @@ from .runner import Launch, Runner
 from .runs import Replica, Run
 from .paths import PathError, make_beneath, open_log
 from .state import LocalError, data_home, now_iso
+
+if TYPE_CHECKING:  # imported where used: the container runner loads only for a run that asks for it
+    from .containers import ContainerRunner
 
 GRACE = 3.0  # seconds between SIGTERM and SIGKILL when stopping a replica
 
@@ -36,7 +39,7 @@ class Kubelet:
         self.runner = runner
         self.experiment = experiment
         self.store_root = store_root
-        self._containers: Optional[Runner] = None
+        self._containers: Optional[ContainerRunner] = None
         self.stopping = False  # the supervisor is going: start nothing more
 
     def runner_for(self, run: Run) -> Runner:
@@ -45,10 +48,15 @@ class Kubelet:
         if run.entry.get("runner") != "container":
             return self.runner
         if self._containers is None:
-            from .containers import ContainerRunner
+            from .containers import ContainerRunner as Containers
 
-            self._containers = ContainerRunner(self.store_root)
+            self._containers = Containers(self.store_root)
         return self._containers
+
+    def own_network(self, run: Run) -> bool:
+        """Whether the run's pods get network namespaces of their own (in containers: a job's replicas
+        share a network of the job's, reached by their pods' names), not this machine's network."""
+        return run.entry.get("runner") == "container"
 
     def init(self, run: Run, pod: dict[str, Any]) -> None:
         """The pod's init container: fetch the code into the run's code/ (as arena-run's init container would)."""
@@ -90,7 +98,8 @@ class Kubelet:
 
             launch.extra = extra(container, list(devices or []), experiment=self.experiment,
                                  job=run.obj["metadata"]["name"], uid=run.uid, role=rep.slot.role,
-                                 index=rep.slot.replica_index, pod=rep.pod, start=n)
+                                 index=rep.slot.replica_index, pod=rep.pod, start=n, published=rep.published,
+                                 job_network=run.is_job)
         rep.proc = self.runner_for(run).start(launch)
         rep.state, rep.started, rep.finished, rep.exit_code = "running", now_iso(), None, None
 
@@ -132,6 +141,9 @@ class Kubelet:
                 if rep.state == "running" and rep.proc is not None and rep.proc.returncode is not None:
                     rep.exit_code = _exit_code(rep.proc.returncode)
                 rep.state = "succeeded" if rep.state == "running" and rep.exit_code == 0 else "stopped"
+        if self._containers is not None and self.own_network(run):
+            # Every container of the run is gone (each follower removed its own before exiting): its network goes too.
+            self._containers.release(run.uid)
 
     def logs(self, run: Run) -> str:
         path = os.path.join(run.dir, "logs")

@@ -30,6 +30,7 @@ class Replica:
         self.gpus: list[str] = []  # uuids
         self.proc: Optional[Handle] = None
         self.argv: Optional[list[str]] = None  # a server's, its ports made local; else the container's
+        self.published: dict[int, int] = {}  # a server in a container: its pod's port -> a port of 127.0.0.1
         self.state = "waiting"
         self.exit_code: Optional[int] = None
         self.restarts = 0
@@ -39,7 +40,8 @@ class Replica:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "role": self.slot.role, "index": self.slot.replica_index, "port": self.slot.port, "pod": self.pod,
+            "role": self.slot.role, "index": self.slot.replica_index, "port": self.slot.port,
+            "host": self.slot.host, "pod": self.pod,
             "pid": self.proc.pid if self.proc and self.state == "running" else None, "state": self.state,
             "exitCode": self.exit_code, "restarts": self.restarts, "started": self.started,
             "finished": self.finished, "gpus": self.gpus,
@@ -47,7 +49,7 @@ class Replica:
 
     @classmethod
     def from_dict(cls, r: dict[str, Any]) -> Replica:
-        rep = cls(distributed.Slot(r["role"], r["index"], r["port"]), r["pod"])
+        rep = cls(distributed.Slot(r["role"], r["index"], r["port"], r.get("host") or distributed.HOST), r["pod"])
         rep.state, rep.exit_code, rep.restarts = r["state"], r.get("exitCode"), r.get("restarts", 0)
         rep.started, rep.finished, rep.gpus = r.get("started"), r.get("finished"), r.get("gpus", [])
         return rep

@@ -67,6 +67,10 @@ def test_tf_replicas_meet_in_their_image_and_delete_leaves_nothing(clocal, engin
         assert report["marker"] == "python"  # inside the image: only it has the marker
         assert set(report["heard"]) == everyone - {name}  # every replica reached every other
         assert report["cwd"] == "/root"  # the image's working directory, code synced under it
+        # On the job's own network, each replica by its pod's name at the operator's port, as on a cluster.
+        assert json.loads(report["tf_config"])["cluster"] == {
+            "chief": ["tfdist-chief-0:2222"], "ps": ["tfdist-ps-0:2222"],
+            "worker": ["tfdist-worker-0:2222", "tfdist-worker-1:2222"]}
     assert clocal.status("tfdist")["phase"] == "Succeeded"
     first = [e["uid"] for e in clocal.store().objects("tfdist")]
     assert engine.containers(_mine(clocal)) == []  # each removed once its exit status was read
@@ -241,5 +245,12 @@ logdir = "/logs"
     assert until(get, timeout=60, interval=0.1, what="TensorBoard answering") == b"event\n"
     assert url in clocal.cli("status", "--local").stdout
     assert [s.labels[LABEL + "job"] for s in engine.containers(_mine(clocal)) if s.running] == ["board-tensorboard"]
+    # In a network namespace of its own, listening as its pod says (6006), published on 127.0.0.1 only.
+    server = next(s for s in engine.containers(_mine(clocal)) if s.running)
+    inspected = json.loads(subprocess.run(["podman", "container", "inspect", server.id], capture_output=True,
+                                          text=True, check=True).stdout)[0]
+    assert inspected["HostConfig"]["NetworkMode"] != "host"
+    assert inspected["NetworkSettings"]["Ports"] == {
+        "6006/tcp": [{"HostIp": "127.0.0.1", "HostPort": url.rsplit(":", 1)[1]}]}
     assert clocal.cli("delete", "--local", "-y", "board").returncode == 0
     assert engine.containers(_mine(clocal)) == []
