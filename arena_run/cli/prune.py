@@ -7,7 +7,7 @@ from typing import Optional
 import click
 
 from .app import cli
-from .options import ALL_NAMESPACES, cluster_options, confirm, connect
+from .options import ALL_NAMESPACES, LOCAL, cluster_options, confirm, target
 
 
 @cli.command()
@@ -16,8 +16,9 @@ from .options import ALL_NAMESPACES, cluster_options, confirm, connect
 @click.option("--since", required=True, help="Finished longer ago than this, e.g. 7d, 12h.")
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
+@LOCAL
 def prune(namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool,
-          since: str, yes: bool, dry_run: bool) -> int:
+          since: str, yes: bool, dry_run: bool, local: bool) -> int:
     """Delete experiments whose jobs all finished longer ago than --since.
 
     Never one with anything running or pending.
@@ -26,7 +27,7 @@ def prune(namespace: Optional[str], kubeconfig: Optional[str], context: Optional
     from . import show
 
     older_than = api.parse_duration(since)
-    cluster = connect(kubeconfig, context)
+    cluster = target(local, kubeconfig, context)
     candidates = api.prunable(cluster, older_than, namespace=namespace, all_namespaces=all_namespaces)
     if not candidates:
         ns = api.namespace_of(cluster, namespace, all_namespaces)

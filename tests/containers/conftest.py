@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 
 import pytest
@@ -96,3 +97,24 @@ def clocal(tmp_path, podman_conf, engine):
     left = engine.containers(labels)
     engine.remove(*[s.id for s in left])
     assert left == [], f"left behind: {[s.name for s in left]}"
+
+
+@pytest.fixture
+def cdi_gpus(clocal):
+    """Three stand-in GPUs (the fake nvidia-smi), and a CDI spec naming GPUs 1 and 2 by UUID, each device's
+    edit an env FAKE_CDI_GPU=cdi-<uuid> (Podman 4.3 reads /etc/cdi and /var/run/cdi only); CUDA_VISIBLE_DEVICES
+    gives arena-run those two: GPU 0 is left out, its UUID is a real H200's.  Yields their UUIDs."""
+    clocal.fake_gpus(3)
+    smi = subprocess.run(["nvidia-smi", "--query-gpu=index,uuid", "--format=csv,noheader"], env=clocal.env,
+                         capture_output=True, text=True, check=True).stdout
+    uuids = [line.split(",")[1].strip() for line in smi.splitlines()][1:]
+    clocal.env["CUDA_VISIBLE_DEVICES"] = "1,2"
+    spec = f"/var/run/cdi/arena-run-test-{uuid.uuid4().hex[:8]}.yaml"
+    os.makedirs("/var/run/cdi", exist_ok=True)
+    with open(spec, "w") as fh:
+        fh.write('cdiVersion: "0.5.0"\nkind: nvidia.com/gpu\ndevices:\n' + "".join(
+            f'  - name: {u}\n    containerEdits:\n      env: ["FAKE_CDI_GPU=cdi-{u}"]\n' for u in uuids))
+    try:
+        yield uuids
+    finally:
+        os.unlink(spec)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import uuid
 
 from arena_run.local.containers import store_label
 from arena_run.local.engine import LABEL, MANAGED
@@ -125,30 +124,15 @@ command = "echo \\"$FAKE_CDI_GPU $CUDA_VISIBLE_DEVICES\\""
 '''
 
 
-def test_each_replicas_gpu_reaches_the_engine_as_its_own_cdi_device(clocal, busybox_image, tmp_path):
-    # The stand-in nvidia-smi lists GPUs; a CDI spec of our own names two of them (Podman 4.3 reads
-    # /etc/cdi and /var/run/cdi only). GPU 0 is left out: its UUID is a real H200's.
-    clocal.fake_gpus(3)
-    smi = subprocess.run(["nvidia-smi", "--query-gpu=index,uuid", "--format=csv,noheader"], env=clocal.env,
-                         capture_output=True, text=True, check=True).stdout
-    uuids = [line.split(",")[1].strip() for line in smi.splitlines()][1:]
-    clocal.env["CUDA_VISIBLE_DEVICES"] = "1,2"
-    spec = f"/var/run/cdi/arena-run-test-{uuid.uuid4().hex[:8]}.yaml"
-    os.makedirs("/var/run/cdi", exist_ok=True)
-    with open(spec, "w") as fh:
-        fh.write('cdiVersion: "0.5.0"\nkind: nvidia.com/gpu\ndevices:\n' + "".join(
-            f'  - name: {u}\n    containerEdits:\n      env: ["FAKE_CDI_GPU=cdi-{u}"]\n' for u in uuids))
-    try:
-        f = clocal.write("gpu", GPU_FILE.format(image=busybox_image))
-        result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
-        assert result.returncode == 0, result.stdout + result.stderr
-        seen = [clocal.cli("logs", "--local", "gpujob", "--role", role, check=True).stdout.split()
-                for role in ("master", "worker")]
-    finally:
-        os.unlink(spec)
+def test_each_replicas_gpu_reaches_the_engine_as_its_own_cdi_device(clocal, busybox_image, cdi_gpus):
+    f = clocal.write("gpu", GPU_FILE.format(image=busybox_image))
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = [clocal.cli("logs", "--local", "gpujob", "--role", role, check=True).stdout.split()
+            for role in ("master", "worker")]
     # Each replica got one device from the engine (the spec's edit), the same GPU CUDA is told of,
     # and no two the same.
-    assert sorted(s[1] for s in seen) == sorted(uuids)
+    assert sorted(s[1] for s in seen) == sorted(cdi_gpus)
     assert all(s[0] == f"cdi-{s[1]}" for s in seen)
 
 
