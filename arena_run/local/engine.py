@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tarfile
@@ -186,7 +187,8 @@ def _csv(field_text: str) -> str:
 
 
 def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # The docker CLI ends a refusal with where to read more ("See 'docker run --help'."): not the cause.
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not _HELP_POINTER.match(ln.strip())]
     # Podman prefixes its own errors with "Error: "; aardvark and others add noise lines before.
     errors = [ln for ln in lines if ln.lower().startswith("error")]
     line = (errors or lines or ["no message"])[-1]
@@ -409,6 +411,7 @@ class Engine:
 
 
 _MISSING_WORKDIR = "does not exist on container"
+_HELP_POINTER = re.compile(r"^(See|Run) '(docker|podman) [^']*--help'")
 
 
 def _text(data: Any) -> str:

@@ -118,3 +118,18 @@ def cdi_gpus(clocal):
         yield uuids
     finally:
         os.unlink(spec)
+
+
+@pytest.fixture
+def docker_api(tmp_path_factory, podman_conf):
+    """The docker CLI's Engine API, answered by Podman through a recording proxy (docker_api.py)."""
+    from .docker_api import DockerAPI
+
+    if shutil.which("docker") is None:
+        why = "the docker client is not on PATH (this kind of machine has it; apt-get install -y docker.io)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {why}", pytrace=False)
+        pytest.skip(why)
+    api = DockerAPI(tmp_path_factory.mktemp("docker"), {**os.environ, "CONTAINERS_CONF": podman_conf})
+    yield api
+    api.stop()

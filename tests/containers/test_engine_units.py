@@ -125,6 +125,12 @@ def test_a_refused_run_says_what_to_do(said, advice):
 def test_the_last_error_line_of_noisy_output():
     noisy = "failed to connect to syslog: Initialization\nError: image not known\n"
     assert eng._last_line(noisy) == "image not known"
+    # The docker CLI's refusal of a flag, as it prints it: the cause, not the pointer to --help.
+    docker = ('invalid argument "device=a,b" for "--gpus" flag: invalid count (b): value must be either "all" '
+              "or an integer: invalid syntax\nSee 'docker create --help'.\n")
+    assert eng._last_line(docker).startswith('invalid argument "device=a,b" for "--gpus" flag')
+    assert eng._last_line("Error: no such flag\nRun 'docker create --help' for more information\n") == \
+        "no such flag"
 
 
 def test_inspect_fields_of_both_engines():
