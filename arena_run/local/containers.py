@@ -38,9 +38,11 @@ import subprocess
 import sys
 from typing import Any, Callable, Optional
 
+from ..objects.gpus import pod_gpus
 from . import engine as engines
 from .engine import Container, Engine, Mount, Port
 from .paths import open_log
+from .runners import RUNS_PODS, templates
 from .runner import Handle, Launch
 
 PR_SET_PDEATHSIG = 1
@@ -115,13 +117,31 @@ def images(objects: list[dict[str, Any]]) -> dict[str, Optional[str]]:
 
 
 def prepare(objects: list[dict[str, Any]], progress: Optional[Callable[[str], None]] = None) -> Engine:
-    """Before anything starts: the engine answers and every image the objects run is here
-    (pulled as their policies say, the engine's progress passed on); else EngineError."""
+    """Before anything starts: the engine answers, can give the GPUs asked for, and every image the
+    objects run is here (pulled as their policies say, the engine's progress passed on); else EngineError."""
     engine = engines.find()
     engine.check()
+    if engine.kind == "podman" and any(pod_gpus(t.get("spec") or {}) for o in objects if o.get("kind") in RUNS_PODS
+                                       for t in templates(o)):
+        check_cdi_gpus()
     for image, policy in images(objects).items():
         engine.ensure_image(image, policy, progress)
     return engine
+
+
+def check_cdi_gpus() -> None:
+    """That Podman can give each of this machine's GPUs by UUID (the name the ledger gives them by):
+    a CDI spec names them; else EngineError saying how to make one."""
+    from . import gpus as inventory
+
+    named = engines.cdi_devices()
+    missing = [g.uuid for g in inventory.detect().gpus if g.uuid not in named]
+    if missing:
+        where = " or ".join(engines.CDI_DIRS)
+        raise engines.EngineError(
+            f"the jobs ask for GPUs and no CDI spec in {where} names {', '.join(missing)} as a "
+            f"{engines.GPU_KIND} device: install the NVIDIA Container Toolkit and run `nvidia-ctk cdi generate "
+            f"--output=/etc/cdi/nvidia.yaml` (or run without --container)")
 
 
 def container_for(launch: Launch) -> Container:

@@ -123,6 +123,34 @@ def _kind(named: str, path: str) -> str:
     return "podman"
 
 
+GPU_KIND = "nvidia.com/gpu"
+CDI_DIRS = ("/etc/cdi", "/var/run/cdi")  # where Podman 4.3 reads CDI specs
+
+
+def cdi_devices(kind: str = GPU_KIND, dirs: Sequence[str] = CDI_DIRS) -> set[str]:
+    """The device names this machine's CDI specs give for kind (`nvidia-ctk cdi generate` names each GPU
+    by index and by UUID, and `all`); a spec that cannot be read names none."""
+    import yaml
+
+    names: set[str] = set()
+    for directory in dirs:
+        try:
+            files = sorted(os.listdir(directory))
+        except OSError:
+            continue
+        for name in files:
+            if not name.endswith((".yaml", ".yml", ".json")):
+                continue
+            try:
+                with open(os.path.join(directory, name)) as fh:
+                    spec = yaml.safe_load(fh)  # JSON is YAML
+            except (OSError, yaml.YAMLError):
+                continue
+            if isinstance(spec, dict) and spec.get("kind") == kind:
+                names |= {str(d["name"]) for d in spec.get("devices") or [] if isinstance(d, dict) and "name" in d}
+    return names
+
+
 def default_pull_policy(image: str) -> str:
     """Kubernetes' default: Always for `:latest` or no tag (and no digest), else IfNotPresent."""
     if "@" in image:

@@ -40,7 +40,8 @@ def recorded(entry: dict[str, Any]) -> str:
     return str(entry.get("runner") or "process")
 
 
-def _templates(obj: dict[str, Any]) -> list[dict[str, Any]]:
+def templates(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod templates of a job or Deployment."""
     if obj.get("kind") == "Deployment":
         return [obj["spec"]["template"]]
     return [spec["template"] for spec in replica_specs(obj).values()]
@@ -49,7 +50,7 @@ def _templates(obj: dict[str, Any]) -> list[dict[str, Any]]:
 def stamp(obj: dict[str, Any], runner: str) -> dict[str, Any]:
     """obj (changed in place, and returned) with every pod template naming runner; other kinds as they are."""
     if obj.get("kind") in RUNS_PODS:
-        for template in _templates(obj):
+        for template in templates(obj):
             template.setdefault("metadata", {}).setdefault("annotations", {})[RUNNER] = runner
     return obj
 
@@ -62,7 +63,7 @@ def runner_in(obj: dict[str, Any]) -> Optional[str]:
     """The runner obj's pod templates name (None: not stamped, or a kind without pods)."""
     if obj.get("kind") not in RUNS_PODS:
         return None
-    for template in _templates(obj):
+    for template in templates(obj):
         value = ((template.get("metadata") or {}).get("annotations") or {}).get(RUNNER)
         if value:
             return str(value)

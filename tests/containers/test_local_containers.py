@@ -136,6 +136,20 @@ def test_each_replicas_gpu_reaches_the_engine_as_its_own_cdi_device(clocal, busy
     assert all(s[0] == f"cdi-{s[1]}" for s in seen)
 
 
+def test_gpus_without_a_cdi_spec_naming_them_are_one_line_and_nothing_starts(clocal, engine, busybox_image):
+    # GPU 4 of five stand-ins: no spec names it (the other tests' specs name GPUs 1 and 2 only).
+    clocal.fake_gpus(5)
+    clocal.env["CUDA_VISIBLE_DEVICES"] = "4"
+    f = clocal.write("gpu", GPU_FILE.format(image=busybox_image).replace("workers = 2", "workers = 1"))
+    result = clocal.cli("apply", "--local", "--container", "-y", f)
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("arena-run:")]
+    assert len(errors) == 1 and "the jobs ask for GPUs and no CDI spec in /etc/cdi or /var/run/cdi names GPU-" \
+        in errors[0] and "nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml" in errors[0], result.stderr
+    assert "Started" not in result.stdout and clocal.store().objects("gpujob") == []
+    assert engine.containers(_mine(clocal)) == []
+
+
 def test_an_unpullable_image_is_one_line_and_nothing_starts(clocal, engine):
     f = clocal.write("bad", '''
 name = "badimage"
