@@ -230,8 +230,9 @@ class LocalView:
                     url = urls.get("http") or next(iter(urls.values()), "-")
                     if phase == "Unavailable":
                         return "-", "not available locally", message
-                    others = [u for k, u in urls.items() if k != "http"]
-                    return url + (f" (grpc {', '.join(others)})" if others else ""), \
+                    # TF Serving's gRPC beside its REST port; a server of one port is that port alone.
+                    others = [f"{k} {u}" for k, u in urls.items() if u != url]
+                    return url + (f" ({', '.join(others)})" if others else ""), \
                         "1/1" if phase == "Running" else "0/1", message if phase != "Running" else ""
         return None
 

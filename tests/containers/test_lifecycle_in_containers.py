@@ -1,0 +1,94 @@
+"""Restart policy, backoff and deadline for replicas in containers, and a custom server in its image."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+from arena_run.local.engine import LABEL
+
+from ..waiting import until
+from .test_local_containers import _mine
+
+
+def _ps() -> list[str]:
+    return subprocess.run(["podman", "ps", "--all", "--format", "{{.Names}}"], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def test_a_failed_replica_restarts_in_a_new_container_and_a_deadline_stops_one(clocal, engine, busybox_image):
+    # Fails on its first start (no mark yet), succeeds on its second: OnFailure restarts it.
+    f = clocal.write("retry", f'''
+name = "retry"
+[[data]]
+pvc = "retry"
+mount = "/data"
+[job]
+image = "{busybox_image}"
+image_pull_policy = "Never"
+restart_policy = "OnFailure"
+backoff_limit = 3
+command = "if [ -e /data/mark ]; then echo second; else touch /data/mark; echo first; exit 3; fi"
+''')
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (replica,) = clocal.runs("retry")[0]["replicas"]
+    assert replica["restarts"] == 1 and replica["state"] == "succeeded"
+    assert clocal.cli("logs", "--local", "retry", check=True).stdout.split() == ["first", "second"]
+    uid = clocal.store().objects("retry")[0]["uid"]
+    assert not [n for n in _ps() if uid in n]  # both containers (start 0 and 1) removed
+
+    g = clocal.write("late", f'''
+name = "late"
+[job]
+image = "{busybox_image}"
+image_pull_policy = "Never"
+active_deadline = "2s"
+command = "sleep 300"
+''')
+    clocal.cli("apply", "--local", "--container", "-y", g, check=True)
+    until(lambda: clocal.status("late")["phase"] == "Failed", timeout=60, interval=0.1, what="the deadline")
+    assert "DeadlineExceeded" in json.dumps(clocal.status("late"))
+    until(lambda: not engine.containers({**_mine(clocal), LABEL + "experiment": "late"}), timeout=30,
+          interval=0.1, what="its container removed")
+
+
+def test_a_custom_server_runs_in_its_image_on_127_0_0_1(clocal, engine, busybox_image):
+    # busybox's httpd serves the model directory on the pod's port; published on 127.0.0.1 only.
+    f = clocal.write("srv", f'''
+name = "srv"
+[[data]]
+pvc = "models"
+mount = "/models"
+[job]
+image = "{busybox_image}"
+image_pull_policy = "Never"
+command = "mkdir -p /models/m && echo weights > /models/m/model.bin"
+[serve]
+type = "custom"
+image = "{busybox_image}"
+command = "httpd -f -p 8000 -h /models"
+port = 8000
+''')
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    serving = clocal.status("srv")["serving"]
+    url = serving["url"]
+    assert url.startswith("http://127.0.0.1:") or url.startswith("127.0.0.1:"), serving
+
+    def get():
+        try:
+            with urllib.request.urlopen(("" if url.startswith("http") else "http://") + url + "/m/model.bin",
+                                        timeout=2) as resp:
+                return resp.read()
+        except OSError:
+            return None
+
+    assert until(get, timeout=60, interval=0.1, what="the server answering") == b"weights\n"
+    server = next(s for s in engine.containers(_mine(clocal)) if s.running)
+    ports = json.loads(subprocess.run(["podman", "container", "inspect", server.id], capture_output=True, text=True,
+                                      check=True).stdout)[0]["NetworkSettings"]["Ports"]
+    assert [p["HostIp"] for p in ports["8000/tcp"]] == ["127.0.0.1"]
+    assert clocal.cli("delete", "--local", "-y", "srv").returncode == 0
+    assert engine.containers(_mine(clocal)) == []
