@@ -232,6 +232,9 @@ def explain_run_failure(kind: str, message: str, image: str = "") -> str:
     if "could not select device driver" in low or "capabilities: [[gpu]]" in low:
         return (f"{message}; Docker has no GPU runtime: install the NVIDIA Container Toolkit "
                 f"(`nvidia-ctk runtime configure --runtime=docker`) and restart dockerd")
+    if "/dev/net/tun" in low:
+        return (f"{message}; rootless networks (slirp4netns) need /dev/net/tun open to this user: "
+                f"`chmod 0666 /dev/net/tun` (its usual mode), or run the engine as root")
     if "setrlimit" in low or "rlimit" in low:
         return (f"{message}; the engine may not raise the container's ulimits here: set "
                 f"default_ulimits (nofile, nproc) within this shell's limits in containers.conf")

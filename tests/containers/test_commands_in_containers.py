@@ -73,9 +73,13 @@ def test_logs_by_role_and_index_tail_and_follow(clocal, engine, busybox_image):
 
 def test_top_shows_a_jobs_gpus_held_in_containers(clocal, engine, busybox_image, cdi_gpus):
     _start(clocal, engine, busybox_image, "gputop", gpus="gpus = 1", workers=2)
-    jobs = json.loads(clocal.cli("top", "job", "--local", "-o", "json", check=True).stdout)
-    assert [(j["name"], j["status"], j["gpus_requested"], j["gpus_allocated"]) for j in jobs] == [
-        ("gputop", "Running", 2, 1)]  # the workers ended: only the master's GPU is still held
+
+    def top():
+        jobs = json.loads(clocal.cli("top", "job", "--local", "-o", "json", check=True).stdout)
+        return [(j["name"], j["status"], j["gpus_requested"], j["gpus_allocated"]) for j in jobs]
+
+    # Once the supervisor has seen the worker end, only the master's GPU is held.
+    until(lambda: top() == [("gputop", "Running", 2, 1)], timeout=30, interval=0.1, what="top: 1 of 2 GPUs held")
     node = clocal.cli("top", "node", "--local", check=True).stdout
     assert "Allocated/Total GPUs in cluster: 1/2" in node, node
     (clocal.volume("gputop") / "go").write_text("")

@@ -116,6 +116,9 @@ def test_a_docker_without_its_daemon_is_one_line():
     ("cannot set up namespace using \"/usr/bin/newuidmap\": exit status 1", "/etc/subuid"),
     ("setting up CDI devices: unresolvable CDI devices nvidia.com/gpu=0", "nvidia-ctk cdi generate"),
     ('could not select device driver "" with capabilities: [[gpu]]', "nvidia-ctk runtime configure"),
+    # rootless Podman on this test machine, whose /dev/net/tun is root's alone (0600)
+    ('/usr/bin/slirp4netns failed: "open(\\"/dev/net/tun\\"): Permission denied\\nchild failed(1)"',
+     "chmod 0666 /dev/net/tun"),
 ])
 def test_a_refused_run_says_what_to_do(said, advice):
     line = eng.explain_run_failure("podman", said)
