@@ -275,7 +275,8 @@ class _Origin:
             return False
         if self._rendered is None:
             self._rendered = {key_of(o): o for o in desired_members(self._recorded, self.namespace)}
-        return self._rendered.get(key) == desired
+        # The local target's runner stamp is the user's choice, not the renderer's: compared without it.
+        return bool(self._rendered.get(key) == _unstamped(desired))
 
     def why(self, what: str) -> str:
         edits = "your file is unchanged" if self.file_unchanged else "your edits do not change it"
@@ -328,6 +329,24 @@ def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, 
         return Action("unchanged", key, obj, current)
     ours = not any(c.changed_by for c in changes) and not _runner_switched(changes) and origin.tool_caused(key, obj)
     return Action("update", key, obj, current, changes, origin.why("in place") if ours else "", tool_caused=ours)
+
+
+def _unstamped(value: Any) -> Any:
+    """value without the local runner annotation (arena_run.local.runners), and without an
+    annotations map that held only it (the stamp made it)."""
+    if isinstance(value, list):
+        return [_unstamped(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out = {}
+    for k, v in value.items():
+        if k == "annotations" and isinstance(v, dict) and RUNNER in v:
+            rest = {a: b for a, b in v.items() if a != RUNNER}
+            if rest:
+                out[k] = rest
+            continue
+        out[k] = _unstamped(v)
+    return out
 
 
 def _runner_switched(changes: list[FieldDiff]) -> bool:
