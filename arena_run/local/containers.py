@@ -8,6 +8,8 @@ Launch the process runner gets, plus what only a container needs, in
     cpus, memory            the container's limits (cores, bytes), as the kubelet gives them to the runtime
     gpus                    the UUIDs this replica holds (disjoint per replica: the ledger's doing)
     labels                  experiment, job, run, role, index: what names the container to a later reader
+    network, hostname       the job's own network (None for a server: the engine's default), the pod's name
+    ports                   a server's (pod port, port of 127.0.0.1) pairs to publish
 
 What start returns is a small follower process (`python -m
 arena_run.local.containers`), so the supervisor's loop stays as it is: it
