@@ -2,8 +2,8 @@
 
 A component runs when its binary is installed here (else it is Unavailable,
 with how to install it; with --container, in its image), on free ports of 127.0.0.1 in place of its pod's
-fixed ones (in a container: its pod's ports, published on free ports of 127.0.0.1), and is started again whenever it exits, whatever its status, as
-a Deployment's pod is.  It never holds GPUs or cores in the ledger.
+fixed ones (in a container: on its pod's ports, published on free ports of 127.0.0.1), and is started
+again whenever it exits, whatever its status, as a Deployment's pod is.  It never holds GPUs or cores in the ledger.
 """
 
 from __future__ import annotations

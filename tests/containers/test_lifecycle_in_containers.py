@@ -12,6 +12,12 @@ from ..waiting import until
 from .test_local_containers import _mine
 
 
+def _experiment(name: str, image: str, job: str, tail: str = "", data: str = "") -> str:
+    """An arena.toml of one job in image (never pulled), with a volume at data when given."""
+    volume = f'[[data]]\npvc = "{name}"\nmount = "{data}"\n' if data else ""
+    return f'name = "{name}"\n{volume}[job]\nimage = "{image}"\nimage_pull_policy = "Never"\n{job}\n{tail}'
+
+
 def _ps() -> list[str]:
     return subprocess.run(["podman", "ps", "--all", "--format", "{{.Names}}"], capture_output=True, text=True,
                           check=True).stdout.split()
@@ -19,18 +25,9 @@ def _ps() -> list[str]:
 
 def test_a_failed_replica_restarts_in_a_new_container_and_a_deadline_stops_one(clocal, engine, busybox_image):
     # Fails on its first start (no mark yet), succeeds on its second: OnFailure restarts it.
-    f = clocal.write("retry", f'''
-name = "retry"
-[[data]]
-pvc = "retry"
-mount = "/data"
-[job]
-image = "{busybox_image}"
-image_pull_policy = "Never"
-restart_policy = "OnFailure"
-backoff_limit = 3
-command = "if [ -e /data/mark ]; then echo second; else touch /data/mark; echo first; exit 3; fi"
-''')
+    f = clocal.write("retry", _experiment("retry", busybox_image, data="/data", job=(
+        'restart_policy = "OnFailure"\nbackoff_limit = 3\ncommand = "if [ -e /data/mark ]; then echo second; '
+        'else touch /data/mark; echo first; exit 3; fi"')))
     result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     (replica,) = clocal.runs("retry")[0]["replicas"]
@@ -39,14 +36,7 @@ command = "if [ -e /data/mark ]; then echo second; else touch /data/mark; echo f
     uid = clocal.store().objects("retry")[0]["uid"]
     assert not [n for n in _ps() if uid in n]  # both containers (start 0 and 1) removed
 
-    g = clocal.write("late", f'''
-name = "late"
-[job]
-image = "{busybox_image}"
-image_pull_policy = "Never"
-active_deadline = "2s"
-command = "sleep 300"
-''')
+    g = clocal.write("late", _experiment("late", busybox_image, job='active_deadline = "2s"\ncommand = "sleep 300"'))
     clocal.cli("apply", "--local", "--container", "-y", g, check=True)
     until(lambda: clocal.status("late")["phase"] == "Failed", timeout=60, interval=0.1, what="the deadline")
     assert "DeadlineExceeded" in json.dumps(clocal.status("late"))
@@ -56,21 +46,9 @@ command = "sleep 300"
 
 def test_a_custom_server_runs_in_its_image_on_127_0_0_1(clocal, engine, busybox_image):
     # busybox's httpd serves the model directory on the pod's port; published on 127.0.0.1 only.
-    f = clocal.write("srv", f'''
-name = "srv"
-[[data]]
-pvc = "models"
-mount = "/models"
-[job]
-image = "{busybox_image}"
-image_pull_policy = "Never"
-command = "mkdir -p /models/m && echo weights > /models/m/model.bin"
-[serve]
-type = "custom"
-image = "{busybox_image}"
-command = "httpd -f -p 8000 -h /models"
-port = 8000
-''')
+    job = 'command = "mkdir -p /models/m && echo weights > /models/m/model.bin"'
+    serve = f'[serve]\ntype = "custom"\nimage = "{busybox_image}"\ncommand = "httpd -f -p 8000 -h /models"\nport = 8000\n'
+    f = clocal.write("srv", _experiment("srv", busybox_image, data="/models", job=job, tail=serve))
     result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
     serving = clocal.status("srv")["serving"]
