@@ -63,7 +63,9 @@ def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, a
         ns = namespace_for(item.experiment, target, namespace)
         placed.append((item, ns, _desired(target, item.experiment, ns)))
     refuse_collisions(placed, namespace if isinstance(target, Cluster) else None)  # locally, -n means nothing
-    lives = read_many(target, [(item.experiment.name, ns, desired) for item, ns, desired in placed])
+    # Locally, --adopt also takes over the members of a damaged record (and writes it again).
+    reader = target.adopting() if adopt and not isinstance(target, Cluster) else target
+    lives = read_many(reader, [(item.experiment.name, ns, desired) for item, ns, desired in placed])
     plans = []
     for item, ns, desired in placed:
         live = lives[(ns, item.experiment.name)]

@@ -92,11 +92,18 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
                 result.started.append(f"{kind} {obj_name}")
         if plan.parent_last is not None:
             store.write_parent(name, plan.parent_last)
-        elif plan.parent_first is not None and store.parent(name) is None:
+        elif plan.parent_first is not None and _recorded(store, name) is None:
             store.write_parent(name, plan.parent_first)
         if needs_supervisor(store, name):
             supervisor.start(store, name)
     return result
+
+
+def _recorded(store: Store, experiment: str) -> Optional[dict[str, Any]]:
+    try:
+        return store.parent(experiment)
+    except Damaged:  # planned past it (--adopt, LocalView.adopting): the plan's record replaces it
+        return None
 
 
 def needs_supervisor(store: Store, experiment: str) -> bool:

@@ -36,7 +36,7 @@ from . import distributed, gpus as gpu_inventory
 from .kubelet import Kubelet
 from .resources import Ledger, cores_of
 from .runs import Replica, Run
-from .state import LocalError, Store, describe, now_iso
+from .state import Damaged, LocalError, Store, describe, now_iso
 
 PENDING_RECHECK = 0.5  # a waiting run asks the ledger again this often (others' releases do not wake it)
 
@@ -237,7 +237,10 @@ class JobController:
         name = run.obj["metadata"]["name"]
         with self.store.apply_lock(self.experiment):
             current = self.store.object(self.experiment, run.kind, name)
-            parent = self.store.parent(self.experiment)
+            try:
+                parent = self.store.parent(self.experiment)
+            except Damaged:  # the job's end is its own; apply --adopt writes the record again, from it
+                return
             if not current or current["uid"] != run.uid or not parent:
                 return
             annotations = parent["metadata"].setdefault("annotations", {})

@@ -86,6 +86,15 @@ class LocalView:
     def __init__(self, store: Optional[Store] = None, runner: str = "process") -> None:
         self.store = store or Store()
         self.runner = runner  # what a run applied to this view starts in: process, or container (its image)
+        # A damaged record (parent.json cut short, edited by hand) reads as absent, so that a plan with
+        # --adopt takes the members over and writes the record again; every other reader is told.
+        self.past_damaged_records = False
+
+    def adopting(self) -> LocalView:
+        """This view, for a plan with --adopt: a damaged record is no record, its members are found by name."""
+        view = LocalView(self.store, self.runner)
+        view.past_damaged_records = True
+        return view
 
     # --- the calls the cluster client answers -------------------------------------------
     def get(self, kind: Kind, namespace: Optional[str], name: str) -> Optional[dict[str, Any]]:
@@ -124,7 +133,12 @@ class LocalView:
         out = []
         for experiment in self.store.names():
             if kind == "ConfigMap":
-                parent = self.store.parent(experiment)
+                try:
+                    parent = self.store.parent(experiment)
+                except Damaged:
+                    if not self.past_damaged_records:
+                        raise
+                    parent = None
                 if parent:
                     out.append(parent)
                 continue

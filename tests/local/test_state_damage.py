@@ -199,3 +199,36 @@ def test_a_fifo_in_place_of_the_supervisor_log_is_one_line(local):
     assert f"{log} is a FIFO, not a file arena-run wrote: remove it, then apply again" in line
     # Refused before anything was recorded: nothing is left that no supervisor watches.
     assert supervisors(local) == [] and local.store().objects("dmg") == [] and local.store().names() == []
+
+
+def test_adopt_writes_a_cut_short_record_again_and_the_running_job_goes_on(local):
+    """Issue 18 item 9: `--adopt` could not recover a truncated parent.json, though its hint said so."""
+    f = running(local)
+    store = local.store()
+    (before,) = store.objects("dmg")
+    parent = store.dir("dmg") + "/parent.json"
+    cut_short(parent)
+    plain = local.cli("apply", "--local", "-y", f)
+    assert plain.returncode == 1 and "apply --local --adopt FILE writes it again" in plain.stderr
+    adopted = local.cli("apply", "--local", "--adopt", "-y", f)
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert "Started" not in adopted.stdout  # taken over, not started again
+    (after,) = store.objects("dmg")
+    assert after["uid"] == before["uid"] and after["created"] == before["created"]  # the same run
+    assert store.parent("dmg") is not None  # whole again (a damaged one raises)
+    assert local.status("dmg")["phase"] == "Running" and len(supervisors(local)) == 1
+    plan = local.cli("plan", "--local", "--detailed-exitcode", f)
+    assert plan.returncode == 0, plan.stdout + plan.stderr  # in sync again: nothing left to do
+
+
+def test_a_job_that_ends_while_its_record_is_damaged_keeps_its_outcome(local):
+    f = local.write("dmg", SLEEPER.format(name="dmg", extra="").replace("sleep 300", "sleep 1"))
+    assert local.cli("apply", "--local", "-y", f).returncode == 0
+    store = local.store()
+    (entry,) = store.objects("dmg")
+    cut_short(store.dir("dmg") + "/parent.json")
+    wait_until(lambda: (store.run_status("dmg", entry["uid"]) or {}).get("phase") in ("Succeeded", "Failed"),
+               what="the job's end")
+    assert store.run_status("dmg", entry["uid"])["phase"] == "Succeeded"
+    assert local.cli("apply", "--local", "--adopt", "-y", f).returncode == 0
+    assert local.status("dmg")["phase"] == "Succeeded"
