@@ -4,7 +4,7 @@
   with its applets as links, and the marker file.
 - python: `mmdebstrap --variant=essential --include=python3 bookworm` (about a
   minute on 2 cores, ~150 MB), with the marker file.
-- tools: python with the stand-in servers of tests/fixtures/bin (tensorboard) on PATH.
+- tools: python with the stand-in servers of tests/fixtures/bin (tensorboard, tensorflow_model_server) on PATH.
 
 Each image's tar is cached under ~/.cache/arena-run/images/, named by a hash of
 its recipe (this file's recipe text and, for busybox, the binary), so a changed

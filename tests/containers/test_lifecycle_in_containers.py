@@ -70,3 +70,31 @@ def test_a_custom_server_runs_in_its_image_on_127_0_0_1(clocal, engine, busybox_
     assert [p["HostIp"] for p in ports["8000/tcp"]] == ["127.0.0.1"]
     assert clocal.cli("delete", "--local", "-y", "srv").returncode == 0
     assert engine.containers(_mine(clocal)) == []
+
+
+def test_tf_serving_runs_in_its_image_with_rest_and_grpc_on_127_0_0_1(clocal, engine, python_image, tools_image):
+    # The tools image's tensorflow_model_server stand-in (tests/fixtures/bin) answers the model's status.
+    job = 'command = "mkdir -p /models/m/1 && echo pb > /models/m/1/saved_model.pb"'
+    serve = f'[serve]\ntype = "tf-serving"\nimage = "{tools_image}"\nmodel_path = "/models/m"\n'
+    f = clocal.write("tfs", _experiment("tfs", python_image, data="/models", job=job, tail=serve))
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    url = clocal.status("tfs")["serving"]["url"]
+    rest, _, grpc = url.partition(" (grpc ")
+    assert rest.startswith("http://127.0.0.1:") and grpc.startswith("127.0.0.1:"), url
+
+    def get():
+        try:
+            with urllib.request.urlopen(rest + "/v1/models/tfs", timeout=2) as resp:
+                return json.loads(resp.read())
+        except OSError:
+            return None
+
+    assert until(get, timeout=60, interval=0.1, what="TF Serving answering")["model_version_status"][0] == {
+        "version": "1", "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+    server = next(s for s in engine.containers(_mine(clocal)) if s.running)
+    ports = json.loads(subprocess.run(["podman", "container", "inspect", server.id], capture_output=True, text=True,
+                                      check=True).stdout)[0]["NetworkSettings"]["Ports"]
+    assert {p: [b["HostIp"] for b in ports[p]] for p in ports} == {"8500/tcp": ["127.0.0.1"], "8501/tcp": ["127.0.0.1"]}
+    assert clocal.cli("delete", "--local", "-y", "tfs").returncode == 0
+    assert engine.containers(_mine(clocal)) == []
