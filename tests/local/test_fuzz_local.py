@@ -63,7 +63,7 @@ def _make_places(base: Path) -> None:
 @given(env=st.dictionaries(st.sampled_from(VARS), VALUES, max_size=2),
        volumes=st.lists(st.tuples(st.sampled_from(["out", "", "o=x"]), st.sampled_from(PLACES), st.booleans()),
                         max_size=2),
-       damage=st.lists(st.tuples(st.sampled_from(STATE_FILES), CONTENTS), max_size=2))
+       damage=st.dictionaries(st.sampled_from(STATE_FILES), CONTENTS, max_size=2))  # one content a file
 def test_local_apply_inputs_never_give_an_internal_error(tmp_path_factory, env, volumes, damage):
     if not _STARTED:
         _STARTED.append(time.monotonic())
@@ -79,7 +79,7 @@ def test_local_apply_inputs_never_give_an_internal_error(tmp_path_factory, env, 
     f = local.write("fz", f'name = "fz"\n[[data]]\npvc = "out"\nmount = "/out"\n[job]\nimage = "i"\n'
                           f'command = "touch {ran}"\nenv = {{ MARK = "{marker}" }}\n')
     experiment = local.state / "arena-run" / "experiments" / "fz"
-    for name, content in damage:
+    for name, content in damage.items():
         path = experiment / name
         path.parent.mkdir(parents=True, exist_ok=True)
         if content == "dir":
