@@ -21,7 +21,7 @@ def inline_codes(md: str) -> list[str]:
     return [c.content for t in GFM.parse(md) if t.type == "inline" for c in t.children or [] if c.type == "code_inline"]
 
 
-@given(TEXT.filter(str.split))
+@given(TEXT.filter(lambda t: bool(t.split())))  # not filter(str.split): a replayed example skipped it
 def test_inline_code_holds_any_text(text):
     # What a reader sees is the text itself (on one line), whatever backticks it has.
     assert inline_codes(code(text)) == [" ".join(text.split())]
