@@ -171,7 +171,7 @@ def apply(target: Target, sources: Union[Sources, list[Plan]], *, namespace: Opt
 
 
 def _apply_here(target: LocalView, plans: list[Plan], volumes: dict[str, Any], progress: Listener) -> list[Result]:
-    from ..apply.local import apply_local
+    from ..apply.local import apply_local, servers_installed_since
 
     claims = {k: os.path.abspath(v) for k, v in volumes.items()}
     if target.runner == "container":
@@ -180,7 +180,8 @@ def _apply_here(target: LocalView, plans: list[Plan], volumes: dict[str, Any], p
         prepare_images([p for p in plans if p.has_changes], lambda line: tell(progress, Pulling(line)))
     results = []
     for p in plans:
-        if p.has_changes:
+        # A server whose binary was installed since is started, though the file is unchanged.
+        if p.has_changes or servers_installed_since(target.store, p.experiment):
             results.append(apply_local(target.store, p, volumes=claims, runner=target.runner))
             tell(progress, Applied(p, result=results[-1]))
     return results

@@ -16,7 +16,7 @@ import signal
 import time
 from typing import Any, Callable, Optional
 
-from ..local import admission, resources, supervisor
+from ..local import admission, components, resources, supervisor
 from ..local.distributed import LOCAL_JOB_KIND_NAMES
 from ..local.state import Damaged, LocalError, Store
 from ..local.view import read_status, run_phase
@@ -90,6 +90,7 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
             result.outcomes.append(Outcome(action, True))
             if new_run and kind in RUNNABLE:
                 result.started.append(f"{kind} {obj_name}")
+        result.started += _installed_since(store, name)
         if plan.parent_last is not None:
             store.write_parent(name, plan.parent_last)
         elif plan.parent_first is not None and _recorded(store, name) is None:
@@ -97,6 +98,31 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
         if needs_supervisor(store, name):
             supervisor.start(store, name)
     return result
+
+
+def servers_installed_since(store: Store, experiment: str) -> list[dict[str, Any]]:
+    """The entries of servers Unavailable for want of a binary that this process's PATH now has."""
+    out = []
+    for entry in store.objects(experiment):
+        if entry["object"]["kind"] != "Deployment" or entry.get("runner") == "container":
+            continue
+        try:
+            status = store.run_status(experiment, entry["uid"])
+        except Damaged:
+            continue
+        if components.installed_since(entry["object"], status):
+            out.append(entry)
+    return out
+
+
+def _installed_since(store: Store, experiment: str) -> list[str]:
+    """Those servers recorded as new runs, so they start: what the hint `install it, then apply --local
+    again` promises, with the file unchanged."""
+    out = []
+    for entry in servers_installed_since(store, experiment):
+        store.put_object(experiment, entry["object"], new_run=True, runner="process")
+        out.append(f"Deployment {entry['object']['metadata']['name']}")
+    return out
 
 
 def _recorded(store: Store, experiment: str) -> Optional[dict[str, Any]]:

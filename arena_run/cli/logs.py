@@ -46,8 +46,8 @@ def logs(target: str, namespace: Optional[str], kubeconfig: Optional[str], conte
     found = api.log_container(on, experiment, namespace=namespace, component=component, role=role, index=index,
                               point=point)
     if not found.started:
-        if not follow:
-            show.err.print(f"{found.what}: {found.reason}; -f waits for it")
+        if not follow or found.never:
+            show.err.print(f"{found.what}: {found.reason}" + ("" if found.never else "; -f waits for it"))
             return 1
         said: set[str] = set()
 

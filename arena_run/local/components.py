@@ -9,7 +9,7 @@ again whenever it exits, whatever its status, as a Deployment's pod is.  It neve
 from __future__ import annotations
 
 import shutil
-from typing import Optional
+from typing import Any, Optional
 
 from . import distributed
 from .jobs import Clock, SystemClock, backoff
@@ -28,10 +28,13 @@ class ComponentController:
         binary = (container.get("command") or ["?"])[0]
         if not run.replicas:
             # In a container the binary is the image's to have; on this machine, PATH's.
-            if run.entry.get("runner") != "container" and shutil.which(binary) is None:
-                run.phase, run.reason = "Unavailable", "NotInstalled"
-                run.message = install_hint(binary)
-                return
+            found = None
+            if run.entry.get("runner") != "container":
+                found = installed(binary, run.entry.get("path"))
+                if found is None:
+                    run.phase, run.reason = "Unavailable", "NotInstalled"
+                    run.message = install_hint(binary)
+                    return
             ports = [p for p in container.get("ports") or []]
             local = distributed.free_ports(len(ports))
             run.urls = {p.get("name", str(p["containerPort"])): f"http://{distributed.HOST}:{port}"
@@ -45,6 +48,8 @@ class ComponentController:
             else:
                 rep.argv = local_ports(list(container.get("command") or []) + list(container.get("args") or []),
                                        mapping)
+                if found is not None and rep.argv:
+                    rep.argv[0] = found  # as the apply that started it found it
             run.replicas = [rep]
             run.start_time = now_iso()
             run.phase, run.reason, run.message = "Running", "", ""
@@ -75,6 +80,19 @@ class ComponentController:
 
     def _launch(self, run: Run, rep: Replica) -> None:
         self.kubelet.start(run, rep, run.obj["spec"]["template"], [], None)
+
+
+def installed(binary: str, path: Optional[str]) -> Optional[str]:
+    """The binary's path on PATH (the given one, else the supervisor's), None when it is not installed."""
+    return shutil.which(binary, path=path or None)
+
+
+def installed_since(run_obj: dict[str, Any], status: Optional[dict[str, Any]]) -> bool:
+    """Whether a server's run is Unavailable for want of its binary, which this process's PATH now has."""
+    if (status or {}).get("reason") != "NotInstalled":
+        return False
+    binary = ((run_obj["spec"]["template"]["spec"]["containers"][0].get("command")) or ["?"])[0]
+    return installed(binary, None) is not None
 
 
 def install_hint(binary: str) -> str:

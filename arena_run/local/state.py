@@ -289,6 +289,9 @@ class Store:
             "volumes": volumes if volumes is not None else (old or {}).get("volumes", {}),
             # process or container: a run keeps the runner it was started with
             "runner": (runner if new_run or old is None else (old or {}).get("runner")) or "process",
+            # Where a server's binary is looked for: the PATH of the apply that started the run (the
+            # supervisor's own is that of the apply that started it, maybe before the install).
+            "path": os.environ.get("PATH", "") if new_run or old is None else (old or {}).get("path", ""),
         }
         write_json(self.object_path(experiment, kind, name), entry)
         return entry

@@ -25,7 +25,7 @@ from typing import Any, Iterator, Optional
 from ..objects.gpus import GPU
 from ..objects.jobs import JOB_NAME, REPLICA_INDEX, REPLICA_TYPE, replica_specs
 from ..objects.kinds import Kind
-from ..objects.phase import FINISHED_PHASES
+from ..objects.phase import FINISHED_PHASES, UNAVAILABLE
 from . import gpus as gpu_inventory, runners
 from .distributed import LOCAL_JOB_KIND_NAMES
 from .fields import managed_fields
@@ -281,7 +281,10 @@ def _pod(name: str, labels: dict[str, Any], spec: dict[str, Any], entry: dict[st
     if phase == "Failed" and reason == "SupervisorLost" and state in ("running", "backoff"):
         state = "lost"
     container = spec.get("containers", [{}])[0].get("name", "main")
-    if replica is None or state == "waiting":
+    if phase == "Unavailable":  # a server whose binary is not here: it never starts, and says why
+        status = {"phase": "Pending", "reason": UNAVAILABLE, "message": message, "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": UNAVAILABLE, "message": message}]}
+    elif replica is None or state == "waiting":
         why = message if reason == "Unschedulable" else ("the job has ended" if phase in FINISHED_PHASES
                                                          else "waiting for the supervisor")
         status = {"phase": "Pending", "conditions": [

@@ -12,6 +12,9 @@ from .times import parse_time
 FINISHED_PHASES = ("Succeeded", "Failed")
 # A pod's own phases (not a job's) in which all its containers have ended.
 ENDED_POD_PHASES = ("Succeeded", "Failed")
+# A pod's status.reason on this machine (--local) for a server whose binary is not installed: it never
+# starts until an apply finds it, so nothing waits for it.
+UNAVAILABLE = "Unavailable"
 
 
 def job_phase(job: Optional[dict[str, Any]]) -> str:

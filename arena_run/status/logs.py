@@ -18,7 +18,7 @@ from ..cluster import ClusterError
 from ..objects.jobs import default_role, pod_index, pod_job, pod_role, replica_specs
 from ..objects.kinds import JOB_GROUP_KINDS, KINDS
 from ..objects.labels import COMPONENT, EXPERIMENT, SWEEP_POINT
-from ..objects.phase import ENDED_POD_PHASES, FINISHED_PHASES, job_phase
+from ..objects.phase import ENDED_POD_PHASES, FINISHED_PHASES, UNAVAILABLE, job_phase
 from ..objects.reader import LogChunks, Reader
 from ..spec.errors import UserError
 from .top import list_kind
@@ -43,6 +43,7 @@ class PodContainer:
     container: Optional[str]
     started: bool  # a container has run, so there are logs to read
     reason: str = ""  # why not started
+    never: bool = False  # it cannot start as things are (a local server not installed): waiting is pointless
 
 
 def _labels(obj: dict[str, Any]) -> dict[str, Any]:
@@ -136,7 +137,8 @@ def _waiting_reason(pod: dict[str, Any]) -> str:
 def _container(namespace: str, what: str, pod: dict[str, Any]) -> PodContainer:
     started = _started(pod)
     return PodContainer(namespace, what, pod["metadata"]["name"], main_container(pod), started,
-                  "" if started else f"pod {pod['metadata']['name']} has not started yet ({_waiting_reason(pod)})")
+                        "" if started else f"pod {pod['metadata']['name']} has not started yet ({_waiting_reason(pod)})",
+                        never=not started and (pod.get("status") or {}).get("reason") == UNAVAILABLE)
 
 
 # --- I/O --------------------------------------------------------------------------
@@ -177,6 +179,8 @@ def wait_started(cluster: Reader, experiment: str, namespace: str, *, interval: 
         chosen = find_container(cluster, experiment, namespace, component=component, role=role, index=index, point=point)
         if chosen.started:
             return chosen
+        if chosen.never:
+            raise LogsError(f"{chosen.what}: {chosen.reason}")
         if on_wait:
             on_wait(chosen)
         if deadline is not None and time.monotonic() > deadline:

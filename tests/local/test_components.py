@@ -56,6 +56,29 @@ def test_without_tensorboard_status_says_how_to_install_it(local):
     assert "python3 -m pip install tensorboard" in text
 
 
+def test_the_install_hint_works_as_it_says_and_logs_does_not_wait_for_what_cannot_start(local):
+    """Issue 18: "tensorboard is not installed here: … then apply --local again": the next apply said
+    "No changes", and `logs --component tensorboard -f` waited forever."""
+    f = local.write("tb", TB)
+    assert local.cli("apply", "--local", "-y", "--wait", f).returncode == 0
+    follow = local.cli("logs", "--local", "board", "--component", "tensorboard", "-f", timeout=30)
+    assert follow.returncode == 1
+    (line,) = follow.stderr.splitlines()
+    assert "python3 -m pip install tensorboard" in line and "waiting" not in line
+
+    local.env["PATH"] = f"{FAKE_BIN}{os.pathsep}{local.env['PATH']}"  # installed now, as the hint says
+    again = local.cli("apply", "--local", "-y", f)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Started board on this machine: Deployment board-tensorboard" in again.stdout
+    url = wait_until(lambda: local.status("board")["tensorboard"]["url"] if
+                     local.status("board")["tensorboard"]["available"] == "1/1" else None, what="TensorBoard up")
+    assert wait_until(lambda: _get(url + "/run/events.out"), what="TensorBoard answering") == b"event\n"
+    once_more = local.cli("apply", "--local", "-y", f)
+    assert "Started" not in once_more.stdout  # running now: nothing to start again
+    assert local.cli("delete", "--local", "-y", "board").returncode == 0
+    assert processes_with(str(local.state)) == []
+
+
 def test_kserve_is_cluster_only_and_tf_serving_says_it_is_not_available(local):
     kserve = local.write("ks", '''
 name = "ks"
