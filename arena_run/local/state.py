@@ -5,6 +5,7 @@
         experiments/<name>/
             apply.lock                         held by an apply or delete of this experiment
             supervisor.json, supervisor.log    the live supervisor's pid; what it said
+            supervisor.lock                    held by a supervisor of arena-run 0.1.0 (LEGACY_SUPERVISOR_LOCK)
 
             parent.json                        the ApplySet parent the planner wrote (the experiment's record)
             objects/<Kind>/<name>.json         {"object": rendered member, "uid": run id, "created": time}
@@ -36,6 +37,11 @@ from typing import Any, Iterator, Optional
 from ..objects.times import format_time, parse_time, utc_now
 from ..spec.errors import UserError
 from .paths import NotRegular, open_regular
+
+
+# What a supervisor of arena-run 0.1.0 holds locked instead of the directory.  One started before an
+# upgrade still runs its replicas after it: it is alive for today's arena-run, which starts no second one.
+LEGACY_SUPERVISOR_LOCK = "supervisor.lock"
 
 
 class LocalError(UserError):
@@ -191,18 +197,24 @@ class Store:
         return self.dir(experiment)
 
     def supervisor_alive(self, experiment: str) -> bool:
-        return held(self.supervisor_lock_path(experiment))
+        return held(self.supervisor_lock_path(experiment)) or self.legacy_supervisor_alive(experiment)
+
+    def legacy_supervisor_alive(self, experiment: str) -> bool:
+        """Whether a supervisor of arena-run 0.1.0 is alive (it locked supervisor.lock, not the directory)."""
+        return held(os.path.join(self.dir(experiment), LEGACY_SUPERVISOR_LOCK))
 
     def wait_supervisor_gone(self, experiment: str) -> None:
         """Until the experiment's supervisor has exited (its lock is free exactly when it is)."""
-        try:
-            fd = os.open(self.supervisor_lock_path(experiment), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-        except FileNotFoundError:
-            return
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
-        finally:
-            os.close(fd)
+        for path, flags in ((self.supervisor_lock_path(experiment), os.O_DIRECTORY),
+                            (os.path.join(self.dir(experiment), LEGACY_SUPERVISOR_LOCK), 0)):
+            try:
+                fd = os.open(path, os.O_RDONLY | flags | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH)
+            finally:
+                os.close(fd)
 
     def supervisor_pid(self, experiment: str) -> Optional[int]:
         """The pid the live supervisor wrote; None when none is alive."""

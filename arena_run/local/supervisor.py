@@ -62,6 +62,9 @@ class Supervisor:
         except BlockingIOError:
             self._ready(ready_fd, "already")
             return 0  # another supervisor of this experiment is alive: it was woken instead
+        if self.store.legacy_supervisor_alive(self.experiment):
+            self._ready(ready_fd, "already")  # one from before an upgrade runs the replicas: it stays in charge
+            return 0
         wake_r, wake_w = os.pipe()
         os.set_blocking(wake_w, False)
         os.set_blocking(wake_r, False)
