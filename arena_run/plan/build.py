@@ -10,13 +10,15 @@ from typing import Any, Optional
 from .. import __version__
 from ..objects.applyset import (
     EXPERIMENT_KEY, FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, SPEC_HASH, TOOLING, applyset_id, finished_jobs,
-    foreign_tooling, group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash, written_by,
+    foreign_tooling, group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash, version_of,
+    written_by,
 )
 from ..objects.keys import Key, Live, key_of, bare_kind
 from ..objects.kinds import JOB_GROUP_KINDS, group_kind
 from ..objects.labels import EXPERIMENT, MANAGED_BY, MANAGER, RUNNER
 from ..objects.phase import finished
 from ..render import render, sort_key
+from ..spec.floats import WrittenFloat
 from ..spec.model import Experiment
 from .diff import MISSING, Change, diff, equivalent_quantities, format_path
 from .owned import owned_changes
@@ -274,13 +276,31 @@ class _Origin:
         if self._recorded is None:
             return False
         if self._rendered is None:
-            self._rendered = {key_of(o): o for o in desired_members(self._recorded, self.namespace)}
+            recorded = self._recorded
+            if (version_of(written_by(self.parent) or "") or (0,)) < (0, 2):
+                recorded = _spelled_as(recorded, self.exp)
+            self._rendered = {key_of(o): o for o in desired_members(recorded, self.namespace)}
         # The local target's runner stamp is the user's choice, not the renderer's: compared without it.
         return bool(self._rendered.get(key) == _unstamped(desired))
 
     def why(self, what: str) -> str:
         edits = "your file is unchanged" if self.file_unchanged else "your edits do not change it"
         return f"arena-run {__version__} renders this differently ({what}); {edits}"
+
+
+def _spelled_as(recorded: Experiment, exp: Experiment) -> Experiment:
+    """The record with the file's spelling of each sweep float of the same value.
+
+    0.1.0 recorded (and rendered) floats as Python spells them, so its record cannot say whether the
+    file spelled a value otherwise: taking the file's spelling for an unchanged value makes today's
+    rendering of the record differ from the file's only where the file's values do (per member: a
+    point added to a sweep leaves the points that were there the renderer's)."""
+    sweep = {}
+    for param, values in recorded.sweep.items():
+        written = [v for v in exp.sweep.get(param, []) if isinstance(v, WrittenFloat)]
+        sweep[param] = [next((w for w in written if w == v), v)
+                        if isinstance(v, float) and not isinstance(v, WrittenFloat) else v for v in values]
+    return recorded.model_copy(update={"sweep": sweep})
 
 
 def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, Any],

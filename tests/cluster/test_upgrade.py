@@ -126,6 +126,29 @@ def test_an_edit_after_the_upgrade_is_a_replacement_that_needs_consent(cluster, 
     assert_status_agrees_with_plan(kube, run_cli, namespace, paths)
 
 
+@each_release
+def test_an_edit_that_leaves_a_sweep_point_alone_still_defers_that_point(cluster, kube, namespace, tmp_path,
+                                                                          run_cli, release):
+    """Per member: a new sweep point is the file's (created), the recorded ones only the renderer's (deferred)."""
+    ns = namespace
+    paths = loaded(cluster, kube, namespace, tmp_path, release)
+    before = jobs(cluster, namespace)
+    (upg,) = [p for p in paths if p.endswith("/upg/arena.toml")]
+    text = open(upg).read()
+    with open(upg, "w") as fh:
+        fh.write(text.replace("lr = [1e-5, 0.10]", "lr = [1e-5, 0.10, 0.5]"))
+    (plan,) = api.plan(kube, upg, namespace=ns)
+    ops = {a.name: (a.op, a.reason) for a in plan.actions if a.kind == "PyTorchJob"}
+    assert sorted(op for op, _ in ops.values()) == ["create", "defer", "defer"], ops
+    for name in SWEEP_POINTS:
+        assert ops[name][1].startswith(f"deferred until the job ends: arena-run {__version__} renders this "
+                                       "differently (job.env); your edits do not change it"), ops
+    code, out, err = run_cli("apply", "-y", "-n", ns, upg)
+    assert code == 0, out + err
+    now = jobs(cluster, namespace)
+    assert {n: now[n] for n in before} == before and len(now) == len(before) + 1
+
+
 def written(cluster, ns) -> dict[str, tuple[str, int]]:
     """(uid, generation) of every object arena-run may write: what a write would change."""
     items = kubectl_json(cluster, "-n", ns, "get", "configmaps,deployments,services,tfjobs,pytorchjobs", "-o",

@@ -156,3 +156,25 @@ def test_an_older_arena_run_refuses_what_this_one_wrote(local):
                         rf"newer than this arena-run {older}; .*", line.strip()), proc.stderr
     assert last == "Nothing was applied." and "Traceback" not in proc.stderr
     assert recorded(local) == before
+
+
+@each_release
+def test_an_edit_that_leaves_a_sweep_point_alone_still_defers_that_point(local, release, old_supervisors):
+    """Per member: a new sweep point is the file's (created), the recorded ones only the renderer's (deferred)."""
+    paths, _ = upgraded(local, release, old_supervisors)
+    (upg,) = [p for p in paths if p.endswith("/upg/arena.toml")]
+    with open(upg) as fh:
+        text = fh.read()
+    with open(upg, "w") as fh:
+        fh.write(text.replace("lr = [1e-5, 0.10]", "lr = [1e-5, 0.10, 0.5]"))
+    before = uids(local, "upg")
+    result = local.cli("plan", "--local", upg)
+    assert re.search(r"^\s*\+ PyTorchJob upg-\w+\s*$", result.stdout, re.M), result.stdout
+    for name in SWEEP_POINTS:
+        assert re.search(rf"^\s*! PyTorchJob {name}\s+deferred until the job ends: arena-run {re.escape(__version__)} "
+                         r"renders this differently \(job.env\); your edits do not change it", result.stdout,
+                         re.M), result.stdout
+    result = local.cli("apply", "--local", "-y", upg)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = uids(local, "upg")
+    assert {n: after[n] for n in before} == before and len(after) == len(before) + 1
