@@ -20,7 +20,6 @@ from arena_run.objects.applyset import applyset_id, parent_name
 HERE = Path(__file__).resolve().parent / "fixtures" / "upgrade"
 RECORDED_NAMESPACE = "ns"
 TMP = "@TMP@"  # the recording's temporary directory, in the local state's paths
-# The releases' own words for a supervisor that is alive: 0.1.0 held supervisor.lock, later ones the directory.
 JOB_KINDS = ("TFJob", "PyTorchJob", "MPIJob", "TrainJob")
 
 
@@ -57,11 +56,15 @@ def cluster_objects(release: str, namespace: str) -> list[dict[str, Any]]:
 
 def create_on_cluster(cluster, namespace: str, release: str) -> list[dict[str, Any]]:
     """Create the release's objects in namespace as it left them: spec, labels and annotations as
-    recorded, then their managedFields (the planner reads who owns what) set back to the recorded
-    entries.  The operators then run the jobs again, as they ran when recorded."""
+    recorded (less a Service's allocated address), then their managedFields (the planner reads who owns
+    what) set back to the recorded entries.  The operators then run the jobs again, as they ran when
+    recorded."""
     objects = cluster_objects(release, namespace)
     for obj in objects:
         fields = obj["metadata"].pop("managedFields")
+        if obj["kind"] == "Service":  # addresses the API server allocated: another test may hold them now
+            for field in ("clusterIP", "clusterIPs"):
+                obj["spec"].pop(field, None)
         cluster.run_kubectl("create", "-f", "-", input=json.dumps(obj))
         patch = [{"op": "replace", "path": "/metadata/managedFields", "value": fields}]
         cluster.run_kubectl("-n", namespace, "patch", f"{_resource(obj)}/{obj['metadata']['name']}",
@@ -84,3 +87,12 @@ def write_local_state(release: str, tmp: Path) -> dict[str, Any]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(content, indent=1).replace(TMP, str(tmp)))
     return {rel: (experiments / rel).read_bytes() for rel in recorded}
+
+
+def edit(paths: list[str], experiment: str, old: str, new: str) -> str:
+    """The user's edit after the upgrade: old replaced by new in that experiment's file; its path."""
+    (path,) = [p for p in paths if p.endswith(f"/{experiment}/arena.toml")]
+    text = Path(path).read_text()
+    assert old in text
+    Path(path).write_text(text.replace(old, new))
+    return path

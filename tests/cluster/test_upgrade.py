@@ -20,7 +20,7 @@ import pytest
 from arena_run import __version__, api
 from cluster_helpers import kubectl_json, until
 from test_engines import assert_kubectl_agrees
-from tests.upgrade_fixtures import JOB_KINDS, create_on_cluster, files, releases
+from tests.upgrade_fixtures import JOB_KINDS, create_on_cluster, edit, files, releases
 
 each_release = pytest.mark.parametrize("release", releases("cluster"))
 # The issue's sweep, lr = [1e-5, 0.10]: 0.1.0 spelled its floats as Python does (1e-05, 0.1).
@@ -40,9 +40,15 @@ def jobs(cluster, ns) -> dict[str, str]:
 def loaded(cluster, kube, ns, tmp_path, release):
     create_on_cluster(cluster, ns, release)
     paths = files("cluster", tmp_path / "files")
-    until(lambda: all(s.phase == "Running" for s in api.status(kube, paths, namespace=ns) if s.jobs),
-          timeout=120, what="the recorded jobs running again")
+    # The sweep's points run again (the operator and kwok): the issue's case.  The other jobs need not
+    # (the MPIJob waits for GPUs that other tests' namespaces may still hold): Pending is unfinished too.
+    until(lambda: sweep_running(kube, paths, ns), timeout=120, what="the recorded sweep running again")
     return paths
+
+
+def sweep_running(kube, paths, ns) -> bool:
+    (upg,) = [s for s in api.status(kube, paths, namespace=ns) if s.name == "upg"]
+    return upg.phase == "Running"
 
 
 def plan_codes(run_cli, ns, paths) -> dict[str, int]:
@@ -78,7 +84,7 @@ def test_an_unchanged_file_restarts_no_running_job_after_an_upgrade(cluster, kub
     code, out, err = run_cli("apply", "-y", "-n", ns, *paths)
     assert code == 0, out + err
     assert jobs(cluster, namespace) == before  # not one job replaced
-    assert all(s.phase == "Running" for s in api.status(kube, paths, namespace=ns) if s.jobs)
+    assert sweep_running(kube, paths, ns)
     assert_status_agrees_with_plan(kube, run_cli, namespace, paths)
     (upg,) = [s for s in api.status(kube, paths, namespace=ns) if s.name == "upg"]
     assert upg.sync == "deferred until the job ends"
@@ -99,10 +105,7 @@ def test_an_edit_after_the_upgrade_is_a_replacement_that_needs_consent(cluster, 
     paths = loaded(cluster, kube, namespace, tmp_path, release)
     assert run_cli("apply", "-y", "-n", ns, *paths)[0] == 0  # the upgrade itself
     before = jobs(cluster, namespace)
-    (upg,) = [p for p in paths if p.endswith("/upg/arena.toml")]
-    text = open(upg).read()
-    with open(upg, "w") as fh:
-        fh.write(text.replace('command = "sleep 3600"', 'command = "sleep 7200"'))
+    upg = edit(paths, "upg", 'command = "sleep 3600"', 'command = "sleep 7200"')
     (plan,) = api.plan(kube, upg, namespace=ns)
     replaced = {a.name: a.reason for a in plan.actions if a.op == "replace"}
     assert set(replaced) == SWEEP_POINTS, [a.to_dict() for a in plan.actions]
@@ -133,10 +136,7 @@ def test_an_edit_that_leaves_a_sweep_point_alone_still_defers_that_point(cluster
     ns = namespace
     paths = loaded(cluster, kube, namespace, tmp_path, release)
     before = jobs(cluster, namespace)
-    (upg,) = [p for p in paths if p.endswith("/upg/arena.toml")]
-    text = open(upg).read()
-    with open(upg, "w") as fh:
-        fh.write(text.replace("lr = [1e-5, 0.10]", "lr = [1e-5, 0.10, 0.5]"))
+    upg = edit(paths, "upg", "lr = [1e-5, 0.10]", "lr = [1e-5, 0.10, 0.5]")
     (plan,) = api.plan(kube, upg, namespace=ns)
     ops = {a.name: (a.op, a.reason) for a in plan.actions if a.kind == "PyTorchJob"}
     assert sorted(op for op, _ in ops.values()) == ["create", "defer", "defer"], ops

@@ -21,7 +21,7 @@ import sys
 import pytest
 
 from arena_run import __version__
-from tests.upgrade_fixtures import files, releases, write_local_state
+from tests.upgrade_fixtures import edit, files, releases, write_local_state
 
 each_release = pytest.mark.parametrize("release", releases("local"))
 SWEEP_POINTS = {"upg-bf67668e", "upg-9c9ba942"}
@@ -116,11 +116,7 @@ def test_an_unchanged_file_restarts_no_running_job_after_an_upgrade(local, relea
 @each_release
 def test_an_edit_after_the_upgrade_is_a_replacement_that_needs_consent(local, release, old_supervisors):
     paths, _ = upgraded(local, release, old_supervisors)
-    (upg,) = [p for p in paths if p.endswith("/upg/arena.toml")]
-    with open(upg) as fh:
-        text = fh.read()
-    with open(upg, "w") as fh:
-        fh.write(text.replace('command = "sleep 3600"', 'command = "sleep 7200"'))
+    upg = edit(paths, "upg", 'command = "sleep 3600"', 'command = "sleep 7200"')
     result = local.cli("plan", "--local", upg)
     for name in SWEEP_POINTS:  # the user's edit: a replacement, not the renderer's deferral
         assert re.search(rf"^\s*-/\+ PyTorchJob {name}\s+forces replacement: job.command", result.stdout, re.M), \
@@ -162,11 +158,7 @@ def test_an_older_arena_run_refuses_what_this_one_wrote(local):
 def test_an_edit_that_leaves_a_sweep_point_alone_still_defers_that_point(local, release, old_supervisors):
     """Per member: a new sweep point is the file's (created), the recorded ones only the renderer's (deferred)."""
     paths, _ = upgraded(local, release, old_supervisors)
-    (upg,) = [p for p in paths if p.endswith("/upg/arena.toml")]
-    with open(upg) as fh:
-        text = fh.read()
-    with open(upg, "w") as fh:
-        fh.write(text.replace("lr = [1e-5, 0.10]", "lr = [1e-5, 0.10, 0.5]"))
+    upg = edit(paths, "upg", "lr = [1e-5, 0.10]", "lr = [1e-5, 0.10, 0.5]")
     before = uids(local, "upg")
     result = local.cli("plan", "--local", upg)
     assert re.search(r"^\s*\+ PyTorchJob upg-\w+\s*$", result.stdout, re.M), result.stdout
