@@ -15,6 +15,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from arena_run.local.state import Store
 from arena_run.objects.applyset import applyset_id, parent_name
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +108,10 @@ def _local(old: Path) -> dict:
     finally:
         for name in _names("local"):
             subprocess.run([str(old), "delete", "--local", "-y", name], env=env, check=False)
-        shutil.rmtree(tmp, ignore_errors=True)
+        # 0.1.0's delete returns before its supervisor has exited, which may still write its state.
+        store = Store(str(tmp / "state" / "arena-run"))
+        until(lambda: not any(store.supervisor_alive(n) for n in _names("local")), what="the old supervisors gone")
+        shutil.rmtree(tmp)
     return {"files": recorded}
 
 
