@@ -65,7 +65,8 @@ def plan(target: Target, sources: Sources, *, namespace: Optional[str] = None, a
     refuse_collisions(placed, namespace if isinstance(target, Cluster) else None)  # locally, -n means nothing
     # Locally, --adopt also takes over the members of a damaged record (and writes it again).
     reader = target.adopting() if adopt and not isinstance(target, Cluster) else target
-    lives = read_many(reader, [(item.experiment.name, ns, desired) for item, ns, desired in placed])
+    lives = read_many(reader, [(item.experiment.name, ns, desired) for item, ns, desired in placed],
+                      queues=isinstance(target, Cluster))  # this machine has one implicit queue (docs/local.md)
     plans = []
     for item, ns, desired in placed:
         live = lives[(ns, item.experiment.name)]

@@ -13,6 +13,7 @@ from ..cluster import Cluster, ClusterError
 from ..objects.applyset import FIELD_MANAGER, PART_OF, applyset_id, parent_name
 from ..objects.keys import Key, key_of
 from ..objects.kinds import KINDS, Kind
+from ..objects.kueue import held_by_kueue
 from ..objects.live import side_by_side
 from ..plan import Action, Plan, desired_members
 from ..spec.model import Experiment
@@ -214,8 +215,35 @@ def _write(cluster: Cluster, action: Action, replace_timeout: float, stop: threa
     assert action.live is not None  # an update has both
     body = json.loads(json.dumps(action.desired))
     body["metadata"]["uid"] = action.live["metadata"]["uid"]
+    if action.while_held:
+        return _update_held(cluster, action, body)
     cluster.apply(body)
     return Outcome(action, True)
+
+
+def _update_held(cluster: Cluster, action: Action, body: dict[str, Any]) -> Outcome:
+    """A queued job's template changed in place, only while Kueue still holds it: the write names the
+    resourceVersion read, so an admission since (Kueue resumes the job) makes the server refuse it.
+    A job changed otherwise meanwhile (its status) is read again and written if still held."""
+    assert action.live is not None
+    live = action.live
+    for _ in range(3):
+        body["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+        try:
+            cluster.apply(body)
+            return Outcome(action, True)
+        except ClusterError as exc:
+            if exc.status != 409:
+                raise
+        meta = live["metadata"]
+        found = cluster.get(_kind(action), meta.get("namespace"), meta["name"])
+        if found is None or found["metadata"].get("uid") != meta.get("uid"):
+            return Outcome(action, False, "deleted since the plan was made; apply again creates it")
+        if not held_by_kueue(found):
+            return Outcome(action, False, "admitted by Kueue since the plan was made: it runs as it was, unchanged; "
+                           "plan again (a change to an admitted job replaces it)")
+        live = found
+    return Outcome(action, False, "changed by others while arena-run wrote it; apply again")
 
 
 def _create(cluster: Cluster, action: Action) -> Outcome:

@@ -64,6 +64,8 @@ def plans(items: list[Plan], verbose: bool = False) -> None:
             out.print(Text("  No changes.", style="green") + Text(f" ({summary})" if summary else "", style="dim"))
         else:
             out.print(f"  Plan: {summary}.")
+        for warning in plan.warnings:
+            err.print(Text(f"  warning: {warning}", style="yellow"))
         for problem in plan.problems:
             err.print(Text(f"  error: {problem}", style="red"))
 

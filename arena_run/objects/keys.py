@@ -26,3 +26,11 @@ class Live(NamedTuple):
     parent: Optional[dict[str, Any]]  # the ApplySet parent as the target holds it, or None
     members: dict[Key, dict[str, Any]]  # Key -> live object, with its metadata.managedFields
     foreign: dict[Key, dict[str, Any]]  # Key -> metadata of a non-member with a desired object's name
+    # The namespace's Kueue LocalQueues where a desired job names one and they were read (else None):
+    # name -> LocalQueue; None as the whole when this user may not list them.
+    queues: Optional["LocalQueues"] = None
+
+
+class LocalQueues(NamedTuple):
+    served: bool  # False: the cluster serves no LocalQueue (no Kueue, or one older than v1beta2)
+    items: dict[str, dict[str, Any]]  # name -> the LocalQueue as the API server holds it

@@ -63,6 +63,10 @@ KINDS = {
         Kind("MPIJob", "kubeflow.org", "v2beta1", "mpijobs"),
         Kind("TrainJob", "trainer.kubeflow.org", "v1alpha1", "trainjobs"),
         Kind("InferenceService", "serving.kserve.io", "v1beta1", "inferenceservices"),
+        # Kueue's, only read (objects/kueue.py): v1beta2 is what Kueue 0.15 and later store and serve.
+        Kind("Workload", "kueue.x-k8s.io", "v1beta2", "workloads"),
+        Kind("LocalQueue", "kueue.x-k8s.io", "v1beta2", "localqueues"),
+        Kind("ClusterQueue", "kueue.x-k8s.io", "v1beta2", "clusterqueues", namespaced=False),
     )
 }
 

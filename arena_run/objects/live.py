@@ -21,8 +21,10 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, TypeVar
 
 from .applyset import ID_LABEL, PARENT_KIND, PART_OF, applyset_id, group_kinds_of, parent_name
-from .keys import Key, Live, key_of
+from ..spec.errors import UserError
+from .keys import Key, Live, LocalQueues, key_of
 from .kinds import KINDS, kind_of
+from .kueue import LOCAL_QUEUE, queue_of
 from .reader import Reader
 
 T = TypeVar("T")
@@ -33,14 +35,18 @@ def read_live(target: Reader, experiment: str, namespace: str, desired: list[dic
     return read_many(target, [(experiment, namespace, desired)])[(namespace, experiment)]
 
 
-def read_many(target: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]]]) -> dict[tuple[str, str], Live]:
-    """{(namespace, name): Live} for [(name, namespace, desired objects)]."""
+def read_many(target: Reader, wanted: list[tuple[str, str, list[dict[str, Any]]]], *,
+              queues: bool = False) -> dict[tuple[str, str], Live]:
+    """{(namespace, name): Live} for [(name, namespace, desired objects)].
+
+    queues: also list the namespace's Kueue LocalQueues where a desired job names one (a cluster's
+    check that the queue exists), in the first round trip beside the rest."""
     by_namespace: dict[str, list[tuple[str, list[dict[str, Any]]]]] = {}
     for name, ns, desired in wanted:
         by_namespace.setdefault(ns, []).append((name, desired))
     out = {}
     for ns, items in by_namespace.items():
-        out.update(_read_namespace(target, ns, items))
+        out.update(_read_namespace(target, ns, items, queues))
     return out
 
 
@@ -56,7 +62,7 @@ def side_by_side(reader: Reader, calls: list[Callable[[], T]]) -> list[T]:
         return list(pool.map(lambda call: call(), calls))
 
 
-def _read_namespace(target: Reader, ns: str, items: list[tuple[str, list[dict[str, Any]]]]
+def _read_namespace(target: Reader, ns: str, items: list[tuple[str, list[dict[str, Any]]]], queues: bool
                     ) -> dict[tuple[str, str], Live]:
     single = len(items) == 1
 
@@ -73,9 +79,13 @@ def _read_namespace(target: Reader, ns: str, items: list[tuple[str, list[dict[st
 
     rendered = sorted({kind_of(o).group_kind for _, desired in items for o in desired})
     calls: list[Callable[[], Any]] = [parents_of, *(members_of(gk) for gk in rendered)]
+    named = queues and any(queue_of(o) for _, desired in items for o in desired)
+    if named:
+        calls.append(lambda: _local_queues(target, ns))
     first = side_by_side(target, calls)
     parents: dict[str, Optional[dict[str, Any]]] = first[0]
-    listed: dict[str, list[dict[str, Any]]] = dict(zip(rendered, first[1:]))
+    listed: dict[str, list[dict[str, Any]]] = dict(zip(rendered, first[1:1 + len(rendered)]))
+    local_queues: Optional[LocalQueues] = first[-1] if named else None
     # Kinds a parent records that no file renders now: what a prune would delete.
     # Kinds a newer arena-run recorded but this one does not know are left alone.
     recorded = sorted({gk for name, _ in items if parents[name] is not None
@@ -105,7 +115,21 @@ def _read_namespace(target: Reader, ns: str, items: list[tuple[str, list[dict[st
             if obj["metadata"]["name"] in names:
                 obj["apiVersion"], obj["kind"] = KINDS[gk].api_version, KINDS[gk].kind
                 foreign[(gk, ns, obj["metadata"]["name"])] = obj
-    return {(ns, name): Live(parents[name], members[name], foreign) for name, _ in items}
+    return {(ns, name): Live(parents[name], members[name], foreign, local_queues) for name, _ in items}
+
+
+def _local_queues(target: Reader, namespace: str) -> Optional[LocalQueues]:
+    """The namespace's LocalQueues; None where this user may not list them (nothing can be said)."""
+    try:
+        found = target.list(LOCAL_QUEUE, namespace)
+    except UserError as exc:  # a cluster's ClusterError, with the answer's status (this layer imports no target)
+        status = getattr(exc, "status", None)
+        if status == 404:  # no such kind served; or no such namespace yet, so no queue in it either
+            return LocalQueues(getattr(exc, "reason", "") == "NotFound-namespace", {})
+        if status == 403:
+            return None
+        raise
+    return LocalQueues(True, {str(q["metadata"]["name"]): q for q in found})
 
 
 def _names_of(target: Reader, namespace: str, gk: str) -> Callable[[], list[dict[str, Any]]]:

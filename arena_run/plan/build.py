@@ -13,8 +13,9 @@ from ..objects.applyset import (
     foreign_tooling, group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash, version_of,
     written_by,
 )
-from ..objects.keys import Key, Live, key_of, bare_kind
+from ..objects.keys import Key, Live, LocalQueues, bare_kind, key_of
 from ..objects.kinds import JOB_GROUP_KINDS, group_kind
+from ..objects.kueue import held_by_kueue, queue_of, queue_problem
 from ..objects.labels import EXPERIMENT, MANAGED_BY, MANAGER, RUNNER
 from ..objects.phase import finished
 from ..render import render, sort_key
@@ -58,6 +59,9 @@ class Action:
     # The change comes from how this arena-run renders the file, not from the file: the same file
     # rendered by the version that applied it gave what is live.
     tool_caused: bool = False
+    # An update of a job that Kueue holds (queued): written only over the job as the plan read it, so
+    # a job admitted since (now running as it was) is not changed under its pods.
+    while_held: bool = False
 
     @property
     def kind(self) -> str:
@@ -112,6 +116,8 @@ class Plan:
     # finished): apply still writes it, but nothing the user would review
     # changes, so `plan --detailed-exitcode` is not tripped by a job ending.
     record_only: bool = False
+    # Said, not refused: what the cluster will make of it (a LocalQueue that does not exist).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def changes(self) -> list[Action]:
@@ -144,7 +150,7 @@ class Plan:
         return {
             "experiment": self.experiment, "namespace": self.namespace, "source": self.source,
             "changes": self.has_changes, "record_only": self.record_only, "problems": list(self.problems),
-            "actions": [a.to_dict() for a in self.actions],
+            "warnings": list(self.warnings), "actions": [a.to_dict() for a in self.actions],
         }
 
 
@@ -211,7 +217,28 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     bookkeeping = {f"metadata.annotations.{FINISHED_JOBS}", f"metadata.annotations.{TOOLING}"}
     record_only = first is None and bool(changed) and set(changed) <= bookkeeping
     return Plan(exp.name, namespace, source, actions, first, last, problems,
-                live_parent=live.parent, live_keys=frozenset(live.members), record_only=record_only)
+                live_parent=live.parent, live_keys=frozenset(live.members), record_only=record_only,
+                warnings=_queue_warnings(desired, namespace, live.queues))
+
+
+def _queue_warnings(desired: list[dict[str, Any]], namespace: str, queues: Optional[LocalQueues]) -> list[str]:
+    """A queue no job would ever leave: the LocalQueue is missing or inactive, or no Kueue serves one.
+
+    A warning, not a refusal: Kueue holds such a job (suspended, nothing runs, no quota is used) and
+    admits it once the queue is there, so a queue and its jobs may be applied in either order."""
+    if queues is None:
+        return []  # not read (this machine), or not readable by this user: nothing can be said
+    out = []
+    for name in sorted({q for q in (queue_of(o) for o in desired) if q}):
+        jobs = ", ".join(f"{o['kind']} {o['metadata']['name']}" for o in desired if queue_of(o) == name)
+        if not queues.served:
+            out.append(f"job.queue: this cluster serves no Kueue LocalQueues (kueue.x-k8s.io/v1beta2; is Kueue "
+                       f"installed?): the queue label of {jobs} has no effect")
+            continue
+        problem = queue_problem(namespace, name, queues.items.get(name))
+        if problem:
+            out.append(f"job.queue: {problem} ({jobs})")
+    return out
 
 
 def _record_changes(final: dict[str, Any], live_parent: dict[str, Any]) -> list[str]:
@@ -254,6 +281,7 @@ class _Origin:
         self.exp, self.namespace, self.parent = exp, namespace, parent
         self._recorded: Optional[Experiment] = None
         self._rendered: Optional[dict[Key, dict[str, Any]]] = None
+        self._applied: Optional[dict[Key, dict[str, Any]]] = None  # the recorded file's members, rendered
         self.renderer_changed = parent is not None and written_by(parent) != __version__
         self.file_unchanged = self.renderer_changed and self._same_file()
 
@@ -282,6 +310,23 @@ class _Origin:
             self._rendered = {key_of(o): o for o in desired_members(recorded, self.namespace)}
         # The local target's runner stamp is the user's choice, not the renderer's: compared without it.
         return bool(self._rendered.get(key) == _unstamped(desired))
+
+    def applied_same(self, key: Key, change: FieldDiff) -> bool:
+        """Whether the file asks at change's path for what it asked when it was applied (the
+        recorded file rendered as this arena-run renders it): nothing there is the user's change."""
+        if self.parent is None:
+            return False
+        if self._applied is None:
+            text = (self.parent.get("data") or {}).get(EXPERIMENT_KEY)
+            try:
+                recorded = Experiment.from_json(text) if text else None
+            except ValueError:
+                recorded = None
+            self._applied = {key_of(o): o for o in desired_members(recorded, self.namespace)} if recorded else {}
+        value: Any = self._applied.get(key)
+        for part in change.path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value is not None and value == change.new
 
     def why(self, what: str) -> str:
         edits = "your file is unchanged" if self.file_unchanged else "your edits do not change it"
@@ -323,12 +368,24 @@ def _action(obj: dict[str, Any], key: Key, live: Live, seen_finished: dict[str, 
             return Action("keep", key, obj, reason="finished and removed after its TTL; --rerun runs it again")
         return Action("create", key, obj)
     changes = _changes(obj, current)
+    if is_job and queue_of(current) is not None:
+        changes = [c for c in changes if not (_admission_edit(c) and origin.applied_same(key, c))]
     if is_job:
         # A quantity only spelt differently changes no pod: the job is updated
         # (so it reads as the file does), not restarted.
         spec_changes = [c for c in changes if c.path.startswith("spec") and not c.respelled]
         ours = bool(changes) and not any(c.changed_by for c in changes) and not _runner_switched(changes) \
             and origin.tool_caused(key, obj)
+        if spec_changes and held_by_kueue(current) and queue_of(obj) and not rerun:
+            # Kueue holds it (suspended, no pod): its template may change, and Kueue updates the job's
+            # Workload in place, where it waits (its place is by the Workload's creation). A replacement
+            # would send it to the back of the queue.  Apply writes it only while it is still held.
+            moved = queue_of(current) != queue_of(obj)
+            where = (f"moves to LocalQueue {queue_of(obj)} as old as it is" if moved else
+                     f"it keeps its place in LocalQueue {queue_of(obj)}")
+            return Action("update", key, obj, current, changes,
+                          f"queued, not yet admitted: updated in place ({_job_keys(spec_changes)}); {where}",
+                          tool_caused=ours, while_held=True)
         if spec_changes and ours and not rerun:
             # A new rendering is no reason to run a job again: one that runs keeps running (until it
             # ends, or --replace-running), one that ended stays ended (it runs so when it runs again).
@@ -372,6 +429,28 @@ def _unstamped(value: Any) -> Any:
 def _runner_switched(changes: list[FieldDiff]) -> bool:
     """A change of local runner (--container) is the user's, whatever else this arena-run renders anew."""
     return any(RUNNER in c.path for c in changes)
+
+
+# Where Kueue writes an admitted job's flavor into its pod templates: node selectors, tolerations.
+_ADMISSION_PATHS = re.compile(r"template\.spec\.(tolerations|nodeSelector)$")
+
+
+def _admission_edit(change: FieldDiff) -> bool:
+    """What Kueue added at admission is neither drift nor a change: a template's tolerations or node
+    selector that Kueue alone now owns, holding everything the file asks for and the flavor's on top.
+    (A list Kueue rewrote whole is Kueue's after it; writing the file's back would drop the flavor's
+    entries from an admitted job, which Kueue would then see as changed.)  Kueue restores the file's
+    values when it suspends the job again."""
+    if not _ADMISSION_PATHS.search(change.path) or not change.changed_by:
+        return False
+    if not all(m.startswith("kueue") for m in change.changed_by):
+        return False
+    old, new = change.old, change.new
+    if isinstance(new, list) and isinstance(old, list):
+        return all(item in old for item in new)
+    if isinstance(new, dict) and isinstance(old, dict):
+        return all(old.get(k) == v for k, v in new.items())
+    return False
 
 
 def _changes(desired: dict[str, Any], live: dict[str, Any]) -> list[FieldDiff]:

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..objects.applyset import EXPERIMENT_KEY, PART_OF, SOURCE, SPEC_HASH, applyset_id, parent_name
 from ..objects.gpus import holds_gpus, pod_gpus
 from ..objects.jobs import pod_job, pod_role, replica_specs
 from ..objects.keys import Live, key_of
 from ..objects.kinds import JOB_GROUP_KINDS
+from ..objects.kueue import Queueing, held_by_kueue
+from ..objects.live import side_by_side
 from ..objects.labels import COMPONENT, EXPERIMENT, MANAGED, RUNNER, SWEEP_PARAMS
 from ..objects.phase import finished, job_phase
 from ..objects.reader import Reader
 from ..objects.times import age, parse_time
 from ..plan import Action, desired_members, experiment_hash, make_plan
 from ..spec.model import Experiment
-from .top import list_kind, list_kinds
+from . import queues
+from .top import list_kind
 
 
 @dataclass
@@ -38,7 +41,8 @@ class JobStatus:
     params: Optional[str] = None  # a sweep point's values
     nodes: list[str] = field(default_factory=list)
     age_seconds: Optional[int] = None  # what `age` says, to compare: "1d2h" is older than "9m"
-    message: str = ""  # why it failed, or why a replica waits
+    message: str = ""  # why it failed, why a replica waits, or why Kueue holds it back
+    queue: Optional[Queueing] = None  # Kueue's word on a job with [job] queue: its queues, state, reason, place
 
 
 @dataclass
@@ -63,7 +67,7 @@ class ExperimentStatus:
     @property
     def phase(self) -> str:
         phases = [j.phase for j in self.jobs]
-        for p in ("Failed", "Pending", "Restarting", "Running", "Suspended", "Succeeded"):
+        for p in ("Failed", "Pending", "Queued", "Restarting", "Running", "Suspended", "Succeeded"):
             if p in phases:
                 return p
         return "-"
@@ -96,7 +100,13 @@ def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[st
     now = now or dt.datetime.now(dt.timezone.utc)
     files = files or {}
     kinds = ("ConfigMap", *JOB_GROUP_KINDS, "Deployment.apps", "Service", "InferenceService.serving.kserve.io", "Pod")
-    lists = dict(zip(kinds, list_kinds(cluster, [(gk, namespace, _selector(gk)) for gk in kinds])))
+    # One round trip: every kind's LIST, Kueue's Workloads and LocalQueues beside them.
+    answers: list[Any] = side_by_side(cluster, [*(_list(cluster, gk, namespace) for gk in kinds),
+                                                *queues.reads(cluster, namespace)])
+    lists: dict[str, list[dict[str, Any]]] = dict(zip(kinds, answers))
+    workloads, local_queues = answers[len(kinds):]
+    kueue = queues.Kueue(workloads, local_queues)
+    queued: list[tuple[str, Queueing, dict[str, Any]]] = []
     parents = {(o["metadata"]["namespace"], o["metadata"]["labels"].get(EXPERIMENT)): o for o in lists["ConfigMap"]
                if o["metadata"]["name"] == parent_name(o["metadata"]["labels"].get(EXPERIMENT, ""))}
     wanted = set(parents)
@@ -136,7 +146,9 @@ def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[st
         for p in pods:
             by_job.setdefault(pod_job(p), []).append(p)
         for job in [j for gk in JOB_GROUP_KINDS for j in objs[gk]]:
-            st.jobs.append(_job_status(job, by_job.get(job["metadata"]["name"], []), now))
+            st.jobs.append(_job_status(job, by_job.get(job["metadata"]["name"], []), now, kueue.queueing(job)))
+            if st.jobs[-1].phase == "Queued" and st.jobs[-1].queue is not None:
+                queued.append((ns, st.jobs[-1].queue, job))
         for svc in objs["Service"]:
             component = svc["metadata"]["labels"].get(COMPONENT)
             if component in ("tensorboard", "serving"):
@@ -147,7 +159,17 @@ def collect(cluster: Reader, namespace: Optional[str], *, names: Optional[set[st
         for isvc in objs["InferenceService.serving.kserve.io"]:
             st.serving = _kserve(isvc)
         out.append(st)
+    if queued:
+        queues.add_positions(cluster, queued)  # a second round trip, only while something is queued
+        for st in out:
+            for j in st.jobs:
+                if j.phase == "Queued" and j.queue is not None:
+                    j.message = queues.describe(j.queue)
     return out
+
+
+def _list(cluster: Reader, gk: str, namespace: Optional[str]) -> Callable[[], list[dict[str, Any]]]:
+    return lambda: list_kind(cluster, gk, namespace, _selector(gk))
 
 
 def _selector(gk: str) -> Optional[str]:
@@ -213,12 +235,16 @@ def _pending(action: Action) -> str:
     return f"{action.kind} {action.name}: {action.op}" + (f" ({why})" if why else "")
 
 
-def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetime) -> JobStatus:
+def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetime,
+                queue: Optional[Queueing] = None) -> JobStatus:
     name = job["metadata"]["name"]
     mine = [p for p in pods if pod_job(p) == name]
     phase = job_phase(job)
     if phase == "Running" and any(p.get("status", {}).get("phase") == "Pending" for p in mine):
         phase = "Pending"  # Arena's rule: a job is not running while a replica waits
+    if queue is not None and queue.state in ("queued", "no workload") and phase in ("Pending", "Suspended") \
+            and held_by_kueue(job):
+        phase = "Queued"  # Kueue holds it (suspended) until its Workload is admitted
     specs = replica_specs(job)
     replicas, requested = {}, 0
     for role, spec in specs.items():
@@ -236,7 +262,9 @@ def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetim
         age=age(created, now), duration=age(start, end) if finished(job) and start and end else None,
         params=params, nodes=sorted({p["spec"]["nodeName"] for p in mine if p.get("spec", {}).get("nodeName")}),
         age_seconds=max(0, int((now - created).total_seconds())) if created else None,
-        message=_why(phase, status, mine),
+        message=queues.describe(queue) if phase == "Queued" and queue is not None else
+        _why(phase, status, mine) or (queues.admitted(queue) if queue is not None else ""),
+        queue=queue,
     )
 
 

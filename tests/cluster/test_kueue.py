@@ -27,14 +27,15 @@ FLAVOR_LABEL = ("type", "kwok")  # both kwok nodes have it; Kueue puts it in adm
 class Queues:
     """A ClusterQueue with a GPU quota, its LocalQueue `team` in the test's namespace, priorities low and high."""
 
-    def __init__(self, cluster, namespace: str, gpus: int):
+    def __init__(self, cluster, namespace: str, gpus: int, tolerations: tuple[dict, ...] = ()):
+        """tolerations: the flavor's, which Kueue adds to an admitted job's pod templates."""
         self.cluster, self.namespace = cluster, namespace
         tag = uuid.uuid4().hex[:8]
         self.flavor, self.cluster_queue = f"gpu-{tag}", f"cq-{tag}"
         self.low, self.high = f"low-{tag}", f"high-{tag}"
         self.objects = [
             {"apiVersion": KUEUE, "kind": "ResourceFlavor", "metadata": {"name": self.flavor},
-             "spec": {"nodeLabels": dict([FLAVOR_LABEL])}},
+             "spec": {"nodeLabels": dict([FLAVOR_LABEL]), **({"tolerations": list(tolerations)} if tolerations else {})}},
             {"apiVersion": KUEUE, "kind": "WorkloadPriorityClass", "metadata": {"name": self.low}, "value": 100},
             {"apiVersion": KUEUE, "kind": "WorkloadPriorityClass", "metadata": {"name": self.high}, "value": 1000},
             {"apiVersion": KUEUE, "kind": "ClusterQueue", "metadata": {"name": self.cluster_queue},
@@ -67,8 +68,8 @@ class Queues:
 def queues(cluster, namespace):
     made = []
 
-    def make(gpus: int) -> Queues:
-        made.append(Queues(cluster, namespace, gpus))
+    def make(gpus: int, tolerations: tuple[dict, ...] = ()) -> Queues:
+        made.append(Queues(cluster, namespace, gpus, tolerations))
         return made[-1]
     yield make
     for q in made:
