@@ -25,8 +25,10 @@ from typing import Any, Iterator, Optional
 from ..objects.gpus import GPU
 from ..objects.jobs import JOB_NAME, REPLICA_INDEX, REPLICA_TYPE, replica_specs
 from ..objects.kinds import Kind
+from ..objects.kueue import queue_of
 from ..objects.phase import FINISHED_PHASES, UNAVAILABLE
 from . import gpus as gpu_inventory, runners
+from . import queue as local_queue
 from .distributed import LOCAL_JOB_KIND_NAMES
 from .fields import managed_fields
 from .paths import NotRegular, open_regular
@@ -130,6 +132,8 @@ class LocalView:
     def _objects(self, kind: str) -> Objects:
         if kind == "Node":
             return [self._node()]
+        if kind in ("Workload", "LocalQueue"):
+            return self._queued(kind)
         out = []
         for experiment in self.store.names():
             if kind == "ConfigMap":
@@ -173,6 +177,22 @@ class LocalView:
                 obj["status"]["conditions"] = [{"type": "Available", "status": "False", "reason": reason,
                                                 "message": message}]
         return obj
+
+    def _queued(self, kind: str) -> Objects:
+        """The machine's one implicit queue as Kueue's objects (local/queue.py): for jobs with `queue`."""
+        jobs = []
+        for experiment in self.store.names():
+            for entry in self.store.objects(experiment):
+                if entry["object"]["kind"] in LOCAL_JOB_KIND_NAMES and queue_of(entry["object"]):
+                    jobs.append((experiment, entry))
+        if kind == "LocalQueue":
+            return local_queue.local_queues([e["object"] for _, e in jobs], NAMESPACE)
+        out = []
+        for experiment, entry in jobs:
+            member = self._member(experiment, entry)
+            _, (phase, reason, message) = self._status(experiment, entry)
+            out.append(local_queue.workload(member, phase, reason, message))
+        return out
 
     def _pods(self, experiment: str, entry: dict[str, Any]) -> Objects:
         obj = entry["object"]

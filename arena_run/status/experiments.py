@@ -242,9 +242,9 @@ def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetim
     phase = job_phase(job)
     if phase == "Running" and any(p.get("status", {}).get("phase") == "Pending" for p in mine):
         phase = "Pending"  # Arena's rule: a job is not running while a replica waits
-    if queue is not None and queue.state in ("queued", "no workload") and phase in ("Pending", "Suspended") \
-            and held_by_kueue(job):
-        phase = "Queued"  # Kueue holds it (suspended) until its Workload is admitted
+    if queue is not None and phase in ("Pending", "Suspended") and (
+            queue.state == "queued" or (queue.state == "no workload" and held_by_kueue(job))):
+        phase = "Queued"  # Kueue holds it (suspended) until its Workload is admitted; locally, the ledger
     specs = replica_specs(job)
     replicas, requested = {}, 0
     for role, spec in specs.items():

@@ -16,6 +16,7 @@ import pytest
 
 from arena_run import api
 from arena_run.apply import ApplyError
+from arena_run.status.top_queue import read_queues
 from cluster_helpers import kubectl_json, until
 from test_engines import assert_kubectl_agrees, assert_converged
 from test_kueue import KUEUE, admitted, job_of, no_fight, pending, queues, running_pods, tf, workload  # noqa: F401 (queues: the fixture)
@@ -232,3 +233,53 @@ def _kubectl_diff(cluster, path, ns, tmp_path):
     manifest = tmp_path / "rendered-tol.json"
     manifest.write_text(to_json(desired_members(load(path), ns)))
     return cluster.run_kubectl("diff", "--server-side", "--field-manager=arena-run", "-f", str(manifest), check=False)
+
+
+def test_top_queue_figures_are_kueues_own(cluster, kube, namespace, queues, tmp_path, run_cli):
+    q = queues(gpus=4)
+    paths = {n: tf(tmp_path, namespace, n, gpus=2) for n in ("a", "b", "c")}
+    for n in ("a", "b", "c"):
+        assert run_cli("apply", "-y", paths[n])[0] == 0
+    until(lambda: admitted(cluster, namespace, "TFJob", "b"), what="b admitted")
+    until(lambda: pending(cluster, namespace, "TFJob", "c"), what="c pending")
+    lq = kubectl_json(cluster, "-n", namespace, "get", "localqueue", "team")
+    until(lambda: (kubectl_json(cluster, "get", "clusterqueue", q.cluster_queue).get("status") or {})
+          .get("admittedWorkloads") == 2, what="the ClusterQueue counts 2 admitted")
+    cq = kubectl_json(cluster, "get", "clusterqueue", q.cluster_queue)
+
+    report = read_queues(kube, namespace)
+    assert report.notes == []
+    (local,) = report.local_queues
+    assert (local.name, local.cluster_queue, local.active) == ("team", q.cluster_queue, "True")
+    assert (local.pending, local.admitted) == (lq["status"]["pendingWorkloads"], lq["status"]["admittedWorkloads"]) \
+        == (1, 2)
+    (queue,) = report.cluster_queues
+    assert (queue.name, queue.pending, queue.admitted) == (q.cluster_queue, 1, 2)
+    gpu = queue.resources[0]  # GPUs first
+    assert (gpu.flavor, gpu.resource, gpu.nominal, gpu.used, gpu.borrowed) == (q.flavor, "nvidia.com/gpu", "4", "4", "0")
+    (usage,) = [f for f in cq["status"]["flavorsUsage"] if f["name"] == q.flavor]
+    assert gpu.used == next(r["total"] for r in usage["resources"] if r["name"] == "nvidia.com/gpu")
+    assert report.gpus(q.cluster_queue).used == "4"
+
+
+def test_top_queue_without_leave_to_read_cluster_queues(cluster, queues):
+    """A user bound to one namespace sees its LocalQueues, and a note in place of the ClusterQueues' quota."""
+    from arena_run.cluster import connect
+
+    ns = cluster.limited_namespace
+    q = queues(gpus=2)  # a ClusterQueue for the test's own namespace: the limited one's LocalQueue points at it
+    name = f"lq-{q.cluster_queue}"
+    cluster.run_kubectl("apply", "--server-side", "--field-manager=arena-run-test-setup", "-f", "-", input=json.dumps(
+        {"apiVersion": KUEUE, "kind": "LocalQueue", "metadata": {"name": name, "namespace": ns},
+         "spec": {"clusterQueue": q.cluster_queue}}))
+    try:
+        limited = connect(str(cluster.kubeconfig_limited))
+        report = read_queues(limited, ns)
+        (mine,) = [lq for lq in report.local_queues if lq.name == name]
+        assert mine.cluster_queue == q.cluster_queue and report.cluster_queues == []
+        assert report.notes == [
+            "ClusterQueues are cluster-scoped and not readable by this user (forbidden): their quota is not shown; "
+            "the LocalQueues' own counts and usage are (a ClusterRole that may get and list "
+            "clusterqueues.kueue.x-k8s.io shows it)"]
+    finally:
+        cluster.run_kubectl("-n", ns, "delete", "localqueue", name, "--wait=false", check=False)
