@@ -56,9 +56,11 @@ from ..status.duration import parse_duration
 from ..status.experiments import ExperimentStatus
 from ..status.logs import LogsError, PodContainer
 from ..status.prune import Candidate
+from ..objects.kueue import Queueing
 from ..status.top import JobGPUs, NodeReport
+from ..status.top_queue import QueueReport
 from .changes import Readiness, apply, delete, diff, find, load, lookup, plan, resolve_names, source_of, wait
-from .reading import data, log_container, logs, prunable, prune, status, top_jobs, top_nodes
+from .reading import data, log_container, logs, prunable, prune, status, top_jobs, top_nodes, top_queues
 from .target import Target, connect, local, namespace_for, namespace_of
 
 if TYPE_CHECKING:  # the local target is imported only when used
@@ -70,11 +72,13 @@ __all__ = [
     "LocalStates", "LocalView", "Target", "connect", "local", "namespace_for", "namespace_of",
     # the verbs
     "apply", "data", "delete", "diff", "find", "load", "load_text", "log_container", "logs", "lookup", "plan",
-    "prunable", "prune", "resolve_names", "restarts", "source_of", "status", "top_jobs", "top_nodes", "wait",
+    "prunable", "prune", "resolve_names", "restarts", "source_of", "status", "top_jobs", "top_nodes", "top_queues",
+    "wait",
     # what they take and return
     "Applied", "ApplyError", "Attempt", "Candidate", "Claim", "Cluster", "ClusterError", "Deleted", "Experiment",
     "Consent", "ExperimentStatus", "Found", "Gone", "Interrupted", "JobGPUs", "Key", "Loaded", "Locked",
-    "LogChunks", "LogsError", "MISSING", "NodeReport", "ObjectDiff", "Plan", "PodContainer", "Readiness", "Reader",
+    "LogChunks", "LogsError", "MISSING", "NodeReport", "QueueReport", "Queueing", "ObjectDiff", "Plan",
+    "PodContainer", "Readiness", "Reader",
     "Restart", "RestartRefused", "Result", "Pulling", "Source", "Sources", "SpecError", "WaitTimeout", "Waiting",
     "parse_duration", "shown_pair",
 ]

@@ -20,10 +20,11 @@ from ..status.experiments import ExperimentStatus, collect
 from ..status.logs import LogsError, PodContainer, find_container, stream, wait_started
 from ..status.prune import Candidate, read_prunable
 from ..status.top import JobGPUs, NodeReport, read_jobs, read_nodes
+from ..status.top_queue import QueueReport, read_queues
 from .changes import delete, lookup, resolve_names
 from .target import Target, namespace_for, namespace_of
 
-__all__ = ["data", "log_container", "logs", "prunable", "prune", "status", "top_jobs", "top_nodes"]
+__all__ = ["data", "log_container", "logs", "prunable", "prune", "status", "top_jobs", "top_nodes", "top_queues"]
 
 
 def status(target: Target, sources: Optional[Sources] = None, *, namespace: Optional[str] = None,
@@ -114,6 +115,12 @@ def top_nodes(target: Target) -> NodeReport:
 def top_jobs(target: Target, *, namespace: Optional[str] = None, all_namespaces: bool = False) -> list[JobGPUs]:
     """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
     return read_jobs(target, namespace_of(target, namespace, all_namespaces))
+
+
+def top_queues(target: Target, *, namespace: Optional[str] = None, all_namespaces: bool = False) -> QueueReport:
+    """Kueue's LocalQueues of the namespace (pending, admitted, their usage) and their ClusterQueues' quota, usage
+    and borrowing per flavor and resource, GPUs first; notes say what this user may not read."""
+    return read_queues(target, namespace_of(target, namespace, all_namespaces))
 
 
 def prunable(target: Target, since: Union[str, dt.timedelta], *, namespace: Optional[str] = None,

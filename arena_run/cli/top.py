@@ -1,4 +1,4 @@
-"""`arena-run top node|job`: GPUs per node or per job, as `arena top`."""
+"""`arena-run top node|job|queue`: GPUs per node or per job, as `arena top`; Kueue's queues and quota."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ class Grid:
 
 @cli.group()
 def top() -> None:
-    """GPUs per node or per job, as `arena top`."""
+    """GPUs per node or per job, as `arena top`; Kueue's queues and their quota."""
 
 
 @top.command("node")
@@ -85,4 +85,47 @@ def top_job(namespace: Optional[str], kubeconfig: Optional[str], context: Option
     show.out.print(table)
     show.out.print(f"Allocated/Requested GPUs of these jobs: {sum(j.gpus_allocated for j in jobs)}/"
                    f"{sum(j.gpus_requested for j in jobs)}")
+    return 0
+
+
+@top.command("queue")
+@cluster_options
+@ALL_NAMESPACES
+@OUTPUT
+@LOCAL
+def top_queue(namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool,
+              output: str, local: bool) -> int:
+    """Kueue's queues: each LocalQueue's pending and admitted workloads, its ClusterQueue's GPU quota used/nominal;
+    then each ClusterQueue's quota, usage and borrowing per flavor and resource, GPUs first.
+
+    A user who may not read the cluster-scoped ClusterQueues gets the LocalQueues and a note saying so.
+    With --local: this machine's one implicit queue (docs/local.md).
+    """
+    from ..api import top_queues
+    from . import show
+
+    report = top_queues(target(local, kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
+    if output != "table":
+        show.structured(report.to_dict(), output)
+        return 0
+    if not report.local_queues:
+        show.out.print("No LocalQueues.")
+    else:
+        table = Grid((["NAMESPACE"] if all_namespaces else []) +
+                     ["LOCALQUEUE", "CLUSTERQUEUE", "ACTIVE", "PENDING", "ADMITTED", "GPU(Used/Nominal)"])
+        for q in report.local_queues:
+            gpus = report.gpus(q.cluster_queue)
+            own = next((r.used for r in q.usage if r.resource == "nvidia.com/gpu"), "0")
+            table.add_row(*([q.namespace] if all_namespaces else []), q.name, q.cluster_queue, q.active,
+                          str(q.pending), str(q.admitted), f"{gpus.used}/{gpus.nominal}" if gpus else f"{own}/-")
+        show.out.print(table)
+    if any(c.resources for c in report.cluster_queues):
+        show.out.print("")
+        cqs = Grid(["CLUSTERQUEUE", "COHORT", "FLAVOR", "RESOURCE", "NOMINAL", "USED", "BORROWED"])
+        for c in report.cluster_queues:
+            for r in c.resources:
+                cqs.add_row(c.name, c.cohort or "-", r.flavor, r.resource, r.nominal, r.used, r.borrowed)
+        show.out.print(cqs)
+    for note in report.notes:
+        show.err.print(f"note: {note}")
     return 0

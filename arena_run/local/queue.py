@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..objects.kueue import LOCAL_QUEUE, WORKLOAD, queue_of
+from ..objects.kueue import CLUSTER_QUEUE as CLUSTER_QUEUE_KIND, LOCAL_QUEUE, WORKLOAD, queue_of
 
 CLUSTER_QUEUE = "local"  # the machine's one: every local LocalQueue points at it
 
@@ -53,10 +53,28 @@ def workload(job: dict[str, Any], phase: str, reason: str, message: str) -> dict
     }
 
 
-def local_queues(jobs: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
-    """One active LocalQueue for each queue name the local jobs use, before the one ClusterQueue."""
-    names = sorted({q for q in (queue_of(j) for j in jobs) if q})
+def _counts(workloads: list[dict[str, Any]]) -> dict[str, int]:
+    """Kueue's counts of these Workloads: pending (waiting), admitted (holding what they need, not finished)."""
+    states = [{c["type"] for c in w["status"]["conditions"] if c["status"] == "True"} for w in workloads]
+    admitted = sum(1 for s in states if "Admitted" in s and "Finished" not in s)
+    return {"pendingWorkloads": sum(1 for s in states if "Admitted" not in s),
+            "reservingWorkloads": admitted, "admittedWorkloads": admitted}
+
+
+_ACTIVE = [{"type": "Active", "status": "True", "reason": "Ready", "message": "this machine's one queue"}]
+
+
+def local_queues(workloads: list[dict[str, Any]], namespace: str) -> list[dict[str, Any]]:
+    """One active LocalQueue for each queue name the local jobs use (their Workloads), before the one ClusterQueue."""
+    names = sorted({str(w["spec"]["queueName"]) for w in workloads})
     return [{"apiVersion": LOCAL_QUEUE.api_version, "kind": LOCAL_QUEUE.kind,
              "metadata": {"name": name, "namespace": namespace}, "spec": {"clusterQueue": CLUSTER_QUEUE},
-             "status": {"conditions": [{"type": "Active", "status": "True", "reason": "Ready",
-                                        "message": "this machine's one queue"}]}} for name in names]
+             "status": {"conditions": _ACTIVE, **_counts([w for w in workloads if w["spec"]["queueName"] == name])}}
+            for name in names]
+
+
+def cluster_queues(workloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The machine's one ClusterQueue: no quota of its own (the ledger's GPUs and cores are `top node --local`)."""
+    return [{"apiVersion": CLUSTER_QUEUE_KIND.api_version, "kind": CLUSTER_QUEUE_KIND.kind,
+             "metadata": {"name": CLUSTER_QUEUE}, "spec": {"resourceGroups": []},
+             "status": {"conditions": _ACTIVE, **_counts(workloads)}}]

@@ -132,7 +132,7 @@ class LocalView:
     def _objects(self, kind: str) -> Objects:
         if kind == "Node":
             return [self._node()]
-        if kind in ("Workload", "LocalQueue"):
+        if kind in ("Workload", "LocalQueue", "ClusterQueue"):
             return self._queued(kind)
         out = []
         for experiment in self.store.names():
@@ -185,14 +185,14 @@ class LocalView:
             for entry in self.store.objects(experiment):
                 if entry["object"]["kind"] in LOCAL_JOB_KIND_NAMES and queue_of(entry["object"]):
                     jobs.append((experiment, entry))
-        if kind == "LocalQueue":
-            return local_queue.local_queues([e["object"] for _, e in jobs], NAMESPACE)
         out = []
         for experiment, entry in jobs:
             member = self._member(experiment, entry)
             _, (phase, reason, message) = self._status(experiment, entry)
             out.append(local_queue.workload(member, phase, reason, message))
-        return out
+        if kind == "LocalQueue":
+            return local_queue.local_queues(out, NAMESPACE)
+        return local_queue.cluster_queues(out) if kind == "ClusterQueue" else out
 
     def _pods(self, experiment: str, entry: dict[str, Any]) -> Objects:
         obj = entry["object"]

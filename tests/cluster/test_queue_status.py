@@ -242,9 +242,12 @@ def test_top_queue_figures_are_kueues_own(cluster, kube, namespace, queues, tmp_
         assert run_cli("apply", "-y", paths[n])[0] == 0
     until(lambda: admitted(cluster, namespace, "TFJob", "b"), what="b admitted")
     until(lambda: pending(cluster, namespace, "TFJob", "c"), what="c pending")
-    lq = kubectl_json(cluster, "-n", namespace, "get", "localqueue", "team")
-    until(lambda: (kubectl_json(cluster, "get", "clusterqueue", q.cluster_queue).get("status") or {})
-          .get("admittedWorkloads") == 2, what="the ClusterQueue counts 2 admitted")
+    counts = lambda obj: ((obj.get("status") or {}).get("pendingWorkloads"),  # noqa: E731
+                          (obj.get("status") or {}).get("admittedWorkloads"))
+    lq = until(lambda: (lambda o: o if counts(o) == (1, 2) else None)(
+        kubectl_json(cluster, "-n", namespace, "get", "localqueue", "team")), what="the LocalQueue counts 1 and 2")
+    until(lambda: counts(kubectl_json(cluster, "get", "clusterqueue", q.cluster_queue)) == (1, 2),
+          what="the ClusterQueue counts 1 pending, 2 admitted")
     cq = kubectl_json(cluster, "get", "clusterqueue", q.cluster_queue)
 
     report = read_queues(kube, namespace)
@@ -260,6 +263,15 @@ def test_top_queue_figures_are_kueues_own(cluster, kube, namespace, queues, tmp_
     (usage,) = [f for f in cq["status"]["flavorsUsage"] if f["name"] == q.flavor]
     assert gpu.used == next(r["total"] for r in usage["resources"] if r["name"] == "nvidia.com/gpu")
     assert report.gpus(q.cluster_queue).used == "4"
+    # The command says the same, GPUs first, and -o json is the report.
+    code, out, err = run_cli("top", "queue", "-n", namespace)
+    assert code == 0 and err == "", err
+    lines = [line.split() for line in out.splitlines()]
+    assert lines[0] == ["LOCALQUEUE", "CLUSTERQUEUE", "ACTIVE", "PENDING", "ADMITTED", "GPU(Used/Nominal)"]
+    assert lines[1] == ["team", q.cluster_queue, "True", "1", "2", "4/4"]
+    assert lines[4] == [q.cluster_queue, "-", q.flavor, "nvidia.com/gpu", "4", "4", "0"]
+    code, out, _ = run_cli("top", "queue", "-n", namespace, "-o", "json")
+    assert json.loads(out) == json.loads(json.dumps(read_queues(kube, namespace).to_dict()))
 
 
 def test_top_queue_without_leave_to_read_cluster_queues(cluster, queues):

@@ -28,6 +28,8 @@ def test_a_job_with_a_queue_that_waits_for_cores_is_queued(local):
     assert local.status("sw")["phase"] == "Queued"
     table = local.cli("status", "--local", "sw", check=True).stdout
     assert "Queued in LocalQueue team (ClusterQueue local)" in table
+    top = local.cli("top", "queue", "--local", check=True).stdout.splitlines()
+    assert top[1].split() == ["team", "local", "True", "1", "2", "0/-"], top
     for lr in ("0.10", "2e-1", "0.3"):
         (out / f"go-{lr}").touch()
     wait_until(lambda: local.status("sw")["phase"] == "Succeeded", what="every point done")
