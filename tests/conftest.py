@@ -1,6 +1,13 @@
+import signal
 from pathlib import Path
 
 import pytest
+
+# A suite started in the background by a shell without job control (`cmd &` in a script, nohup) inherits
+# SIGINT ignored, and so would every arena-run it starts, which then cannot be stopped with Ctrl-C as the
+# tests do. A handler, unlike SIG_IGN, is reset to the default at exec: the children get a terminal's SIGINT.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("arena.*") if p.suffix in (".toml", ".yaml", ".yml"))
