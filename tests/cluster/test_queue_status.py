@@ -11,6 +11,7 @@ adds to admitted pods (node selector, tolerations) is no change.
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -40,11 +41,20 @@ def queued_at(run_cli, path, position):
 
 def apply_in_turn(cluster, run_cli, namespace, paths):
     """Apply each in turn: the first admitted, the second tried and found beyond the quota, the rest
-    with their Workloads (Kueue tries those behind one it could not admit only once something changes)."""
+    with their Workloads (Kueue tries those behind one it could not admit only once something changes).
+
+    Kueue orders pending workloads by creationTimestamp, which has whole seconds, and breaks a tie by
+    UID (random): two Workloads made in the same second are queued in either order.  So each job is
+    applied only once the clock has passed the second its predecessor's Workload was made in."""
+    made = None
     for i, (name, path) in enumerate(paths.items()):
+        if made is not None:
+            until(lambda: datetime.now(timezone.utc) >= made + timedelta(seconds=1), interval=0.05,
+                  what=f"a second after {made:%H:%M:%S}, when the Workload before {name} was made")
         assert run_cli("apply", "-y", path)[0] == 0
         wait = (admitted, pending, workload)[min(i, 2)]
-        until(lambda: wait(cluster, namespace, "TFJob", name), what=f"{name} admitted, tried or seen by Kueue")
+        w = until(lambda: wait(cluster, namespace, "TFJob", name), what=f"{name} admitted, tried or seen by Kueue")
+        made = datetime.fromisoformat(w["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
 
 
 def test_status_says_queued_with_kueues_reason_and_place(cluster, kube, namespace, queues, tmp_path, run_cli):
