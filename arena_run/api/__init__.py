@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..apply import ApplyError, Found, Interrupted, Locked, Result, WaitTimeout
+from ..apply import ApplyError, Found, Interrupted, Locked, ObjectState, Result, WaitFailed
 from ..apply.consent import Consent, Restart, RestartRefused, restarts
 from ..apply.events import Applied, Deleted, Gone, Pulling, Waiting
 from ..cluster import Attempt, Cluster, ClusterError
@@ -57,19 +57,21 @@ from ..status.experiments import ExperimentStatus
 from ..status.logs import LogsError, PodContainer
 from ..status.prune import Candidate
 from ..objects.kueue import Queueing
+from ..status.table import status_rows, wide_rows
 from ..status.top import JobGPUs, NodeReport
 from ..status.top_queue import QueueReport
-from .changes import Readiness, apply, delete, diff, find, load, lookup, plan, resolve_names, source_of, wait
+from .changes import apply, delete, diff, find, load, lookup, plan, resolve_names, source_of, wait
 from .reading import data, log_container, logs, prunable, prune, status, top_jobs, top_nodes, top_queues
+from .client import Client
+from .views import Plans, Statuses
 from .target import Target, connect, local, namespace_for, namespace_of
 
 if TYPE_CHECKING:  # the local target is imported only when used
-    from ..apply.local import States as LocalStates
     from ..local.view import LocalView
 
 __all__ = [
     # targets
-    "LocalStates", "LocalView", "Target", "connect", "local", "namespace_for", "namespace_of",
+    "LocalView", "Target", "connect", "local", "namespace_for", "namespace_of",
     # the verbs
     "apply", "data", "delete", "diff", "find", "load", "load_text", "log_container", "logs", "lookup", "plan",
     "prunable", "prune", "resolve_names", "restarts", "source_of", "status", "top_jobs", "top_nodes", "top_queues",
@@ -77,10 +79,10 @@ __all__ = [
     # what they take and return
     "Applied", "ApplyError", "Attempt", "Candidate", "Claim", "Cluster", "ClusterError", "Deleted", "Experiment",
     "Consent", "ExperimentStatus", "Found", "Gone", "Interrupted", "JobGPUs", "Key", "Loaded", "Locked",
-    "LogChunks", "LogsError", "MISSING", "NodeReport", "QueueReport", "Queueing", "ObjectDiff", "Plan",
-    "PodContainer", "Readiness", "Reader",
-    "Restart", "RestartRefused", "Result", "Pulling", "Source", "Sources", "SpecError", "WaitTimeout", "Waiting",
-    "parse_duration", "shown_pair",
+    "LogChunks", "LogsError", "MISSING", "NodeReport", "ObjectDiff", "ObjectState", "Plan", "PodContainer",
+    "QueueReport", "Queueing", "Reader",
+    "Restart", "RestartRefused", "Result", "Pulling", "Source", "Sources", "SpecError", "WaitFailed", "Waiting",
+    "parse_duration", "shown_pair", "status_rows", "wide_rows", "Client", "Plans", "Statuses",
 ]
 
 
@@ -91,8 +93,4 @@ def __getattr__(name: str) -> object:
         from ..local.view import LocalView
 
         return LocalView
-    if name == "LocalStates":
-        from ..apply.local import States
-
-        return States
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

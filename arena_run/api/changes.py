@@ -8,14 +8,15 @@ plan out (arena_run.apply for a cluster, arena_run.apply.local here).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable, Optional, TypeGuard, Union, cast, overload
+from typing import TYPE_CHECKING, Any, Callable, Optional, TypeGuard, Union, cast
 
-from .. import __version__
+from .._version import __version__
 from ..apply import (
     ApplyError, Found, Result, apply_plans, delete_experiment, dry_run, find_experiment, wait_ready,
 )
 from ..apply.consent import Consent, RestartRefused, split
 from ..apply.events import Applied, Deleted, Listener, Pulling, tell
+from ..apply.wait import ObjectState, Until
 from ..cluster import Cluster
 from ..objects.applyset import group_kinds_of, parent_name
 from ..objects.keys import Key, Live, key_of
@@ -30,13 +31,9 @@ from ..spec.sources import IN_PYTHON, Sources, experiments_or_names, load_source
 from .target import Target, namespace_for, namespace_of
 
 if TYPE_CHECKING:
-    from ..apply.local import States as LocalStates
     from ..local.view import LocalView
 
-# What wait returns on a cluster: {key: (ready, what)}.
-Readiness = dict[Key, tuple[bool, str]]
-
-__all__ = ["Readiness", "apply", "delete", "diff", "find", "load", "lookup", "plan", "resolve_names", "source_of",
+__all__ = ["apply", "delete", "diff", "find", "load", "lookup", "plan", "resolve_names", "source_of",
            "wait"]
 
 
@@ -135,7 +132,7 @@ def diff(target: Cluster, plans: list[Plan]) -> list[ObjectDiff]:
 
 
 def apply(target: Target, sources: Union[Sources, list[Plan]], *, namespace: Optional[str] = None,
-          adopt: bool = False, rerun: bool = False, wait: bool = False, timeout: float = 600,
+          adopt: bool = False, rerun: bool = False, wait: Union[bool, Until] = False, timeout: float = 600,
           progress: Listener = None, volumes: Optional[dict[str, Any]] = None,
           replace_running: Consent = False) -> list[Result]:
     """Make the target match the files (or carry out plans made before); a second call changes nothing.
@@ -148,7 +145,8 @@ def apply(target: Target, sources: Union[Sources, list[Plan]], *, namespace: Opt
     per job, .results what was applied) is raised.
     progress hears, as they happen: each object's Outcome, each wait for a
     replaced job to go (Waiting, Gone), and each experiment's end (Applied).
-    wait: then wait as `wait` does.  volumes (this machine only) maps a PVC's
+    wait: then wait as `wait` does (True: until="ready" on a cluster, "finished" on this machine, as
+    `apply --wait`).  volumes (this machine only) maps a PVC's
     claim name to a directory (default $XDG_DATA_HOME/arena-run/volumes/<claim>).
     """
     plans: list[Plan] = sources if _are_plans(sources) else plan(
@@ -167,7 +165,9 @@ def apply(target: Target, sources: Union[Sources, list[Plan]], *, namespace: Opt
     if refused:
         raise RestartRefused(refused, results)
     if wait:
-        _wait(target, plans, timeout)
+        # True: as `apply --wait` waits, jobs running on a cluster, finished on this machine.
+        until: Until = wait if isinstance(wait, str) else "ready" if isinstance(target, Cluster) else "finished"
+        _wait(target, plans, until, timeout, None)
     return results
 
 
@@ -188,37 +188,25 @@ def _apply_here(target: LocalView, plans: list[Plan], volumes: dict[str, Any], p
     return results
 
 
-@overload
-def wait(target: Cluster, plans: list[Plan], *, timeout: float = 600,
-         progress: Optional[Callable[[Readiness], None]] = None) -> Readiness: ...
+def wait(target: Target, plans: list[Plan], *, until: Until = "ready", timeout: float = 600,
+         progress: Optional[Callable[[list[ObjectState]], None]] = None) -> list[ObjectState]:
+    """Until the plans' objects are ready: until="ready", jobs running or finished; until="finished",
+    jobs Succeeded.  Servers (TensorBoard, serving) are waited for until they are available.
 
-
-@overload
-def wait(target: LocalView, plans: list[Plan], *, timeout: float = 600,
-         progress: Optional[Callable[[LocalStates], None]] = None) -> LocalStates: ...
-
-
-def wait(target: Target, plans: list[Plan], *, timeout: float = 600,
-         progress: Optional[Callable[[Any], None]] = None) -> Union[Readiness, LocalStates]:
-    """Until the plans' objects are ready.
-
-    On a cluster: jobs running or finished, serving available; returns
-    {key: (ready, what)}, raises WaitTimeout (its args[0]: states, failed
-    jobs) when time runs out or a job fails.  On this machine: every job
-    finished and every server running; returns {(kind, name): (phase,
-    reason, message)}, raises ApplyError if a job failed or time ran out.
-    progress hears the states after each look.
+    Returns each object's ObjectState; raises WaitFailed (an ApplyError, with
+    .states and .failed) when a job fails or time runs out.  progress hears
+    the states after each look.
     """
-    return _wait(target, plans, timeout, progress)
+    return _wait(target, plans, until, timeout, progress)
 
 
-def _wait(target: Target, plans: list[Plan], timeout: float,
-          progress: Optional[Callable[[Any], None]] = None) -> Union[Readiness, LocalStates]:
+def _wait(target: Target, plans: list[Plan], until: Until, timeout: float,
+          progress: Optional[Callable[[list[ObjectState]], None]]) -> list[ObjectState]:
     if isinstance(target, Cluster):
-        return wait_ready(target, plans, timeout=timeout, progress=progress)
+        return wait_ready(target, plans, until=until, timeout=timeout, progress=progress)
     from ..apply.local import wait_local
 
-    return wait_local(target.store, plans, timeout=timeout, progress=progress)
+    return wait_local(target.store, plans, until=until, timeout=timeout, progress=progress)
 
 
 def find(target: Target, sources: Sources, *, namespace: Optional[str] = None) -> list[Found]:

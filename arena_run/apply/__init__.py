@@ -15,8 +15,8 @@ from .delete import Found, delete_experiment, find_experiment
 from .dryrun import dry_run
 from .errors import ApplyError, Locked
 from .plans import apply_plans
-from .wait import WaitTimeout, wait_ready
+from .wait import ObjectState, WaitFailed, wait_ready
 from .writes import Interrupted, Outcome, Result, apply_plan, recheck
 
 __all__ = ["ApplyError", "Found", "Interrupted", "Locked", "Outcome", "Result", "apply_plan", "apply_plans",
-           "delete_experiment", "dry_run", "find_experiment", "recheck", "WaitTimeout", "wait_ready"]
+           "delete_experiment", "dry_run", "find_experiment", "recheck", "ObjectState", "WaitFailed", "wait_ready"]

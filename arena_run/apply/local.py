@@ -24,12 +24,10 @@ from ..objects.keys import bare_kind
 from ..objects.phase import FINISHED_PHASES
 from ..plan import Plan
 from .errors import ApplyError
+from .wait import ObjectState, Progress, Until, WaitFailed, check_until
 from .writes import Outcome, Result
 
 RUNNABLE = LOCAL_JOB_KIND_NAMES + ("Deployment",)
-
-# (kind, name) -> (phase, reason, message) of each job and server a wait watches.
-States = dict[tuple[str, str], tuple[str, str, str]]
 
 
 def refusals(plan: Plan, runner: str = "process") -> list[str]:
@@ -204,35 +202,38 @@ def _ran_containers(store: Store, experiment: str) -> bool:
         return True
 
 
-def wait_local(store: Store, plans: list[Plan], *, timeout: float = 600, interval: float = 0.5,
-               progress: Optional[Callable[[States], None]] = None) -> States:
-    """Until every job of the plans has finished and every server runs; {(kind, name): phase}.
+def wait_local(store: Store, plans: list[Plan], *, until: Until = "finished", timeout: float = 600,
+               interval: float = 0.5, progress: Progress = None) -> list[ObjectState]:
+    """Until every job of the plans has finished (until="ready": runs or has finished) and every server runs.
 
-    Raises ApplyError naming the failed jobs (with their reasons) once all are
+    Raises WaitFailed naming the failed jobs (with their reasons) once all are
     done, or when the time is up.
     """
-    wanted = [(p.experiment, bare_kind(a.key), a.key[2]) for p in plans for a in p.actions
+    check_until(until)
+    wanted = [(p.experiment, a.key) for p in plans for a in p.actions
               if a.desired is not None and a.op != "keep" and bare_kind(a.key) in RUNNABLE]
+    job_done = FINISHED_PHASES if until == "finished" else ("Running", *FINISHED_PHASES)
     deadline = time.monotonic() + timeout
     while True:
-        states: States = {}
-        for experiment, kind, name in wanted:
+        states = []
+        for experiment, key in wanted:
+            kind, name = bare_kind(key), key[2]
             entry = store.object(experiment, kind, name)
             if entry is None:
-                states[(kind, name)] = ("Succeeded", "", "removed after its TTL")
+                states.append(ObjectState(key, "Succeeded", True, message="removed after its TTL"))
                 continue
-            states[(kind, name)] = run_phase(store, experiment, read_status(store, experiment, entry["uid"]))
+            phase, reason, message = run_phase(store, experiment, read_status(store, experiment, entry["uid"]))
+            done = phase in job_done if kind in LOCAL_JOB_KIND_NAMES else phase in ("Running", "Unavailable", "Failed")
+            states.append(ObjectState(key, phase, done, failed=phase == "Failed",
+                                      message=f"{reason}{': ' + message if message else ''}"))
         if progress:
             progress(states)
-        done = all(s[0] in FINISHED_PHASES if k[0] in LOCAL_JOB_KIND_NAMES else s[0] in ("Running", "Unavailable", "Failed")
-                   for k, s in states.items())
-        if done:
-            failed = [f"{k[0]} {k[1]} failed: {s[1]}{': ' + s[2] if s[2] else ''}"
-                      for k, s in states.items() if s[0] == "Failed"]
+        if all(s.done for s in states):
+            failed = [f"{s.kind} {s.name} failed: {s.message}" for s in states if s.failed]
             if failed:
-                raise ApplyError(failed)
+                raise WaitFailed(failed, states)
             return states
         if time.monotonic() > deadline:
-            raise ApplyError([f"not finished after {timeout:.0f}s: " + ", ".join(
-                f"{k[0]} {k[1]} {s[0]}" for k, s in states.items() if s[0] not in ("Succeeded",))])
+            raise WaitFailed([f"not {until} after {timeout:.0f}s: " + ", ".join(
+                f"{s.kind} {s.name} {s.phase}" for s in states if s.phase not in ("Succeeded",))], states)
         time.sleep(interval)

@@ -56,6 +56,9 @@ class Result:
     def done(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.ok]
 
+    def __repr__(self) -> str:
+        return f"<Result {self.plan.experiment}: {len(self.done)} written, {len(self.failed)} failed>"
+
 
 class Interrupted(ApplyError):
     """Ctrl-C: no write was started after it; says what was written and what was not."""

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Optional, Sequence
 
 import click
 
-from .. import __version__
+from .._version import __version__
 from ..spec.errors import SpecError, UserError, escape
 from .problems import report
 

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Optional
 import click
 
 from .app import cli
-from .options import CONTAINER, LOCAL, cluster_options, confirm, target
+from .options import CONTAINER, LOCAL, client, cluster_options, confirm
 from .plan import note_processes
 
 if TYPE_CHECKING:
     from rich.table import Table
 
-    from ..api import Cluster, Consent, LocalView, Plan, Readiness, RestartRefused
+    from ..api import Client, Consent, ObjectState, Plan, RestartRefused
 
 RESTART_REFUSED = 3  # distinct from 1 (an error) and 2 (plan's "changes"): a CI job can tell it apart
 
@@ -61,16 +61,16 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
     from . import show
 
     loaded = api.load(paths)
-    on = target(local, kubeconfig, context, container)
-    plans = api.plan(on, loaded, namespace=namespace, adopt=adopt, rerun=rerun, replace_running=replace_running)
+    c = client(local, kubeconfig, context, namespace, container)
+    plans = c.plan(loaded, adopt=adopt, rerun=rerun, replace_running=replace_running)
     show.plans(plans)
-    if not isinstance(on, api.Cluster) and on.runner == "process":
+    if not isinstance(c.target, api.Cluster) and c.target.runner == "process":
         note_processes(plans)
     if any(p.problems for p in plans):
         show.err.print("Nothing was applied.")
         return 1
     todo = [p for p in plans if p.has_changes]
-    unfinished = [r for p in todo for r in api.restarts(p)]
+    unfinished = c.restarts(todo)
     consent: Consent = replace_running
     asked = False
     if unfinished and not replace_running and not yes:
@@ -82,15 +82,15 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
             show.err.print("Nothing was applied.")
             return 1
         consent, asked = frozenset(r.key for r in unfinished), True
-    if isinstance(on, api.Cluster):
+    if isinstance(c.target, api.Cluster):
         # Recording finished jobs is apply's own bookkeeping: nothing to confirm.
         if not asked and any(p.to_review for p in todo) and not confirm("Apply these changes?", yes):
             show.err.print("Nothing was applied.")
             return 1
-        code = _apply_to_cluster(on, todo, consent)
+        code = _apply_to_cluster(c, todo, consent)
         if code or not wait:
             return code
-        return _wait_ready(on, plans, timeout)
+        return _wait_ready(c, plans, timeout)
     # Starting processes here needs no question; stopping ones that run (replace, delete) does, and
     # re-running or forgetting a finished job stops nothing (no terminal needed).
     stops = any(a.stops_running for p in todo for a in p.actions)
@@ -102,7 +102,7 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
              if isinstance(event, api.Pulling) else None)
     refused: list[str] = []
     try:
-        results = api.apply(on, plans, volumes=claims, progress=pulls, replace_running=consent)
+        results = c.apply(plans, volumes=claims, progress=pulls, replace_running=consent)
     except api.RestartRefused as exc:
         refused, results = [r.experiment for r in exc.refused], exc.results
         _refusal(exc)
@@ -118,7 +118,7 @@ def apply(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional
         return RESTART_REFUSED
     if not wait:
         return 0
-    return _wait_finished(on, plans, timeout)
+    return _wait_finished(c, plans, timeout)
 
 
 def _refusal(exc: RestartRefused) -> None:
@@ -140,7 +140,7 @@ def parse_volumes(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def _apply_to_cluster(cluster: Cluster, todo: list[Plan], consent: Consent) -> int:
+def _apply_to_cluster(c: Client, todo: list[Plan], consent: Consent) -> int:
     from .. import api
     from . import show
     from .progress import Reporter
@@ -153,7 +153,7 @@ def _apply_to_cluster(cluster: Cluster, todo: list[Plan], consent: Consent) -> i
                     applied.append(event)
                 reporter(event)
 
-            api.apply(cluster, todo, progress=progress, replace_running=consent)
+            c.apply(todo, progress=progress, replace_running=consent)
     except api.RestartRefused as exc:  # the others were applied; these experiments were not written at all
         _refusal(exc)
         return RESTART_REFUSED
@@ -172,7 +172,7 @@ def _apply_to_cluster(cluster: Cluster, todo: list[Plan], consent: Consent) -> i
     return 0
 
 
-def _wait_ready(cluster: Cluster, plans: list[Plan], timeout: float) -> int:
+def _wait_ready(c: Client, plans: list[Plan], timeout: float) -> int:
     """Until jobs run (or finish) and serving is available, as a live table of each object's state."""
     from rich.live import Live
     from rich.table import Table
@@ -180,24 +180,23 @@ def _wait_ready(cluster: Cluster, plans: list[Plan], timeout: float) -> int:
     from .. import api
     from . import show
 
-    def table(states: Readiness) -> Table:
+    def table(states: list[ObjectState]) -> Table:
         t = Table(box=None, header_style="bold")
         t.add_column("OBJECT")
         t.add_column("STATE")
-        for key, (ok, what) in states.items():
-            t.add_row(f"{key[0].split('.')[0]} {key[2]}", f"[green]{what}[/]" if ok else f"[yellow]{what}[/]")
+        for s in states:
+            t.add_row(f"{s.kind} {s.name}", f"[green]{s.phase}[/]" if s.done else f"[yellow]{s.phase}[/]")
         return t
 
     with Live(console=show.out, transient=not show.out.is_terminal, auto_refresh=False) as live:
         try:
-            states = api.wait(cluster, plans, timeout=timeout,
+            states = c.wait(plans, timeout=timeout,
                               progress=lambda s: live.update(table(s), refresh=True))
-        except api.WaitTimeout as exc:
-            info = exc.args[0]
-            live.update(table(info["states"]), refresh=True)
-            if info["failed"]:
-                names = ", ".join(k[2] for k in info["failed"])
-                show.err.print(f"[red]error:[/] job failed: {names} (arena-run logs {info['failed'][0][2]})")
+        except api.WaitFailed as exc:
+            live.update(table(exc.states), refresh=True)
+            if exc.failed:
+                names = ", ".join(s.name for s in exc.failed)
+                show.err.print(f"[red]error:[/] job failed: {names} (arena-run logs {exc.failed[0].name})")
             else:
                 show.err.print(f"[red]error:[/] not ready after {timeout:.0f}s")
             return 1
@@ -205,7 +204,7 @@ def _wait_ready(cluster: Cluster, plans: list[Plan], timeout: float) -> int:
     return 0
 
 
-def _wait_finished(machine: LocalView, plans: list[Plan], timeout: float) -> int:
+def _wait_finished(c: Client, plans: list[Plan], timeout: float) -> int:
     """Until every job has ended, following the default replica's log of a single job meanwhile."""
     from .. import api
     from . import show
@@ -217,18 +216,18 @@ def _wait_finished(machine: LocalView, plans: list[Plan], timeout: float) -> int
     if len(jobs) == 1 and len(plans) == 1:
         def follow() -> None:
             try:
-                for chunk in api.logs(machine, plans[0].experiment, follow=True, wait=True):
+                for line in c.logs(plans[0].experiment, follow=True, wait=True):
                     if stop.is_set():
                         return
-                    sys.stdout.buffer.write(chunk)
-                    sys.stdout.buffer.flush()
+                    sys.stdout.write(line + "\n")
+                    sys.stdout.flush()
             except api.LogsError:
                 return
 
         follower = threading.Thread(target=follow, daemon=True)
         follower.start()
     try:
-        states = api.wait(machine, plans, timeout=timeout)
+        states = c.wait(plans, until="finished", timeout=timeout)
     except KeyboardInterrupt:
         stop.set()
         names = " ".join(p.experiment for p in plans)
@@ -244,7 +243,7 @@ def _wait_finished(machine: LocalView, plans: list[Plan], timeout: float) -> int
         show.err.print(f"(arena-run logs --local {name}; arena-run status --local {name})")
         return 1
     _finish(follower, stop)
-    done = ", ".join(f"{k[0]} {k[1]} {s[0]}" for k, s in states.items())
+    done = ", ".join(f"{s.kind} {s.name} {s.phase}" for s in states)
     show.out.print(f"[green]Done[/]: {done or 'nothing to wait for'}.")
     return 0
 

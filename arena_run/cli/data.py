@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .app import cli
-from .options import ALL_NAMESPACES, OUTPUT, cluster_options, connect
+from .options import ALL_NAMESPACES, OUTPUT, client, cluster_options
 from .top import Grid
 
 
@@ -21,10 +21,9 @@ def data() -> None:
 def data_list(namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool,
               output: str) -> int:
     """PVCs with capacity, access modes, status, and the experiments that mount them."""
-    from .. import api
     from . import show
 
-    claims = api.data(connect(kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
+    claims = client(False, kubeconfig, context, namespace).data(all_namespaces=all_namespaces)
     if output != "table":
         show.structured([c.to_dict() for c in claims], output)
         return 0

@@ -7,7 +7,7 @@ from typing import Optional
 import click
 
 from .app import cli
-from .options import LOCAL, cluster_options, confirm, target
+from .options import LOCAL, client, cluster_options, confirm
 
 
 @cli.command()
@@ -23,24 +23,28 @@ def delete(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optio
 
     With --local: stop every process of the experiment and forget its state.
     """
-    from .. import api
     from . import show
 
-    on = target(local, kubeconfig, context)
-    if not isinstance(on, api.Cluster):
-        names = [name for name, _ in api.resolve_names(on, targets, None)]
+    c = client(local, kubeconfig, context, namespace)
+    if local:
+        from .. import api
+
+        here = c.target
+        assert not isinstance(here, api.Cluster)
+        # Names only: a damaged record must not stop its own deletion (reading it would refuse).
+        names = [name for name, _ in api.resolve_names(here, targets, None)]
         # Forgetting what has finished stops nothing: asked only when something of it runs.
-        busy = [name for name in names if on.running(name)]
+        busy = [name for name in names if here.running(name)]
         if busy and not confirm(f"Stop and delete {', '.join(busy)} on this machine (it runs now)?", yes):
             show.err.print("Nothing was deleted.")
             return 1
-        deleted = {d.name for d in api.delete(on, names)}
+        deleted = {d.name for d in c.delete(names)}
         for name in names:
             show.out.print(f"[green]Deleted[/] {name}: nothing of it runs on this machine any more" if name in deleted
                            else f"Experiment {name}: nothing to delete.")
         return 0
     found = []
-    for exp in api.find(on, targets, namespace=namespace):
+    for exp in c.find(targets):
         if not exp.exists:
             show.out.print(f"Experiment {exp.name} in {exp.namespace}: nothing to delete.")
             continue
@@ -55,6 +59,6 @@ def delete(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optio
     from .progress import Reporter
 
     with Reporter(show.out, show.err, len(found), "Deleting") as progress:
-        api.delete(on, found, wait=wait, timeout=timeout, progress=progress)
+        c.delete(found, wait=wait, timeout=timeout, progress=progress)
     show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
     return 0

@@ -42,7 +42,7 @@ def logs(target: str, namespace: Optional[str], kubeconfig: Optional[str], conte
     since_delta = api.parse_duration(since) if since else None
     if local and (since or timestamps):
         raise click.UsageError("--since and --timestamps need a cluster's log times; not with --local")
-    on = options.target(local, kubeconfig, context)
+    on = options.client(local, kubeconfig, context, namespace).target
     found = api.log_container(on, experiment, namespace=namespace, component=component, role=role, index=index,
                               point=point)
     if not found.started:

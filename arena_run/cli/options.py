@@ -1,8 +1,8 @@
 """What the commands on a target share: its options, connecting to it, and asking before a change.
 
 The target is a cluster (--kubeconfig, --context, -n) or, with --local, this
-machine; `target()` gives the one a command's options name, as arena_run.api
-takes it.
+machine; `client()` gives the arena_run.Client of the one a command's options
+name.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable, Optional, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from ..api import Attempt, Cluster, Target
+    from ..api import Attempt, Client, Cluster
 
 F = TypeVar("F", bound=Callable[..., int])
 
@@ -36,17 +36,18 @@ CONTAINER = click.option("--container", is_flag=True,
 ALL_NAMESPACES = click.option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
 
 
-def target(local: bool, kubeconfig: Optional[str] = None, context: Optional[str] = None,
-           container: bool = False) -> Target:
-    """This machine with --local (its replicas in their images with --container), else the cluster
-    of the kubeconfig and context."""
+def client(local: bool, kubeconfig: Optional[str] = None, context: Optional[str] = None,
+           namespace: Optional[str] = None, container: bool = False) -> Client:
+    """A Client of this machine with --local (which has one namespace: -n is not asked; its replicas in
+    their images with --container), else of the cluster of the kubeconfig and context, its requests
+    printed as -v asks."""
+    from ..api import Client
+
     if container and not local:
         raise click.UsageError("--container is for --local: on a cluster every pod runs in its image")
     if local:
-        from ..api import local as this_machine
-
-        return this_machine(runner="container" if container else None)
-    return connect(kubeconfig, context)
+        return Client(local=True, runner="container" if container else None)
+    return Client(target=connect(kubeconfig, context), namespace=namespace)
 
 
 def connect(kubeconfig: Optional[str], context: Optional[str]) -> Cluster:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 import click
 
 from .app import cli
-from .options import CONTAINER, LOCAL, cluster_options, target
+from .options import CONTAINER, LOCAL, client, cluster_options
 
 if TYPE_CHECKING:
     from ..api import Plan
@@ -39,9 +39,9 @@ def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[
     from . import show
 
     loaded = api.load(paths)  # every file valid before the target is asked anything
-    on = target(local, kubeconfig, context, container)
-    plans = api.plan(on, loaded, namespace=namespace, adopt=adopt, rerun=rerun)
-    diffs = api.diff(on, plans) if show_diff and isinstance(on, api.Cluster) else None
+    c = client(local, kubeconfig, context, namespace, container)
+    plans = c.plan(loaded, adopt=adopt, rerun=rerun)
+    diffs = c.diff(plans) if show_diff else None
     if output == "json":
         show.plans_json(plans, diffs)
     elif output == "markdown":
@@ -51,7 +51,7 @@ def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[
     else:
         show.plans(plans, verbose)
         show.diffs(diffs or [])
-        if not isinstance(on, api.Cluster) and on.runner == "process":
+        if not isinstance(c.target, api.Cluster) and c.target.runner == "process":
             note_processes(plans)
     if any(p.problems for p in plans):
         return 1

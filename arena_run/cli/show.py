@@ -25,8 +25,6 @@ err = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.st
 
 _SIGN = {"create": ("+", "green"), "update": ("~", "yellow"), "replace": ("-/+", "magenta"),
          "delete": ("-", "red"), "defer": ("!", "yellow"), "keep": ("=", "dim"), "unchanged": ("=", "dim")}
-_WORD = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete",
-         "defer": "deferred until the job ends", "keep": "kept", "unchanged": "unchanged"}
 
 
 def plans(items: list[Plan], verbose: bool = False) -> None:
@@ -53,8 +51,7 @@ def plans(items: list[Plan], verbose: bool = False) -> None:
         if plan.parent_last is not None and not plan.changes and not plan.record_only:
             out.print(Text("    ~ ", style="yellow") + Text(f"ConfigMap {plan.parent_last['metadata']['name']}")
                       + Text("   the ApplySet parent's record of the experiment", style="dim"))
-        counts = plan.counts()
-        summary = ", ".join(f"{counts[op]} {_WORD[op]}" for op in _WORD if counts.get(op))
+        summary = plan.summary()
         if plan.record_only:
             out.print(Text("  No changes.", style="green")
                       + Text(f" ({summary}; apply records the finished job(s) it now sees)", style="dim"))
@@ -129,28 +126,21 @@ def grid(columns: list[str], rows: Sequence[Sequence[object]]) -> Text:
     return out
 
 
-def status_table(items: list[ExperimentStatus], all_namespaces: bool) -> Text:
-    columns = (["NAMESPACE"] if all_namespaces else []) + [
-        "EXPERIMENT", "PHASE", "JOBS", "REPLICAS", "GPUS", "AGE", "TENSORBOARD", "SERVING", "SYNC",
-    ]
-    rows: list[list[Union[str, Text]]] = []
+def status_table(items: list[ExperimentStatus], all_namespaces: bool, wide: bool = False) -> Text:
+    """The status table (status.table's cells), PHASE and SYNC coloured on a terminal."""
+    from ..api import status_rows, wide_rows
+
+    columns, rows = (wide_rows if wide else status_rows)(items, all_namespaces)
     colors = {"Running": "green", "Succeeded": "blue", "Failed": "red", "Pending": "yellow"}
-    for st in items:
-        jobs = st.jobs
-        replicas = ", ".join(f"{role} {n}" for role, n in jobs[0].replicas.items()) if len(jobs) == 1 else (
-            f"{sum(1 for j in jobs if j.phase == 'Running')}/{len(jobs)} running" if jobs else "-")
-        gpus = f"{sum(j.gpus_allocated for j in jobs)}/{sum(j.gpus_requested for j in jobs)}" if jobs else "-"
-        age = st.age
-        tb = st.tensorboard.url if st.tensorboard else "-"
-        serving = f"{st.serving.url} ({st.serving.available})" if st.serving else "-"
-        sync_color = {"in sync": "green", "drifted": "yellow"}.get(st.sync, "red")
-        row: list[Union[str, Text]] = [st.namespace] if all_namespaces else []
-        row += [
-            st.name, Text(st.phase, style=colors.get(st.phase, "")), str(len(jobs)), replicas, gpus, age or "-",
-            tb, serving, Text(st.sync, style=sync_color),
-        ]
-        rows.append(row)
-    return grid(columns, rows)
+    phase, sync = columns.index("PHASE"), columns.index("SYNC")
+    shown: list[list[Union[str, Text]]] = []
+    for row in rows:
+        cells: list[Union[str, Text]] = list(row)
+        cells[phase] = Text(row[phase], style=colors.get(row[phase], ""))
+        cells[sync] = Text(row[sync], style={"in sync": "green", "in-sync": "green", "drifted": "yellow"}.get(
+            row[sync], "red"))
+        shown.append(cells)
+    return grid(columns, shown)
 
 
 def status_detail(st: ExperimentStatus) -> list[str]:

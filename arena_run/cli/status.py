@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import click
 
 from .app import cli
-from .options import LOCAL, cluster_options, target, validate_files
+from .options import LOCAL, client, cluster_options, validate_files
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -30,16 +30,15 @@ def status(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optio
     TARGETS are files, directories or experiment names; none lists every
     experiment of the namespace (with --local, of this machine).
     """
-    from .. import api
     from . import show
 
     validate_files(targets)  # files first, as everywhere
-    on = target(local, kubeconfig, context)
+    c = client(local, kubeconfig, context, namespace)
     if local:
         all_namespaces = False  # one namespace here; no NAMESPACE column
 
     def gather() -> list[ExperimentStatus]:
-        return api.status(on, list(targets) or None, namespace=namespace, all_namespaces=all_namespaces)
+        return c.status(list(targets) or None, all_namespaces=all_namespaces)
 
     if output != "table":
         show.structured([s.to_dict() for s in gather()], output)

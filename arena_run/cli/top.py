@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import click
 
 from .app import cli
-from .options import ALL_NAMESPACES, LOCAL, OUTPUT, cluster_options, target
+from .options import ALL_NAMESPACES, LOCAL, OUTPUT, client, cluster_options
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -42,10 +42,9 @@ def top() -> None:
 @LOCAL
 def top_node(kubeconfig: Optional[str], context: Optional[str], output: str, local: bool) -> int:
     """Each node's GPUs: total, allocated, unhealthy; then the cluster's (--local: this machine's)."""
-    from ..api import top_nodes
     from . import show
 
-    report = top_nodes(target(local, kubeconfig, context))
+    report = client(local, kubeconfig, context).top("nodes")
     if output != "table":
         show.structured(report.to_dict(), output)
         return 0
@@ -67,10 +66,9 @@ def top_node(kubeconfig: Optional[str], context: Optional[str], output: str, loc
 def top_job(namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str], all_namespaces: bool,
             output: str, local: bool) -> int:
     """Per job of every experiment: status, GPUs requested and allocated, nodes, age."""
-    from ..api import top_jobs
     from . import show
 
-    jobs = top_jobs(target(local, kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
+    jobs = client(local, kubeconfig, context, namespace).top("jobs", all_namespaces=all_namespaces)
     if output != "table":
         show.structured([asdict(j) for j in jobs], output)
         return 0

@@ -13,7 +13,7 @@ import hashlib
 import json
 from typing import Any, Iterable, Optional
 
-from .. import __version__
+from .._version import __version__
 from .kinds import KINDS, Kind
 
 # The parent's kind: a ConfigMap in the core group.

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .. import __version__
+from .._version import __version__
 from ..objects.applyset import (
     EXPERIMENT_KEY, FIELD_MANAGER, FINISHED_JOBS, PART_OF, SOURCE, SPEC_HASH, TOOLING, applyset_id, finished_jobs,
     foreign_tooling, group_kinds_of, newer_writer, parent_manifest, parent_name, spec_hash, version_of,
@@ -92,6 +92,9 @@ class Action:
             return not finished(self.live)
         return self.kind == "Deployment" and bool((self.live.get("status") or {}).get("availableReplicas"))
 
+    def __repr__(self) -> str:  # the manifests stay out: a plan in a notebook reads as a plan
+        return f"<Action {self.op} {self.kind} {self.key[1]}/{self.name}{': ' + self.reason if self.reason else ''}>"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "op": self.op, "kind": self.kind, "namespace": self.key[1], "name": self.name,
@@ -145,6 +148,25 @@ class Plan:
         for a in self.actions:
             out[a.op] = out.get(a.op, 0) + 1
         return out
+
+    def summary(self) -> str:
+        """"2 to create, 1 unchanged", as the CLI's plan says it."""
+        from .display import summary
+
+        return summary(self)
+
+    def __repr__(self) -> str:
+        problems = f", {len(self.problems)} problem(s)" if self.problems else ""
+        return f"<Plan {self.experiment} in {self.namespace}: {self.summary() or 'nothing'}{problems}>"
+
+    def _repr_html_(self) -> str:
+        """Terraform-like rows: the sign of each change, the object, why; then each field old -> new."""
+        from ..objects.html import table
+        from .display import rows
+
+        return table(["", "OBJECT", "CHANGE"], rows(self), caption=f"Experiment {self.experiment} in "
+                     f"{self.namespace}: {self.summary() or 'nothing to do'}"
+                     + "".join(f"; error: {p}" for p in self.problems))
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -8,9 +8,34 @@ it holds the first difference.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .diff import MISSING
+
+if TYPE_CHECKING:
+    from .build import Plan
+
+SIGN = {"create": "+", "update": "~", "replace": "-/+", "delete": "-", "defer": "!", "keep": "=", "unchanged": "="}
+WORD = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete",
+        "defer": "deferred until the job ends", "keep": "kept", "unchanged": "unchanged"}
+
+
+def summary(plan: Plan) -> str:
+    """"2 to create, 1 unchanged": each operation's count, in the plan's order of operations."""
+    counts = plan.counts()
+    return ", ".join(f"{counts[op]} {WORD[op]}" for op in WORD if counts.get(op))
+
+
+def rows(plan: Plan) -> list[list[str]]:
+    """(sign, object, what changes) per object the CLI's plan lists (all but the unchanged: a deferred
+    replacement too), then one row per field: `path: old → new`."""
+    out = []
+    for action in (a for a in plan.actions if a.op != "unchanged"):
+        out.append([SIGN[action.op], f"{action.kind} {action.name}", action.reason])
+        for c in action.changes:
+            old, new = shown_pair(c.old, c.new)
+            out.append(["", "", f"{c.path}: {old} → {new}"])
+    return out
 
 WIDTH = 120  # characters of a value shown, elision marks included
 BEFORE = 40  # characters of common text kept before the first difference

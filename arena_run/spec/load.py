@@ -59,6 +59,30 @@ def validate(doc: Document) -> Experiment:
     return exp
 
 
+def validate_data(data: Any, file: str) -> Experiment:
+    """A mapping built in Python (or an Experiment's fields) validated as a file is: the
+    same models, the same rules, the same messages; located by key path alone."""
+    from .rules import check
+
+    if not isinstance(data, dict):
+        raise SpecError([Problem(file, 0, 0, "", f"expected a mapping of an experiment's keys, got {type(data).__name__}")])
+    try:
+        exp = Experiment.model_validate(data)
+    except ValidationError as exc:
+        from .messages import describe
+
+        found: dict[KeyPath, Problem] = {}
+        for err in exc.errors(include_url=False):
+            about_key = err["type"] in ("extra_forbidden", "missing")
+            path, _ = _data_path(data, err["loc"], about_key)
+            found.setdefault(path, Problem(file, 0, 0, format_path(path), describe(err, path, "yaml")))
+        raise SpecError(list(found.values())) from None
+    findings = check(exp)
+    if findings:
+        raise SpecError([Problem(file, 0, 0, format_path(f.path), f.message) for f in findings])
+    return exp
+
+
 def _located(doc: Document, found: Sequence[Finding], total: Optional[int] = None) -> list[Problem]:
     """Problems at their places, positions computed for their paths only; at most MAX_PROBLEMS listed."""
     from .locate import positions

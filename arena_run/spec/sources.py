@@ -9,24 +9,50 @@ one rule lives here, so plan, status, logs and delete agree on it.
 from __future__ import annotations
 
 import os
-from typing import Iterable, Union
+import re
+from typing import Any, Iterable, Mapping, Union
 
-from .load import Loaded, load_all
+from .load import Loaded, load_all, load_text, validate_data
 from .model import Experiment
 
-# One thing to read experiments from: a file or directory (str or path), an
-# Experiment built in Python, or one already loaded.
-Source = Union[str, "os.PathLike[str]", Experiment, Loaded]
+# One thing to read experiments from: a file or directory (str or path), the
+# text of a file (TOML or YAML: a string with a line break), a mapping of an
+# experiment's keys, an Experiment built in Python, or one already loaded.
+Source = Union[str, os.PathLike[str], Mapping[str, Any], Experiment, Loaded]
 Sources = Union[Source, Iterable[Source]]
 
 IN_PYTHON = "<python>"  # the file of an Experiment that came from no file
+IN_TEXT = "<text>"  # the file of one given as text
+_TOML_LINE = re.compile(r'^\s*(\[|[A-Za-z0-9_".-]+\s*=)', re.M)  # a table header or key = value
 
 
 def each(sources: Sources) -> list[Source]:
     """The sources one by one (a single one is a list of itself)."""
-    if isinstance(sources, (str, os.PathLike, Experiment, Loaded)):
+    if isinstance(sources, (str, os.PathLike, Mapping, Experiment, Loaded)):
         return [sources]
     return list(sources)
+
+
+def is_text(item: object) -> bool:
+    """A string with a line break is a file's text, never a path or a name."""
+    return isinstance(item, str) and "\n" in item
+
+
+def text_format(text: str) -> str:
+    """toml when a line reads as TOML (a [table] or key = value), else yaml."""
+    return "toml" if _TOML_LINE.search(text) else "yaml"
+
+
+def _in_python(item: Union[Mapping[str, Any], Experiment, str]) -> Loaded:
+    """Text, a mapping or an Experiment, validated by the rules every file meets."""
+    if isinstance(item, str):
+        return Loaded(IN_TEXT, load_text(item, text_format(item), IN_TEXT))
+    if isinstance(item, Experiment):
+        # Built by model_validate or by hand, it is checked again as a whole:
+        # the cross-field rules (spec.rules) are not the model's validators.
+        data = item.model_dump(mode="python", by_alias=True, exclude_unset=True)
+        return Loaded(IN_PYTHON, validate_data(data, IN_PYTHON))
+    return Loaded(IN_PYTHON, validate_data(dict(item), IN_PYTHON))
 
 
 def load_sources(sources: Sources) -> list[Loaded]:
@@ -35,21 +61,41 @@ def load_sources(sources: Sources) -> list[Loaded]:
     Experiments given as objects come first, then those read from files (in
     the order load_all reads them).
     """
+    from .errors import SpecError
+
     ready: list[Loaded] = []
     paths: list[str] = []
+    problems = []
     for item in each(sources):
+        given: Union[Mapping[str, Any], Experiment, str]
         if isinstance(item, Loaded):
             ready.append(item)
-        elif isinstance(item, Experiment):
-            ready.append(Loaded(IN_PYTHON, item))
+            continue
+        if isinstance(item, (Mapping, Experiment)):
+            given = item
+        elif isinstance(item, str) and is_text(item):
+            given = item
         else:
             paths.append(os.fspath(item))
-    return ready + (load_all(paths) if paths else [])
+            continue
+        try:
+            ready.append(_in_python(given))
+        except SpecError as exc:
+            problems += exc.problems
+    try:
+        loaded = load_all(paths) if paths else []
+    except SpecError as exc:
+        problems += exc.problems
+    if problems:
+        raise SpecError(problems)
+    return ready + loaded
 
 
 def is_name(item: Source) -> bool:
     """Whether the item is taken as an experiment's name: a string or path where nothing exists."""
-    return not isinstance(item, (Experiment, Loaded)) and not os.path.exists(os.fspath(item))
+    if isinstance(item, (Mapping, Experiment, Loaded)):
+        return False
+    return not is_text(item) and not os.path.exists(os.fspath(item))
 
 
 def experiments_or_names(sources: Sources) -> list[Union[Loaded, str]]:
@@ -60,10 +106,10 @@ def experiments_or_names(sources: Sources) -> list[Union[Loaded, str]]:
     """
     out: list[Union[Loaded, str]] = []
     for item in each(sources):
-        if isinstance(item, (Experiment, Loaded)) or os.path.exists(os.fspath(item)):
-            out += load_sources(item)
-        else:
+        if isinstance(item, (str, os.PathLike)) and is_name(item):
             out.append(os.fspath(item))
+        else:
+            out += load_sources(item)
     return out
 
 

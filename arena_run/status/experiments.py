@@ -74,16 +74,31 @@ class ExperimentStatus:
 
     @property
     def age(self) -> str:
-        """One job: how long it took, else its age; a sweep: the age of its oldest job."""
+        """Time since the experiment's oldest job was created (one job: its age)."""
         if len(self.jobs) == 1:
-            return self.jobs[0].duration or self.jobs[0].age
+            return self.jobs[0].age
         aged = [(j.age_seconds, j) for j in self.jobs if j.age_seconds is not None]
         return max(aged, key=lambda a: a[0])[1].age if aged else "-"
+
+    @property
+    def duration(self) -> Optional[str]:
+        """How long its job ran, once finished (one job only: a sweep's jobs each have their own)."""
+        return self.jobs[0].duration if len(self.jobs) == 1 else None
+
+    def __repr__(self) -> str:
+        return f"<ExperimentStatus {self.name} in {self.namespace}: {self.phase}, age {self.age}, {self.sync}>"
+
+    def _repr_html_(self) -> str:
+        from ..objects.html import table
+        from .table import status_rows
+
+        return table(*status_rows([self]))
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["phase"] = self.phase
         out["age"] = self.age
+        out["duration"] = self.duration
         return out
 
 
