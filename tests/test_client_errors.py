@@ -162,9 +162,11 @@ def test_a_refused_connection_fails_at_once(tmp_path):
     assert not cluster.retries
 
 
-def test_verbose_prints_each_request(tmp_path):
+@pytest.mark.parametrize("where", [["-v", "status"], ["status", "-v"]], ids=["before", "after the command"])
+def test_verbose_prints_each_request(tmp_path, where):
+    # `-v` means one thing wherever it is written: every request (plan's old -v is now --all).
     with Script(answer(503, b"{}", {"Retry-After": "0"}), answer(200, LIST)) as s:
-        proc = subprocess.run([sys.executable, "-m", "arena_run", "-v", "status", "--kubeconfig",
+        proc = subprocess.run([sys.executable, "-m", "arena_run", *where, "--kubeconfig",
                                kubeconfig(tmp_path, s.url), "-o", "json"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.splitlines()

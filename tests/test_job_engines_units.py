@@ -160,5 +160,5 @@ def test_logs_default_to_the_launcher_and_to_node_zero():
     now = dt.datetime(2026, 11, 28, 12, tzinfo=dt.timezone.utc)
     tj["status"] = {"jobsStatus": [{"name": "node", "active": 2}]}
     [row] = top_jobs([tj], pods, now)
-    assert (row.kind, row.status, row.gpus_requested, row.gpus_allocated) == ("TrainJob", "Running", 2, 2)
+    assert (row.kind, row.phase, row.gpus_requested, row.gpus_allocated) == ("TrainJob", "Running", 2, 2)
     assert mounted_claims(tj) == {"datasets"} and mounted_claims(mpi) == {"train"}

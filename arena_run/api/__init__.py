@@ -19,7 +19,7 @@ Checking on work, as the CLI's logs, top, prune and data do:
     print(b"".join(ar.logs(cluster, "tf-git", tail=20)).decode())
     print(ar.top_nodes(cluster).summary)        # GPUs allocated/total
     for job in ar.top_jobs(cluster):
-        print(job.name, job.status, job.gpus_allocated, job.gpus_requested)
+        print(job.name, job.phase, job.gpus_allocated, job.gpus_requested)
     for c in ar.prunable(cluster, "7d"):        # ar.prune(cluster, "7d") deletes them
         print(c.name, c.ago)
     for claim in ar.data(cluster):

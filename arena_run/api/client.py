@@ -33,6 +33,7 @@ from ..status.data import Claim
 from ..status.experiments import ExperimentStatus
 from ..status.prune import Candidate
 from ..status.top import JobGPUs, NodeReport
+from ..status.top_queue import QueueReport
 from . import changes, reading
 from .target import Target, connect, local as this_machine
 from .views import Plans, Statuses
@@ -155,13 +156,19 @@ class Client:
     @overload
     def top(self, of: Literal["nodes"], *, all_namespaces: bool = False) -> NodeReport: ...
 
-    def top(self, of: Literal["jobs", "nodes"] = "jobs", *,
-            all_namespaces: bool = False) -> Union[list[JobGPUs], NodeReport]:
-        """GPUs per job (phase, requested, allocated, nodes, age) or, of="nodes", per node."""
+    @overload
+    def top(self, of: Literal["queues"], *, all_namespaces: bool = False) -> QueueReport: ...
+
+    def top(self, of: Literal["jobs", "nodes", "queues"] = "jobs", *,
+            all_namespaces: bool = False) -> Union[list[JobGPUs], NodeReport, QueueReport]:
+        """GPUs per job (phase, requested, allocated, nodes, age); of="nodes", per node; of="queues", Kueue's
+        LocalQueues (pending, admitted) and their ClusterQueues' quota and usage (this machine: its one queue)."""
         if of == "nodes":
             return reading.top_nodes(self.target)
+        if of == "queues":
+            return reading.top_queues(self.target, namespace=self.namespace, all_namespaces=all_namespaces)
         if of != "jobs":
-            raise ValueError(f"of must be 'jobs' or 'nodes', not {of!r}")
+            raise ValueError(f"of must be 'jobs', 'nodes' or 'queues', not {of!r}")
         return reading.top_jobs(self.target, namespace=self.namespace, all_namespaces=all_namespaces)
 
     def data(self, *, all_namespaces: bool = False) -> list[Claim]:

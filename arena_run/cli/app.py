@@ -16,6 +16,7 @@ import click
 
 from .._version import __version__
 from ..spec.errors import SpecError, UserError, escape
+from .options import output
 from .problems import report
 
 if TYPE_CHECKING:
@@ -24,7 +25,33 @@ if TYPE_CHECKING:
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+class Commands(click.Group):
+    """A group whose --help gives each command's whole first sentence, wrapped, never cut off with '...'."""
+
+    group_class = type  # its subgroups (top, data) are Commands too
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            cmd = self.get_command(ctx, name)
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def examples(*lines: str) -> str:
+    """A command's epilog: Examples, one command line each, kept as written (click's \\b)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+@click.group(cls=Commands, context_settings=CONTEXT, epilog=examples(
+    "arena-run init && arena-run validate arena.toml",
+    "arena-run plan . && arena-run apply .",
+    "arena-run apply --local --wait examples/pytorch-ddp",
+    "arena-run status -n team-a",
+    "arena-run -v status          # every request the cluster is sent"))
 @click.version_option(__version__, "-V", "--version", prog_name="arena-run", message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", is_flag=True,
               help="Print every request sent to the cluster on stderr: method, path, status, milliseconds, retries.")
@@ -44,10 +71,10 @@ def _load(paths: Sequence[str]) -> list[Loaded]:
     return load_all(paths)
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run validate arena.toml", "arena-run validate experiments/ -o json"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
-@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: a list of {file, line, column, path, message}.")
+@output(help="table: one line per file (each problem FILE:LINE:COL: key.path: message); json/yaml: a list of "
+             "{file, line, column, path, message}.")
 def validate(paths: tuple[str, ...], output: str) -> int:
     """Check experiment files; a directory means every arena.toml/arena.yaml below it.
 
@@ -59,7 +86,7 @@ def validate(paths: tuple[str, ...], output: str) -> int:
     except SpecError as exc:
         report(exc.problems, output)
         return 1
-    if output == "json":
+    if output != "table":
         click.echo("[]")
     else:
         for item in loaded:
@@ -67,9 +94,10 @@ def validate(paths: tuple[str, ...], output: str) -> int:
     return 0
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run render arena.toml | kubectl apply -f -", "arena-run render -n team-a -o json ."))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
-@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="The objects as kubectl takes them (a manifest, not a table).")
 @click.option("-n", "--namespace", help="Namespace for every object (default: the file's, else none).")
 def render(paths: tuple[str, ...], output: str, namespace: Optional[str]) -> int:
     """Print the Kubernetes objects the files mean, offline.
@@ -104,7 +132,7 @@ def _check_namespace(namespace: str) -> Optional[str]:
     return None
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run schema > arena.schema.json"))
 def schema() -> int:
     """Print the JSON Schema of arena.toml (what schemas/arena.schema.json holds)."""
     from ..spec.schema import json_schema_text
@@ -113,7 +141,7 @@ def schema() -> int:
     return 0
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run init", "arena-run init train/arena.yaml --name mnist"))
 @click.argument("path", default="arena.toml", type=click.Path())
 @click.option("--name", help="Experiment name (default: from the directory's name).")
 @click.option("--force", is_flag=True, help="Replace existing files (a link is replaced, never followed).")
@@ -136,7 +164,7 @@ def init(path: str, name: Optional[str], force: bool) -> int:
     return 0
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run version"))
 def version() -> int:
     """Print arena-run's version and the engines' API versions it renders for."""
     from ..objects.kinds import ENGINES, KINDS
@@ -148,7 +176,8 @@ def version() -> int:
     return 0
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run completion bash >> ~/.bash_completion",
+                             "arena-run completion fish > ~/.config/fish/completions/arena-run.fish"))
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> int:
     """Print a shell completion script.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
-from .app import cli
+from .app import cli, examples
 from .options import CONTAINER, LOCAL, client, cluster_options, confirm
 from .plan import note_processes
 
@@ -30,7 +30,13 @@ if TYPE_CHECKING:
 RESTART_REFUSED = 3  # distinct from 1 (an error) and 2 (plan's "changes"): a CI job can tell it apart
 
 
-@cli.command()
+@cli.command(epilog=examples(
+    "arena-run apply examples/tf-git",
+    "arena-run apply -y --wait -n team-a experiments/",
+    "arena-run apply -y --replace-running experiments/   # may stop and re-run unfinished jobs",
+    "arena-run apply --local --wait examples/pytorch-ddp",
+    "arena-run apply --local --container --wait examples/pytorch-ddp",
+    "arena-run apply --local --volume mnist-data=$HOME/data examples/tf-git"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @cluster_options
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
@@ -196,7 +202,9 @@ def _wait_ready(c: Client, plans: list[Plan], timeout: float) -> int:
             live.update(table(exc.states), refresh=True)
             if exc.failed:
                 names = ", ".join(s.name for s in exc.failed)
-                show.err.print(f"[red]error:[/] job failed: {names} (arena-run logs {exc.failed[0].name})")
+                failed = exc.failed[0]
+                show.err.print(f"[red]error:[/] job failed: {names} "
+                               f"(arena-run logs -n {failed.key[1]} {failed.name})")
             else:
                 show.err.print(f"[red]error:[/] not ready after {timeout:.0f}s")
             return 1

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .app import cli
+from .app import cli, examples
 from .options import ALL_NAMESPACES, OUTPUT, client, cluster_options
 from .top import Grid
 
 
-@cli.group()
+@cli.group(epilog=examples("arena-run data list", "arena-run data list -A -o json"))
 def data() -> None:
     """The data (PVCs) experiments mount."""
 
 
-@data.command("list")
+@data.command("list", epilog=examples("arena-run data list", "arena-run data list -A -o json"))
 @cluster_options
 @ALL_NAMESPACES
 @OUTPUT

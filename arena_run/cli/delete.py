@@ -6,11 +6,12 @@ from typing import Optional
 
 import click
 
-from .app import cli
+from .app import cli, examples
 from .options import LOCAL, client, cluster_options, confirm
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run delete examples/tf-git", "arena-run delete -y --wait -n team-a mnist",
+                             "arena-run delete --local mnist"))
 @click.argument("targets", nargs=-1, required=True, type=str)
 @cluster_options
 @click.option("-y", "--yes", is_flag=True, help="Delete without asking.")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
-from .app import cli
+from .app import cli, examples
 from . import options
 from .options import LOCAL, cluster_options, validate_files
 
@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from ..api import PodContainer
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run logs mnist -f", "arena-run logs mnist --role ps --index 1 --tail 50",
+                             "arena-run logs sweep --point 3fa2c1de --since 10m",
+                             "arena-run logs --local mnist --component tensorboard"))
 @click.argument("target", metavar="TARGET")
 @cluster_options
 @click.option("--role", help="Replica type (chief, worker, ps, evaluator, master); default: chief, else worker.")

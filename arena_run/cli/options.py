@@ -19,7 +19,18 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., int])
 
 
+def _verbose(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["verbose"] = True
+
+
+# `arena-run plan -v ...` means what `arena-run -v plan ...` does: every request on stderr.
+VERBOSE = click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_verbose, is_eager=True,
+                       help="Print every request sent to the cluster on stderr (as arena-run -v).")
+
+
 def cluster_options(f: F) -> F:
+    f = VERBOSE(f)
     f = click.option("--context", help="kubeconfig context (default: the current one).")(f)
     f = click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")(f)
     f = click.option("-n", "--namespace", help="Namespace (default: the file's, then the context's, then default).")(f)
@@ -28,8 +39,22 @@ def cluster_options(f: F) -> F:
 
 LOCAL = click.option("--local", is_flag=True,
                      help="On this machine instead of a cluster (processes; state in $XDG_STATE_HOME/arena-run).")
-OUTPUT = click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table",
-                      show_default=True, help="json/yaml: for scripts.")
+class OutputFormat(click.Choice[str]):
+    """-o: the same names for every command; `text`, what validate and plan called the table, still works."""
+
+    ALIASES = {"text": "table"}
+
+    def convert(self, value: object, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> str:
+        return super().convert(self.ALIASES.get(str(value), value), param, ctx)
+
+
+def output(*more: str, help: str = "json/yaml: for scripts (the shapes of docs/json.md).") -> Callable[[F], F]:
+    """-o table|json|yaml, with more (wide, markdown) where a command has them."""
+    return click.option("-o", "--output", type=OutputFormat(["table", *more, "json", "yaml"]), default="table",
+                        show_default=True, help=help)
+
+
+OUTPUT = output()
 CONTAINER = click.option("--container", is_flag=True,
                          help="--local: each replica in its job's image, through Podman or Docker "
                               "(ARENA_RUN_LOCAL_RUNNER=container: this machine's default).")

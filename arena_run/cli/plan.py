@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
-from .app import cli
-from .options import CONTAINER, LOCAL, client, cluster_options
+from .app import cli, examples
+from .options import CONTAINER, LOCAL, client, cluster_options, output
 
 if TYPE_CHECKING:
     from ..api import Plan
@@ -16,21 +16,24 @@ PROCESS_NOTE = ("note: --local runs each replica as a process on this machine: i
                 "the replicas use this machine's tools")
 
 
-@cli.command()
+@cli.command(epilog=examples(
+    "arena-run plan examples/tf-git",
+    "arena-run plan --diff -n team-a experiments/",
+    "arena-run plan --detailed-exitcode -o markdown . > comment.md   # 0 none, 2 changes",
+    "arena-run plan --local --all examples/pytorch-ddp"))
 @click.argument("paths", nargs=-1, required=True, type=click.Path(readable=False))
 @cluster_options
-@click.option("-o", "--output", type=click.Choice(["text", "json", "markdown"]), default="text",
-              help="markdown: a pull-request comment.")
+@output("markdown", help="markdown: a pull-request comment; json/yaml: the plans (docs/json.md).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 1: error, 2: changes.")
 @click.option("--diff", "show_diff", is_flag=True,
               help="Each changed object as a unified YAML diff, live against merged (as kubectl diff).")
 @click.option("--adopt", is_flag=True, help="Take over existing objects of the same names.")
 @click.option("--rerun", is_flag=True, help="Plan to re-run finished jobs.")
-@click.option("-v", "--verbose", is_flag=True, help="List unchanged objects too.")
+@click.option("-a", "--all", "show_all", is_flag=True, help="List unchanged objects too.")
 @LOCAL
 @CONTAINER
 def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str],
-         output: str, detailed_exitcode: bool, show_diff: bool, adopt: bool, rerun: bool, verbose: bool,
+         output: str, detailed_exitcode: bool, show_diff: bool, adopt: bool, rerun: bool, show_all: bool,
          local: bool, container: bool) -> int:
     """Show what apply would change on the cluster (or with --local, this machine); changes nothing."""
     if local and (show_diff or output == "markdown"):
@@ -42,14 +45,14 @@ def plan(paths: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[
     c = client(local, kubeconfig, context, namespace, container)
     plans = c.plan(loaded, adopt=adopt, rerun=rerun)
     diffs = c.diff(plans) if show_diff else None
-    if output == "json":
-        show.plans_json(plans, diffs)
+    if output in ("json", "yaml"):
+        show.plans_json(plans, diffs, output)
     elif output == "markdown":
         from .markdown import markdown
 
         click.echo(markdown(plans, diffs), nl=False)
     else:
-        show.plans(plans, verbose)
+        show.plans(plans, show_all)
         show.diffs(diffs or [])
         if not isinstance(c.target, api.Cluster) and c.target.runner == "process":
             note_processes(plans)

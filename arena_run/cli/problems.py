@@ -10,9 +10,14 @@ import click
 from ..spec.errors import Problem, escape
 
 
-def report(problems: Sequence[Problem], output: str = "text") -> None:
+def report(problems: Sequence[Problem], output: str = "table") -> None:
     if output == "json":
         click.echo(json.dumps([p.to_dict() for p in problems], indent=2))
+        return
+    if output == "yaml":
+        from ..render.output import to_yaml
+
+        click.echo(to_yaml([[p.to_dict() for p in problems]], explicit_start=False), nl=False)
         return
     for p in problems:
         # Plain when piped, so editors and CI annotators can parse it.

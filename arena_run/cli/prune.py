@@ -6,11 +6,12 @@ from typing import Optional
 
 import click
 
-from .app import cli
-from .options import ALL_NAMESPACES, LOCAL, cluster_options, confirm, target
+from .app import cli, examples
+from .options import ALL_NAMESPACES, LOCAL, client, cluster_options, confirm
 
 
-@cli.command()
+@cli.command(epilog=examples("arena-run prune --since 7d --dry-run", "arena-run prune -A --since 12h -y",
+                             "arena-run prune --local --since 1d"))
 @cluster_options
 @ALL_NAMESPACES
 @click.option("--since", required=True, help="Finished longer ago than this, e.g. 7d, 12h.")
@@ -27,19 +28,19 @@ def prune(namespace: Optional[str], kubeconfig: Optional[str], context: Optional
     from . import show
 
     older_than = api.parse_duration(since)
-    cluster = target(local, kubeconfig, context)
-    candidates = api.prunable(cluster, older_than, namespace=namespace, all_namespaces=all_namespaces)
+    c = client(local, kubeconfig, context, namespace)
+    candidates = c.prune(older_than, dry_run=True, all_namespaces=all_namespaces)
     if not candidates:
-        ns = api.namespace_of(cluster, namespace, all_namespaces)
+        ns = api.namespace_of(c.target, namespace, all_namespaces)
         show.out.print(f"Nothing to prune: no experiment{' in ' + ns if ns else ''} finished more than {since} ago.")
         return 0
     found = []
-    for c in candidates:
-        exp = api.lookup(cluster, c.name, c.namespace)
+    for cand in candidates:
+        exp = api.lookup(c.target, cand.name, cand.namespace)
         if not exp.exists:
             continue
-        jobs = ", ".join(f"{n} {p}" for n, p in c.jobs)
-        show.out.print(f"Experiment [bold cyan]{c.name}[/] in {c.namespace}: finished {c.ago} ago ({jobs})")
+        jobs = ", ".join(f"{n} {p}" for n, p in cand.jobs)
+        show.out.print(f"Experiment [bold cyan]{cand.name}[/] in {cand.namespace}: finished {cand.ago} ago ({jobs})")
         show.objects(exp)
         found.append(exp)
     if dry_run or not found:
@@ -50,6 +51,6 @@ def prune(namespace: Optional[str], kubeconfig: Optional[str], context: Optional
     from .progress import Reporter
 
     with Reporter(show.out, show.err, len(found), "Deleting") as progress:
-        api.delete(cluster, found, progress=progress)
+        c.delete(found, progress=progress)
     show.out.print(f"[green]Deleted[/] {len(found)} experiment(s).")
     return 0

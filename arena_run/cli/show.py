@@ -75,7 +75,7 @@ def objects(found: Found) -> None:
         out.print(f"  [red]-[/] {kind} {name}{note}")
 
 
-def plans_json(items: list[Plan], diffs: Optional[list[ObjectDiff]] = None) -> None:
+def plans_json(items: list[Plan], diffs: Optional[list[ObjectDiff]] = None, fmt: str = "json") -> None:
     data = [p.to_dict() for p in items]
     if diffs is not None:
         # Each changed action gains its unified diff, in the plan's own order.
@@ -84,7 +84,10 @@ def plans_json(items: list[Plan], diffs: Optional[list[ObjectDiff]] = None) -> N
             for action, d in zip(plan.actions, entry["actions"]):
                 if action.key in texts:
                     d["diff"] = texts[action.key]
-    out.print_json(json.dumps(data))
+    if fmt == "yaml":
+        structured(data, "yaml")
+    else:
+        out.print_json(json.dumps(data))
 
 
 def diffs(items: list[ObjectDiff]) -> None:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
-from .app import cli
-from .options import LOCAL, client, cluster_options, validate_files
+from .app import cli, examples
+from .options import LOCAL, client, cluster_options, output, validate_files
 
 if TYPE_CHECKING:
     from rich.console import Group
@@ -16,11 +16,15 @@ if TYPE_CHECKING:
     from ..api import ExperimentStatus
 
 
-@cli.command()
+@cli.command(epilog=examples(
+    "arena-run status",
+    "arena-run status -A -o wide | awk '$5 == \"Failed\"'",
+    "arena-run status examples/tf-git -w",
+    "arena-run status --local mnist -o json"))
 @click.argument("targets", nargs=-1, type=str)
 @cluster_options
 @click.option("-A", "--all-namespaces", is_flag=True, help="Experiments of every namespace.")
-@click.option("-o", "--output", type=click.Choice(["table", "json", "yaml"]), default="table")
+@output("wide", help="wide: one row per job, one value per cell (for awk, grep); json/yaml: docs/json.md.")
 @click.option("-w", "--watch", is_flag=True, help="Keep refreshing (Ctrl-C to stop).")
 @LOCAL
 def status(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optional[str], context: Optional[str],
@@ -40,24 +44,26 @@ def status(targets: tuple[str, ...], namespace: Optional[str], kubeconfig: Optio
     def gather() -> list[ExperimentStatus]:
         return c.status(list(targets) or None, all_namespaces=all_namespaces)
 
-    if output != "table":
-        show.structured([s.to_dict() for s in gather()], output)
-        return 0
     none = "No local experiments." if local else "No experiments."
 
     def render(items: list[ExperimentStatus]) -> Group:
         from rich.console import Group
         from rich.text import Text
 
-        parts: list[Text | str] = [show.status_table(items, all_namespaces)] if items else [none]
-        if len(items) == 1:
+        wide = output == "wide"
+        parts: list[Text | str] = [show.status_table(items, all_namespaces, wide)] if items else [none]
+        if len(items) == 1 and not wide:
             parts += show.status_detail(items[0])
         return Group(*parts)
 
     items = gather()
+    code = 0 if items or not targets else 1  # named experiments not found: 1, whatever -o says
+    if output in ("json", "yaml"):
+        show.structured([s.to_dict() for s in items], output)
+        return code
     if not watch:
         show.out.print(render(items))
-        return 0 if items or not targets else 1
+        return code
     from rich.live import Live
 
     try:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Optional
 
 import click
 
-from .app import cli
-from .options import ALL_NAMESPACES, LOCAL, OUTPUT, client, cluster_options
+from .app import cli, examples
+from .options import ALL_NAMESPACES, LOCAL, OUTPUT, VERBOSE, client, cluster_options
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -30,12 +30,14 @@ class Grid:
         return grid(self.columns, self.rows)
 
 
-@cli.group()
+@cli.group(epilog=examples("arena-run top node", "arena-run top job -A", "arena-run top job --local -o json",
+                           "arena-run top queue"))
 def top() -> None:
     """GPUs per node or per job, as `arena top`; Kueue's queues and their quota."""
 
 
-@top.command("node")
+@top.command("node", epilog=examples("arena-run top node", "arena-run top node --local -o yaml"))
+@VERBOSE
 @click.option("--context", help="kubeconfig context (default: the current one).")
 @click.option("--kubeconfig", type=click.Path(), help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config).")
 @OUTPUT
@@ -58,7 +60,7 @@ def top_node(kubeconfig: Optional[str], context: Optional[str], output: str, loc
     return 0
 
 
-@top.command("job")
+@top.command("job", epilog=examples("arena-run top job", "arena-run top job -A -o json"))
 @cluster_options
 @ALL_NAMESPACES
 @OUTPUT
@@ -76,9 +78,9 @@ def top_job(namespace: Optional[str], kubeconfig: Optional[str], context: Option
         show.out.print("No jobs.")
         return 0
     table = Grid((["NAMESPACE"] if all_namespaces else []) +
-                 ["EXPERIMENT", "JOB", "STATUS", "GPU(Requested)", "GPU(Allocated)", "NODES", "AGE"])
+                 ["EXPERIMENT", "JOB", "PHASE", "GPU(Requested)", "GPU(Allocated)", "NODES", "AGE"])
     for j in jobs:
-        table.add_row(*([j.namespace] if all_namespaces else []), j.experiment, j.name, j.status,
+        table.add_row(*([j.namespace] if all_namespaces else []), j.experiment, j.name, j.phase,
                       str(j.gpus_requested), str(j.gpus_allocated), ",".join(j.nodes) or "-", j.age)
     show.out.print(table)
     show.out.print(f"Allocated/Requested GPUs of these jobs: {sum(j.gpus_allocated for j in jobs)}/"
@@ -86,7 +88,8 @@ def top_job(namespace: Optional[str], kubeconfig: Optional[str], context: Option
     return 0
 
 
-@top.command("queue")
+@top.command("queue", epilog=examples("arena-run top queue", "arena-run top queue -A -o json",
+                                      "arena-run top queue --local"))
 @cluster_options
 @ALL_NAMESPACES
 @OUTPUT
@@ -99,10 +102,9 @@ def top_queue(namespace: Optional[str], kubeconfig: Optional[str], context: Opti
     A user who may not read the cluster-scoped ClusterQueues gets the LocalQueues and a note saying so.
     With --local: this machine's one implicit queue (docs/local.md).
     """
-    from ..api import top_queues
     from . import show
 
-    report = top_queues(target(local, kubeconfig, context), namespace=namespace, all_namespaces=all_namespaces)
+    report = client(local, kubeconfig, context, namespace).top("queues", all_namespaces=all_namespaces)
     if output != "table":
         show.structured(report.to_dict(), output)
         return 0

@@ -50,8 +50,15 @@ def _labels(obj: dict[str, Any]) -> dict[str, Any]:
     return obj["metadata"].get("labels") or {}
 
 
+def again(verb: str, experiment: str, namespace: str, local: bool) -> str:
+    """The command that looks further, on the same target: `arena-run status -n ns x`, or `--local`."""
+    return f"arena-run {verb} {'--local' if local else '-n ' + namespace} {experiment}"
+
+
 def resolve(experiment: str, namespace: str, jobs: list[dict[str, Any]], pods: list[dict[str, Any]], *, component: str = "job",
-            role: Optional[str] = None, index: Optional[int] = None, point: Optional[str] = None) -> PodContainer:
+            role: Optional[str] = None, index: Optional[int] = None, point: Optional[str] = None,
+            local: bool = False) -> PodContainer:
+    """local: the experiment is this machine's (hints say --local, not -n)."""
     if component not in COMPONENTS:
         raise LogsError(f"--component must be one of {', '.join(COMPONENTS)}, not {component!r}")
     mine = [p for p in pods if _labels(p).get(EXPERIMENT) == experiment]
@@ -68,7 +75,7 @@ def resolve(experiment: str, namespace: str, jobs: list[dict[str, Any]], pods: l
 
     jobs = [j for j in jobs if _labels(j).get(EXPERIMENT) == experiment]
     if not jobs:
-        raise LogsError(f"experiment {experiment} in {namespace} has no job (arena-run status {experiment})")
+        raise LogsError(f"experiment {experiment} in {namespace} has no job ({again('status', experiment, namespace, local)})")
     if point:
         chosen = [j for j in jobs if point in (j["metadata"]["name"], _labels(j).get(SWEEP_POINT))]
         if not chosen:
@@ -156,14 +163,18 @@ def find_container(cluster: Reader, experiment: str, namespace: str, *, componen
         jobs = [j for gk in JOB_GROUP_KINDS for j in list_kind(cluster, gk, namespace, selector)]
         return jobs, list_kind(cluster, "Pod", namespace, selector)
 
+    from ..local.view import LocalView  # the hints name the target: a cluster's namespace, or --local
+
+    local = isinstance(cluster, LocalView)
     jobs, pods = read(experiment)
     point_job = _POINT_JOB.fullmatch(experiment)
     if not jobs and not pods and point_job and not point and component == "job":
         parent_jobs, parent_pods = read(point_job.group(1))
         if any(j["metadata"]["name"] == experiment for j in parent_jobs):
             return resolve(point_job.group(1), namespace, parent_jobs, parent_pods, component=component, role=role,
-                           index=index, point=experiment)
-    return resolve(experiment, namespace, jobs, pods, component=component, role=role, index=index, point=point)
+                           index=index, point=experiment, local=local)
+    return resolve(experiment, namespace, jobs, pods, component=component, role=role, index=index, point=point,
+                   local=local)
 
 
 _POINT_JOB = re.compile(r"(.+)-[0-9a-f]{8}")

@@ -128,7 +128,7 @@ class JobGPUs:
     experiment: str
     name: str
     kind: str
-    status: str
+    phase: str  # as status says it, except Pending while a replica waits (Arena's top)
     gpus_requested: int
     gpus_allocated: int
     nodes: list[str]
@@ -136,7 +136,7 @@ class JobGPUs:
 
 
 def top_jobs(jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.datetime) -> list[JobGPUs]:
-    """Per job: status (Pending while a replica waits, as Arena), GPUs requested and allocated, nodes, age."""
+    """Per job: phase (Pending while a replica waits, as Arena), GPUs requested and allocated, nodes, age."""
     by_job: dict[tuple[Optional[str], str], list[dict[str, Any]]] = {}
     for pod in pods:
         meta = pod["metadata"]
@@ -155,9 +155,10 @@ def top_jobs(jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.dat
         holding = [p for p in mine if holds_gpus(p)]
         out.append(JobGPUs(
             namespace=meta.get("namespace", ""), experiment=(meta.get("labels") or {}).get(EXPERIMENT, ""),
-            name=meta["name"], kind=job.get("kind", ""), status=phase, gpus_requested=requested,
+            name=meta["name"], kind=job.get("kind", ""), phase=phase, gpus_requested=requested,
             gpus_allocated=sum(pod_gpus(p["spec"]) for p in holding),
-            nodes=sorted({p["spec"]["nodeName"] for p in holding}),
+            # Every node its pods run on, as status says it (GPUs or not).
+            nodes=sorted({p["spec"]["nodeName"] for p in mine if (p.get("spec") or {}).get("nodeName")}),
             age=age(parse_time(meta.get("creationTimestamp")), now),
         ))
     return sorted(out, key=lambda j: (j.namespace, j.experiment, j.name))
