@@ -102,7 +102,7 @@ def test_ttl_removes_a_finished_job_and_it_is_not_run_again(local):
     wait_until(lambda: not store.objects("short"), what="the job removed after its TTL")
     plan = local.cli("plan", "--local", "--detailed-exitcode", f)
     assert plan.returncode == 0 and "finished and removed after its TTL" in local.cli(
-        "plan", "--local", "-v", f).stdout
+        "plan", "--local", "--all", f).stdout
     assert lines(local) == ["one"]
     assert local.cli("apply", "--local", "-y", "--rerun", "--wait", f).returncode == 0
     assert lines(local) == ["one", "one"]
