@@ -139,8 +139,8 @@ def test_top_node_and_top_job_count_exactly(cluster, kube, namespace, fake_nodes
     code, out, _ = run_cli("top", "job", "-n", namespace, "-o", "json")
     assert code == 0
     (job,) = json.loads(out)
-    assert {k: job[k] for k in ("experiment", "name", "kind", "status", "gpus_requested", "gpus_allocated",
-                                "nodes")} == {"experiment": "exp", "name": "exp", "kind": "TFJob", "status": "Running",
+    assert {k: job[k] for k in ("experiment", "name", "kind", "phase", "gpus_requested", "gpus_allocated",
+                                "nodes")} == {"experiment": "exp", "name": "exp", "kind": "TFJob", "phase": "Running",
                                               "gpus_requested": 4, "gpus_allocated": 4, "nodes": [big]}
     code, out, _ = run_cli("top", "job", "-n", namespace)
     assert code == 0 and out.splitlines()[1].split()[:6] == ["exp", "exp", "Running", "4", "4", big]
