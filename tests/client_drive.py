@@ -1,5 +1,5 @@
-"""One script of arena_run.Client calls, run on this machine (tests/local/test_client.py) and on the
-control plane (tests/cluster/test_client.py): switching target is the constructor's argument alone."""
+"""One script of arena_run.Client calls, run on this machine (tests/local/test_client_here.py) and on the
+control plane (tests/cluster/test_client_on_cluster.py): switching target is the constructor's argument alone."""
 
 from __future__ import annotations
 

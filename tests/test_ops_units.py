@@ -124,9 +124,9 @@ def test_top_jobs_requested_allocated_nodes_and_arenas_pending_rule():
             job_pod("b", "Worker", 0, "n1"), job_pod("b", "Worker", 1, None, "Pending"),
             job_pod("c", "Worker", 0, "n1", "Succeeded", ns="other"), job_pod("a", "Worker", 0, "n9", ns="other")]
     out = {j.name: j for j in top_jobs(jobs, pods, NOW)}
-    assert (out["a"].status, out["a"].gpus_requested, out["a"].gpus_allocated, out["a"].nodes) == ("Running", 4, 4, ["n1", "n2"])
-    assert (out["b"].status, out["b"].gpus_allocated, out["b"].nodes) == ("Pending", 2, ["n1"])
-    assert (out["c"].status, out["c"].gpus_allocated, out["c"].age) == ("Succeeded", 0, "2h")
+    assert (out["a"].phase, out["a"].gpus_requested, out["a"].gpus_allocated, out["a"].nodes) == ("Running", 4, 4, ["n1", "n2"])
+    assert (out["b"].phase, out["b"].gpus_allocated, out["b"].nodes) == ("Pending", 2, ["n1"])
+    assert (out["c"].phase, out["c"].gpus_allocated, out["c"].age) == ("Succeeded", 0, "2h")
 
 
 # --- prune ----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """arena_run.Client, whatever its target: Python input refused as files are, short reprs, notebook tables,
-annotations that help() shows resolved, logs as str lines.  (Driving a target: tests/local/test_client.py
-and tests/cluster/test_client.py, the same calls.)"""
+annotations that help() shows resolved, logs as str lines.  (Driving a target: tests/local/test_client_here.py
+and tests/cluster/test_client_on_cluster.py, the same calls.)"""
 
 from __future__ import annotations
 

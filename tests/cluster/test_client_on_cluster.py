@@ -1,4 +1,4 @@
-"""arena_run.Client on the control plane: the very calls tests/local/test_client.py makes on this machine."""
+"""arena_run.Client on the control plane: the very calls tests/local/test_client_here.py makes on this machine."""
 
 from __future__ import annotations
 
