@@ -109,7 +109,7 @@ def test_mpijob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     assert (job["kind"], job["replicas"], job["gpus_requested"]) == ("MPIJob", {"Launcher": "1/1", "Worker": "2/2"}, 2)
     code, out, _ = run_cli("top", "job", "-n", namespace, "-o", "json")
     (row,) = json.loads(out)
-    assert (row["kind"], row["status"], row["gpus_requested"], row["gpus_allocated"]) == ("MPIJob", "Running", 2, 2)
+    assert (row["kind"], row["phase"], row["gpus_requested"], row["gpus_allocated"]) == ("MPIJob", "Running", 2, 2)
 
     # logs: the launcher's, as Arena reads an MPI job's.
     serve_logs(cluster, namespace, launcher, tmp_path / "launcher.log", cri(["launcher: step 1"]))
@@ -187,7 +187,7 @@ def test_trainjob_lifecycle(cluster, kube, namespace, tmp_path, run_cli):
     assert (job["kind"], job["replicas"], job["gpus_requested"]) == ("TrainJob", {"Node": "2/2"}, 2)
     code, out, _ = run_cli("top", "job", "-n", namespace, "-o", "json")
     (row,) = json.loads(out)
-    assert (row["kind"], row["status"], row["gpus_requested"], row["gpus_allocated"]) == ("TrainJob", "Running", 2, 2)
+    assert (row["kind"], row["phase"], row["gpus_requested"], row["gpus_allocated"]) == ("TrainJob", "Running", 2, 2)
     serve_logs(cluster, namespace, node0["metadata"]["name"], tmp_path / "node0.log", cri(["node 0: loss 0.1"]))
     assert until(lambda: run_cli("logs", "-n", namespace, "llm")[1], timeout=30) == "node 0: loss 0.1\n"
 
