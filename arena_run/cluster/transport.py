@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 if TYPE_CHECKING:
     from urllib3.response import BaseHTTPResponse
 
-from .. import __version__
+from .._version import __version__
 from .endpoint import Endpoint, pool
 from .errors import ClusterError, api_error, one_line, transport_failure
 from .retry import BROKEN, NOT_SENT, RetryPolicy, parse_retry_after
