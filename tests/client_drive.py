@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from arena_run import api
 from tests.waiting import until
 
 LINES = ["hello from the client", "second line"]
@@ -35,5 +36,7 @@ def drive(c, path: str, name: str, *, started: Callable[[], None], finish: Calla
     assert repr(st).startswith(f"<ExperimentStatus {name} in ") and "Succeeded, age " in repr(st)
     assert [(j.experiment, j.name) for j in c.top("jobs")] == [(name, name)]
     assert c.top("nodes").nodes
+    # Kueue's queues (this machine: its one implicit queue), as api.top_queues reads them for the same target.
+    assert c.top("queues").to_dict() == api.top_queues(c.target, namespace=c.namespace).to_dict()
     assert [d.name for d in c.delete(path)] == [name]
     assert [s.name for s in c.status()] == []

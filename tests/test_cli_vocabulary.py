@@ -134,3 +134,25 @@ def test_plan_all_lists_unchanged_objects_and_v_is_the_global_one():
     assert opts["--all"] == "show_all" and opts["-a"] == "show_all"
     verbose = next(p for p in plan.params if "-v" in p.opts)
     assert not verbose.expose_value  # it only sets the root's verbose, as `arena-run -v plan`
+
+
+@pytest.mark.parametrize("raised,expected", [(EOFError, False), (KeyboardInterrupt, KeyboardInterrupt)],
+                         ids=["ctrl-D is a no", "ctrl-C is still an interrupt (exit 130)"])
+def test_the_end_of_input_at_a_question_is_a_no(monkeypatch, raised, expected):
+    """click answers both keys with Abort; the CLI tells them apart, so ctrl-D says "Nothing was applied."
+    (tests/local/test_consent_prompt on a real terminal) and ctrl-C stays an interrupt."""
+    from arena_run.cli import options
+
+    def ask(question, default):
+        try:
+            raise raised
+        except raised:
+            raise click.Abort() from None  # as click.termui.confirm does
+
+    monkeypatch.setattr(options.click, "confirm", ask)
+    monkeypatch.setattr(options.sys.stdin, "isatty", lambda: True)
+    if expected is KeyboardInterrupt:
+        with pytest.raises(KeyboardInterrupt):
+            options.confirm("Go?", False)
+    else:
+        assert options.confirm("Go?", False) is False

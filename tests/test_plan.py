@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from arena_run.objects.applyset import FINISHED_JOBS, GROUP_KINDS, SOURCE, applyset_id
+from arena_run._version import __version__
+from arena_run.objects.applyset import FINISHED_JOBS, GROUP_KINDS, SOURCE, TOOLING, applyset_id
 from arena_run.objects.keys import Live, key_of
 from arena_run.objects.phase import job_phase
 from arena_run.objects.quantity import Quantity
@@ -222,6 +223,7 @@ def test_a_job_seen_finished_is_recorded_and_kept_after_its_ttl():
     assert [a.reason for a in plan.actions if a.key == job_key] == ["finished"] and not plan.changes
     # Apply records that it saw the job finished: a parent write, no member write.
     assert json.loads(plan.parent_last["metadata"]["annotations"][FINISHED_JOBS]).keys() == {"exp"}
+    assert plan.record_only and plan.record_note == "the finished job(s) it now sees"
     assert make_plan(exp(), NS, live, rerun=True).counts()["replace"] == 1
 
     after = live._replace(parent=plan.parent_last)
@@ -232,6 +234,17 @@ def test_a_job_seen_finished_is_recorded_and_kept_after_its_ttl():
     assert make_plan(exp(), NS, after, rerun=True).counts()["create"] == 1
     # Changed since: it runs again.
     assert make_plan(exp(EXP.replace("sleep 1", "sleep 3")), NS, after).counts()["create"] == 1
+
+
+def test_a_record_an_older_version_wrote_is_only_rewritten_and_plan_says_so():
+    """Nothing finished and nothing changed but the version that keeps the record: plan must not
+    say it records finished jobs."""
+    live = recorded()
+    live.parent["metadata"]["annotations"][TOOLING] = "arena-run/0.0.1"
+    plan = make_plan(exp(), NS, live)
+    assert plan.record_only and not plan.changes and not plan.to_review
+    assert plan.record_note == f"that arena-run {__version__} keeps it now"
+    assert plan.parent_last["metadata"]["annotations"][TOOLING] == f"arena-run/{__version__}"
 
 
 def test_a_job_deleted_while_running_is_recreated():

@@ -107,7 +107,13 @@ def confirm(question: str, yes: bool) -> bool:
         return True
     if not sys.stdin.isatty():
         raise click.ClickException("no terminal to confirm on: pass --yes to go ahead")
-    return click.confirm(question, default=False)
+    try:
+        return click.confirm(question, default=False)
+    except click.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort too: still 130
+            raise KeyboardInterrupt from None
+        click.echo(err=True)  # ctrl-D, the end of input, is a no; the terminal's line ends here
+        return False
 
 
 def validate_files(targets: tuple[str, ...]) -> None:

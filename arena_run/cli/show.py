@@ -54,7 +54,7 @@ def plans(items: list[Plan], verbose: bool = False) -> None:
         summary = plan.summary()
         if plan.record_only:
             out.print(Text("  No changes.", style="green")
-                      + Text(f" ({summary}; apply records the finished job(s) it now sees)", style="dim"))
+                      + Text(f" ({summary}; apply records {plan.record_note})", style="dim"))
         elif plan.deferred and not plan.changes:
             out.print(f"  Nothing to do now: {summary}.")
         elif not plan.has_changes:

@@ -119,6 +119,8 @@ class Plan:
     # finished): apply still writes it, but nothing the user would review
     # changes, so `plan --detailed-exitcode` is not tripped by a job ending.
     record_only: bool = False
+    # What that bookkeeping records, as plan says it ("the finished job(s) it now sees").
+    record_note: str = ""
     # Said, not refused: what the cluster will make of it (a LocalQueue that does not exist).
     warnings: list[str] = field(default_factory=list)
 
@@ -238,8 +240,12 @@ def make_plan(exp: Experiment, namespace: str, live: Live, *, source: str = "",
     # Apply's own bookkeeping: the jobs it saw finish, and which arena-run version wrote the record last.
     bookkeeping = {f"metadata.annotations.{FINISHED_JOBS}", f"metadata.annotations.{TOOLING}"}
     record_only = first is None and bool(changed) and set(changed) <= bookkeeping
+    notes = [what for key, what in ((FINISHED_JOBS, "the finished job(s) it now sees"),
+                                    (TOOLING, f"that arena-run {__version__} keeps it now"))
+             if record_only and f"metadata.annotations.{key}" in changed]
     return Plan(exp.name, namespace, source, actions, first, last, problems,
                 live_parent=live.parent, live_keys=frozenset(live.members), record_only=record_only,
+                record_note=" and ".join(notes),
                 warnings=_queue_warnings(desired, namespace, live.queues))
 
 
