@@ -63,6 +63,12 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
     name = plan.experiment
     base = os.path.dirname(plan.source) if plan.source else os.getcwd()
     with store.apply_lock(name):
+        if plan.parent_first is not None and _recorded(store, name) is None:
+            # A new experiment's record (or the one --adopt writes again) before its first member, as the
+            # ApplySet parent on a cluster: members without a record are then damage, never an apply cut
+            # short, and status never misses a job that runs.  (An existing record is rewritten only at
+            # the end: it says what the members were rendered from.)
+            store.write_parent(name, plan.parent_first)
         for action in plan.actions:
             if action.op in ("unchanged", "keep", "defer"):  # defer: the running job stays as it is
                 continue
@@ -91,8 +97,6 @@ def apply_local(store: Store, plan: Plan, *, volumes: Optional[dict[str, Any]] =
         result.started += _installed_since(store, name)
         if plan.parent_last is not None:
             store.write_parent(name, plan.parent_last)
-        elif plan.parent_first is not None and _recorded(store, name) is None:
-            store.write_parent(name, plan.parent_first)
         if needs_supervisor(store, name):
             supervisor.start(store, name)
     return result

@@ -183,11 +183,29 @@ class Store:
         return os.path.join(self.experiments_dir(), experiment)
 
     def names(self) -> list[str]:
+        """The experiments recorded here: those with a record, and those whose record is gone while
+        members remain (damage: parent() says so, rather than a running job going unseen)."""
         try:
-            return sorted(n for n in os.listdir(self.experiments_dir())
-                          if os.path.exists(os.path.join(self.experiments_dir(), n, "parent.json")))
+            found = os.listdir(self.experiments_dir())
         except FileNotFoundError:
             return []
+        return sorted(n for n in found
+                      if os.path.lexists(os.path.join(self.dir(n), "parent.json")) or self.has_members(n))
+
+    def has_members(self, experiment: str) -> bool:
+        """Whether any member of the experiment is recorded (its record aside)."""
+        root = os.path.join(self.dir(experiment), "objects")
+        try:
+            kinds = os.listdir(root)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        for kind in kinds:
+            try:
+                if any(name.endswith(".json") for name in os.listdir(os.path.join(root, kind))):
+                    return True
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return False
 
     def apply_lock(self, experiment: str) -> contextlib.AbstractContextManager[None]:
         return locked(os.path.join(self.dir(experiment), "apply.lock"))
@@ -251,6 +269,10 @@ class Store:
             parent: Optional[dict[str, Any]] = read_json(path, shape=dict)
             if parent is not None and not isinstance(parent.get("metadata"), dict):
                 raise Damaged(path, "no metadata")
+            # apply writes the record before a new experiment's first member (apply/local.py), as the
+            # ApplySet parent on a cluster: members without one are a record removed by hand.
+            if parent is None and self.has_members(experiment):
+                raise Damaged(path, "missing, while members of the experiment are recorded")
         except Damaged as exc:
             raise Damaged(path, exc.why,
                           f"arena-run apply --local --adopt FILE writes it again from the file; "

@@ -45,14 +45,25 @@ def cut_short(path):
         fh.write(text[: len(text) // 2])
 
 
-def test_a_truncated_record_is_said_in_one_line_and_delete_still_stops_everything(local):
-    running(local)
+# A record cut short, or removed while its job runs (a removed one hid the running job from status and
+# plan offered to create it again).
+DAMAGES = {"cut short": (cut_short, "not JSON: cut short or edited by hand"),
+           "removed": (os.remove, "missing, while members of the experiment are recorded")}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_record_is_said_in_one_line_and_delete_still_stops_everything(local, damage):
+    f = running(local)
     parent = local.store().dir("dmg") + "/parent.json"
-    cut_short(parent)
+    spoil, why = DAMAGES[damage]
+    spoil(parent)
     status = local.cli("status", "--local")
     assert status.returncode == 1 and "No local experiments" not in status.stdout
     (line,) = status.stderr.splitlines()
-    assert f"{parent} is damaged (not JSON: cut short or edited by hand)" in line
+    assert f"{parent} is damaged ({why})" in line
+    plan = local.cli("plan", "--local", f)
+    assert plan.returncode == 1 and "create" not in plan.stdout, plan.stdout + plan.stderr
+    assert f"{parent} is damaged ({why})" in plan.stderr
     assert "arena-run delete --local dmg" in line
     deleted = local.cli("delete", "--local", "-y", "dmg")
     assert deleted.returncode == 0, deleted.stderr
@@ -201,13 +212,14 @@ def test_a_fifo_in_place_of_the_supervisor_log_is_one_line(local):
     assert supervisors(local) == [] and local.store().objects("dmg") == [] and local.store().names() == []
 
 
-def test_adopt_writes_a_cut_short_record_again_and_the_running_job_goes_on(local):
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_adopt_writes_a_damaged_record_again_and_the_running_job_goes_on(local, damage):
     """Issue 18 item 9: `--adopt` could not recover a truncated parent.json, though its hint said so."""
     f = running(local)
     store = local.store()
     (before,) = store.objects("dmg")
     parent = store.dir("dmg") + "/parent.json"
-    cut_short(parent)
+    DAMAGES[damage][0](parent)
     plain = local.cli("apply", "--local", "-y", f)
     assert plain.returncode == 1 and "apply --local --adopt FILE writes it again" in plain.stderr
     adopted = local.cli("apply", "--local", "--adopt", "-y", f)
