@@ -173,7 +173,7 @@ def test_an_older_arena_run_refuses_what_this_one_wrote(cluster, kube, namespace
     before = written(cluster, namespace)
     older = "0.1.0"
     proc = subprocess.run(
-        [sys.executable, "-c", f"import arena_run; arena_run.__version__ = {older!r}; "
+        [sys.executable, "-c", f"import arena_run._version as v; v.__version__ = {older!r}; "
          "from arena_run.cli import main; raise SystemExit(main())", "apply", "-y", "-n", namespace, path],
         capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stdout + proc.stderr
