@@ -104,3 +104,19 @@ def test_an_edit_of_the_file_is_the_users_change_even_after_an_upgrade():
     (action,) = [a for a in make_plan(exp(text), NS, live).actions if a.kind == "TFJob"]
     assert action.op == "replace" and not action.tool_caused and action.stops_unfinished_job
     assert _sync(live.parent, grouped(live), exp(text), NS)[0] == "changed (not applied)"
+
+
+def test_an_edit_an_interrupted_apply_left_unwritten_is_still_the_users_after_an_upgrade():
+    """An apply writes the parent before any member; killed right after it, the members are as before.
+    The record written first must still say what the members were rendered from: were it the edited
+    file, an upgraded arena-run would take the unwritten edit for its own rendering and defer it."""
+    live, text = state("none", "running", job_gone=False, drift=False, older_renderer=True)
+    edited = exp(EDITS["job command"])
+    first = make_plan(edited, NS, live).parent_first  # what that (older) apply wrote before it was killed
+    assert first is not None
+    first["metadata"]["annotations"][TOOLING] = live.parent["metadata"]["annotations"][TOOLING]
+    interrupted = live._replace(parent=first)
+    (action,) = [a for a in make_plan(edited, NS, interrupted).actions if a.kind == "TFJob"]
+    assert action.op == "replace" and not action.tool_caused, action.reason
+    assert "forces replacement: job.command" in action.reason
+    assert _sync(interrupted.parent, grouped(interrupted), edited, NS)[0] == "changed (not applied)"

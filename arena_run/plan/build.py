@@ -507,13 +507,23 @@ def _essence(obj: dict[str, Any]) -> dict[str, Any]:
 def _superset(final: dict[str, Any], live_parent: Optional[dict[str, Any]], kinds: set[str]) -> dict[str, Any]:
     # Written before any member: it must name every kind a member may have,
     # old or new, so an apply interrupted at any point leaves nothing that a
-    # later run (or kubectl) cannot find.  The record of finished jobs is the
-    # old one until the members are applied.
+    # later run (or kubectl) cannot find.  What it records of the experiment
+    # stays the old record until the members are applied: the finished jobs,
+    # and the file and version the members were rendered from, so that after
+    # an apply killed here the next plan (by a newer arena-run too) still tells
+    # the file's unwritten edit from a change of rendering (_Origin).
     out: dict[str, Any] = json.loads(json.dumps(final))
     ann = out["metadata"]["annotations"]
     ann["applyset.kubernetes.io/contains-group-kinds"] = ",".join(sorted(kinds))
     old_ann = (live_parent or {}).get("metadata", {}).get("annotations") or {}
     ann[FINISHED_JOBS] = old_ann.get(FINISHED_JOBS, "{}")
+    if live_parent is not None:
+        for key in (SPEC_HASH, TOOLING):
+            if key in old_ann:
+                ann[key] = old_ann[key]
+        old_record = (live_parent.get("data") or {}).get(EXPERIMENT_KEY)
+        if old_record is not None:
+            out.setdefault("data", {})[EXPERIMENT_KEY] = old_record
     return out
 
 
