@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any, Optional
 
 from .jobs import JOB_KIND_NAMES
+from .kueue import held_by_kueue
 from .times import parse_time
 
 # The phases a job ends in; every other phase (Pending, Queued, Suspended, Running, Restarting) is unfinished.
@@ -44,6 +45,20 @@ def job_phase(job: Optional[dict[str, Any]]) -> str:
     if "Suspended" in true:
         return "Suspended"
     return "Pending"
+
+
+def shown_phase(job: dict[str, Any], pods: list[dict[str, Any]], queue_state: Optional[str] = None) -> str:
+    """The phase status and top show for a job: its own (job_phase); Pending while a pod of it waits
+    (Arena's rule: not running until every replica is); Queued while Kueue holds it back, that is its
+    Workload not admitted (queue_state "queued") or, where no Workload was read (queue_state None, or
+    "no workload"), the job suspended under a queue label."""
+    phase = job_phase(job)
+    if phase == "Running" and any((p.get("status") or {}).get("phase") == "Pending" for p in pods):
+        phase = "Pending"
+    if phase in ("Pending", "Suspended") and (
+            queue_state == "queued" or (queue_state in (None, "no workload") and held_by_kueue(job))):
+        phase = "Queued"
+    return phase
 
 
 def finished(job: Optional[dict[str, Any]]) -> bool:

@@ -16,10 +16,10 @@ from ..objects.gpus import holds_gpus, pod_gpus
 from ..objects.jobs import pod_job, pod_role, replica_specs
 from ..objects.keys import Live, key_of
 from ..objects.kinds import JOB_GROUP_KINDS
-from ..objects.kueue import Queueing, held_by_kueue
+from ..objects.kueue import Queueing
 from ..objects.live import side_by_side
 from ..objects.labels import COMPONENT, EXPERIMENT, MANAGED, RUNNER, SWEEP_PARAMS
-from ..objects.phase import finished, job_phase
+from ..objects.phase import finished, shown_phase
 from ..objects.reader import Reader
 from ..objects.times import age, parse_time
 from ..plan import Action, desired_members, experiment_hash, make_plan
@@ -254,12 +254,8 @@ def _job_status(job: dict[str, Any], pods: list[dict[str, Any]], now: dt.datetim
                 queue: Optional[Queueing] = None) -> JobStatus:
     name = job["metadata"]["name"]
     mine = [p for p in pods if pod_job(p) == name]
-    phase = job_phase(job)
-    if phase == "Running" and any(p.get("status", {}).get("phase") == "Pending" for p in mine):
-        phase = "Pending"  # Arena's rule: a job is not running while a replica waits
-    if queue is not None and phase in ("Pending", "Suspended") and (
-            queue.state == "queued" or (queue.state == "no workload" and held_by_kueue(job))):
-        phase = "Queued"  # Kueue holds it (suspended) until its Workload is admitted; locally, the ledger
+    # Kueue holds a queued job (suspended) until its Workload is admitted; locally, the ledger does.
+    phase = shown_phase(job, mine, queue.state if queue is not None else None)
     specs = replica_specs(job)
     replicas, requested = {}, 0
     for role, spec in specs.items():

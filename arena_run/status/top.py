@@ -22,7 +22,7 @@ from ..objects.gpus import GPU, gpu_count, holds_gpus, pod_gpus
 from ..objects.jobs import pod_job, replica_specs
 from ..objects.kinds import JOB_GROUP_KINDS, KINDS
 from ..objects.labels import EXPERIMENT, MANAGED
-from ..objects.phase import job_phase
+from ..objects.phase import shown_phase
 from ..objects.reader import Reader
 from ..objects.times import age, parse_time
 
@@ -128,7 +128,7 @@ class JobGPUs:
     experiment: str
     name: str
     kind: str
-    phase: str  # as status says it, except Pending while a replica waits (Arena's top)
+    phase: str  # as status says it (objects.phase.shown_phase)
     gpus_requested: int
     gpus_allocated: int
     nodes: list[str]
@@ -136,7 +136,7 @@ class JobGPUs:
 
 
 def top_jobs(jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.datetime) -> list[JobGPUs]:
-    """Per job: phase (Pending while a replica waits, as Arena), GPUs requested and allocated, nodes, age."""
+    """Per job: phase (as status says it), GPUs requested and allocated, nodes, age."""
     by_job: dict[tuple[Optional[str], str], list[dict[str, Any]]] = {}
     for pod in pods:
         meta = pod["metadata"]
@@ -147,9 +147,7 @@ def top_jobs(jobs: list[dict[str, Any]], pods: list[dict[str, Any]], now: dt.dat
     for job in jobs:
         meta = job["metadata"]
         mine = by_job.get((meta.get("namespace"), meta["name"]), [])
-        phase = job_phase(job)
-        if phase == "Running" and any((p.get("status") or {}).get("phase") == "Pending" for p in mine):
-            phase = "Pending"
+        phase = shown_phase(job, mine)  # as status says it (Queued while Kueue holds it back)
         requested = sum(spec.get("replicas", 1) * pod_gpus((spec.get("template") or {}).get("spec") or {})
                         for spec in replica_specs(job).values())
         holding = [p for p in mine if holds_gpus(p)]

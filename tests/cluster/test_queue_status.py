@@ -76,6 +76,11 @@ def test_status_says_queued_with_kueues_reason_and_place(cluster, kube, namespac
     assert a["phase"] == "Running" and a["queue"]["state"] == "admitted" and a["queue"]["reason"] == "Admitted"
     assert a["message"].startswith(f"Admitted by ClusterQueue {q.cluster_queue} (LocalQueue team) since ")
 
+    # top job says the same phases as status (it said Suspended for the jobs Kueue holds).
+    code, out, err = run_cli("top", "job", "-n", namespace, "-o", "json")
+    assert code == 0, err
+    assert {j["name"]: j["phase"] for j in json.loads(out)} == {"a": "Running", "b": "Queued", "c": "Queued"}, out
+
     # The table says it too, in one line under the job.
     code, out, _ = run_cli("status", paths["c"])
     assert code == 0
