@@ -76,7 +76,7 @@ def test_top_shows_a_jobs_gpus_held_in_containers(clocal, engine, busybox_image,
 
     def top():
         jobs = json.loads(clocal.cli("top", "job", "--local", "-o", "json", check=True).stdout)
-        return [(j["name"], j["status"], j["gpus_requested"], j["gpus_allocated"]) for j in jobs]
+        return [(j["name"], j["phase"], j["gpus_requested"], j["gpus_allocated"]) for j in jobs]
 
     # Once the supervisor has seen the worker end, only the master's GPU is held.
     until(lambda: top() == [("gputop", "Running", 2, 1)], timeout=30, interval=0.1, what="top: 1 of 2 GPUs held")
