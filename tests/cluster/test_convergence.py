@@ -162,7 +162,7 @@ def test_an_apply_killed_after_its_parent_write_still_removes(cluster, kube, nam
     del v1["serve"]
     api.apply(kube, write(tmp_path, v1, namespace))
     # v2 drops TensorBoard's CPU and adds a kind (a KServe InferenceService),
-    # so apply writes the parent first, recording v2, before any member.
+    # so apply writes the parent first, naming the new kind, before any member.
     v2 = copy.deepcopy(v1)
     del v2["tensorboard"]["cpu"]
     v2["serve"] = {"type": "kserve", "storage_uri": "pvc://models/m"}
@@ -181,7 +181,10 @@ def test_an_apply_killed_after_its_parent_write_still_removes(cluster, kube, nam
         apply_plan(kube, plan)
     monkeypatch.undo()
     parent = kubectl_json(cluster, "-n", namespace, "get", "configmap", "arena-run-exp")
-    assert "cpu" not in json.loads(parent["data"]["experiment.json"])["tensorboard"]  # the record says v2
+    # It names every kind, old and new, and still records v1, what the members were rendered from.
+    assert "InferenceService.serving.kserve.io" in parent["metadata"]["annotations"][
+        "applyset.kubernetes.io/contains-group-kinds"]
+    assert json.loads(parent["data"]["experiment.json"])["tensorboard"]["cpu"] == "500m"
 
     (plan,) = api.plan(kube, path)
     tb = next(a for a in plan.changes if (a.kind, a.name) == ("Deployment", "exp-tensorboard"))
