@@ -39,6 +39,8 @@ class Queueing:
     message: str = ""  # Kueue's message: which resource, how much is missing; which queue is absent
     since: Optional[str] = None  # when that became so (RFC 3339)
     position: Optional[int] = None  # among its LocalQueue's pending workloads, 1 first (visibility API)
+    # among its ClusterQueue's, every namespace's LocalQueues that share its quota, 1 first (visibility API)
+    cluster_position: Optional[int] = None
     evicted: str = ""  # the last eviction of a job queued again: "Preempted at 2026-...: message"
 
     def to_dict(self) -> dict[str, Any]:

@@ -86,16 +86,18 @@ def add_positions(reader: Reader, queued: list[tuple[str, Queueing, dict[str, An
     if not queues:
         return
     answers = side_by_side(reader, [_pending(reader, ns, name) for ns, name in queues])
-    places: dict[tuple[str, str], dict[str, int]] = {}
+    # (namespace, LocalQueue) -> job uid -> (its place in the LocalQueue, in the ClusterQueue), 1 first
+    places: dict[tuple[str, str], dict[str, tuple[Optional[int], Optional[int]]]] = {}
     for (ns, name), answer in zip(queues, answers):
         for item in (answer or {}).get("items") or []:
             owners = [o.get("uid") for o in (item.get("metadata") or {}).get("ownerReferences") or []]
-            place = item.get("positionInLocalQueue")
-            if isinstance(place, int):
-                for uid in owners:
-                    places.setdefault((ns, name), {})[str(uid)] = place + 1
+            place = tuple(p + 1 if isinstance(p, int) else None
+                          for p in (item.get("positionInLocalQueue"), item.get("positionInClusterQueue")))
+            for uid in owners:
+                places.setdefault((ns, name), {})[str(uid)] = (place[0], place[1])
     for ns, q, job in queued:
-        q.position = places.get((ns, q.local_queue), {}).get(str(job["metadata"].get("uid")))
+        q.position, q.cluster_position = places.get((ns, q.local_queue), {}).get(
+            str(job["metadata"].get("uid")), (None, None))
 
 
 def _pending(reader: Reader, namespace: str, local_queue: str) -> Callable[[], Optional[dict[str, Any]]]:
@@ -112,6 +114,8 @@ def describe(q: Queueing) -> str:
     """One line: where the job waits, its place, Kueue's reason."""
     where = f"in LocalQueue {q.local_queue}" + (f" (ClusterQueue {q.cluster_queue})" if q.cluster_queue else "")
     place = f", #{q.position} of its pending workloads" if q.position else ""
+    if q.position and q.cluster_position and q.cluster_position != q.position:
+        place += f", #{q.cluster_position} of its ClusterQueue's"  # other LocalQueues share the quota
     since = f" since {q.since}" if q.since else ""
     reason = ": ".join(x for x in (q.reason, q.message) if x)
     line = f"Queued {where}{place}{since}" + (f": {reason}" if reason else "")

@@ -101,6 +101,24 @@ def test_status_says_queued_with_kueues_reason_and_place(cluster, kube, namespac
     ], seen
 
 
+def test_status_says_the_place_among_the_cluster_queues_workloads_too(cluster, kube, namespace, queues, tmp_path,
+                                                                        run_cli):
+    """Another LocalQueue feeds the same ClusterQueue: a job first in its own LocalQueue may wait behind
+    workloads of others, and status says how many (Kueue's positionInClusterQueue)."""
+    q = queues(gpus=2)
+    cluster.run_kubectl("apply", "--server-side", "--field-manager=arena-run-test-setup", "-f", "-", input=json.dumps(
+        {"apiVersion": KUEUE, "kind": "LocalQueue", "metadata": {"name": "other", "namespace": namespace},
+         "spec": {"clusterQueue": q.cluster_queue}}))
+    paths = {"a": tf(tmp_path, namespace, "a", gpus=2), "b": tf(tmp_path, namespace, "b", gpus=2),
+             "o": tf(tmp_path, namespace, "o", gpus=2, queue="other")}
+    apply_in_turn(cluster, run_cli, namespace, paths)
+    o = queued_at(run_cli, paths["o"], 1)
+    assert (o["queue"]["local_queue"], o["queue"]["cluster_position"]) == ("other", 2), o
+    assert ", #1 of its pending workloads, #2 of its ClusterQueue's since " in o["message"], o["message"]
+    b = queued_at(run_cli, paths["b"], 1)
+    assert b["queue"]["cluster_position"] == 1 and "ClusterQueue's" not in b["message"], b
+
+
 def test_a_change_to_a_queued_job_keeps_its_place(cluster, kube, namespace, queues, tmp_path, run_cli):
     queues(gpus=2)
     paths = {n: tf(tmp_path, namespace, n, gpus=2) for n in ("a", "b", "c")}

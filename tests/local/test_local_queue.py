@@ -20,7 +20,7 @@ def test_a_job_with_a_queue_that_waits_for_cores_is_queued(local):
     (waiting,) = [j for j in jobs if j["phase"] == "Queued"]
     assert waiting["queue"] == {"local_queue": "team", "state": "queued", "cluster_queue": "local", "reason": "Pending",
                                 "message": "needs 1 core, 0 free of 2", "since": waiting["queue"]["since"],
-                                "position": None, "evicted": ""}
+                                "position": None, "cluster_position": None, "evicted": ""}
     assert waiting["message"] == f"Queued in LocalQueue team (ClusterQueue local) since {waiting['queue']['since']}: " \
                                  "Pending: needs 1 core, 0 free of 2"
     running = [j for j in jobs if j["phase"] == "Running"]
