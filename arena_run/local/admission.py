@@ -23,7 +23,7 @@ from .resources import cores_available
 from .runner import check_namespaces
 from .state import LocalError, data_home
 
-RUN_HERE = ("TFJob", "PyTorchJob", "Deployment", "Service", "InferenceService")  # InferenceService: refused below
+RUN_HERE = LOCAL_JOB_KIND_NAMES + ("Deployment", "Service", "InferenceService")  # InferenceService: refused below
 
 
 def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]], runner: str = "process") -> list[str]:
@@ -38,7 +38,7 @@ def refusals(experiment: str, starting: list[tuple[str, dict[str, Any]]], runner
     for op, desired in starting:
         kind, name = desired["kind"], desired["metadata"]["name"]
         if kind not in RUN_HERE:
-            out.append(f"{kind} {name}: --local runs TFJob and PyTorchJob jobs (and TensorBoard, "
+            out.append(f"{kind} {name}: --local runs TFJob, PyTorchJob and TrainJob jobs (and TensorBoard, "
                        f"tf-serving); {kind} is cluster-only for now")
         if kind == "InferenceService":
             out.append(f"{experiment}: serve.type = \"kserve\" is cluster-only; locally, serve with "

@@ -107,10 +107,7 @@ def images(objects: list[dict[str, Any]]) -> dict[str, Optional[str]]:
     """image -> the pull policy its pods ask for (Always wins: one pull serves every pod)."""
     out: dict[str, Optional[str]] = {}
     for obj in objects:
-        spec = obj.get("spec") or {}
-        templates = [s["template"] for s in (spec.get("tfReplicaSpecs") or spec.get("pytorchReplicaSpecs")
-                                             or {}).values()] + ([spec["template"]] if "template" in spec else [])
-        for t in templates:
+        for t in templates(obj) if obj.get("kind") in RUNS_PODS else []:
             for c in (t.get("spec") or {}).get("containers") or []:
                 policy = c.get("imagePullPolicy") or engines.default_pull_policy(c["image"])
                 if out.get(c["image"]) != "Always":

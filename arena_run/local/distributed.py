@@ -13,7 +13,8 @@ replicas), `RANK` and `PET_NODE_RANK` (the master 0, worker i i+1); and
 Services (`<job>-<type>-<i>.<namespace>.svc:<port>`).  Here a process
 replica listens on a free port of 127.0.0.1 (processes share this machine's
 network); a replica in a container is on its job's own network, reached by
-its pod's name at the port its pod declares, as on a cluster.
+its pod's name at the port its pod declares, as on a cluster.  A TrainJob's
+nodes get what Kubeflow Trainer's torch plugin gives them: local/trainer.py.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ import json
 import socket
 from typing import Any, NamedTuple
 
-from ..objects.jobs import replica_specs
+from ..objects.jobs import pod_hostname, replica_specs
+from . import trainer
 
 HOST = "127.0.0.1"
 # The training jobs whose operator this module stands in for: the kinds the local target runs.
-LOCAL_JOB_KIND_NAMES = ("TFJob", "PyTorchJob")
+LOCAL_JOB_KIND_NAMES = ("TFJob", "PyTorchJob", "TrainJob")
 
 
 # The operator's port when the pod declares none (its defaultPort), and the port name it looks for.
@@ -65,15 +67,17 @@ def slots(job: dict[str, Any], own_network: bool = False) -> list[Slot]:
     specs = replica_specs(job)
     pairs = [(role, i) for role, spec in specs.items() for i in range(int(spec.get("replicas", 1)))]
     if own_network:
-        name = job["metadata"]["name"]
-        return [Slot(role, i, pod_port(job, specs[role]["template"]), f"{name}-{role.lower()}-{i}")
+        return [Slot(role, i, pod_port(job, specs[role]["template"]), pod_hostname(job, role, i))
                 for role, i in pairs]
     ports = free_ports(len(pairs))
     return [Slot(role, i, port) for (role, i), port in zip(pairs, ports)]
 
 
 def pod_port(job: dict[str, Any], template: dict[str, Any]) -> int:
-    """The port the operator gives a replica: its container's port of the operator's name, else the default."""
+    """The port the operator gives a replica: its container's port of the operator's name, else the default
+    (a TrainJob's node: Trainer's one port)."""
+    if job.get("kind") == "TrainJob":
+        return trainer.PORT
     port_name, default = OPERATOR_PORTS.get(job.get("kind", ""), ("", 2222))
     for container in (template.get("spec") or {}).get("containers") or []:
         for p in container.get("ports") or []:
@@ -96,6 +100,8 @@ def tf_config(all_slots: list[Slot], me: Slot) -> str:
 
 def operator_env(job: dict[str, Any], all_slots: list[Slot], me: Slot) -> list[tuple[str, str]]:
     """(name, value) in the order the operator appends them to the container's env."""
+    if job["kind"] == "TrainJob":
+        return trainer.torch_env(job, all_slots, me)
     if job["kind"] == "TFJob":
         return [("TF_CONFIG", tf_config(all_slots, me))] if len(all_slots) != 1 else []
     env = [("PYTHONUNBUFFERED", "1")]
@@ -109,3 +115,11 @@ def operator_env(job: dict[str, Any], all_slots: list[Slot], me: Slot) -> list[t
         ]
     env.append(("PET_NNODES", str(len(all_slots))))
     return env
+
+
+def launch_template(job: dict[str, Any], role: str) -> dict[str, Any]:
+    """The pod template a replica of role starts from (a TrainJob's node: in its working directory)."""
+    if job.get("kind") == "TrainJob":
+        return trainer.node_template(job)
+    template: dict[str, Any] = replica_specs(job)[role]["template"]
+    return template

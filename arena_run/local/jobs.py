@@ -1,4 +1,5 @@
-"""The job controller: what the training operator does with a TFJob or PyTorchJob, as a state machine.
+"""The job controller: what the training operator does with a TFJob or PyTorchJob (and Kubeflow
+Trainer, through its JobSet, with a TrainJob), as a state machine.
 
 `JobController.step(run)` moves one run on from what its replicas did
 (kubelet.reap reported their exits) and the clock says:
@@ -16,6 +17,10 @@ OnFailure a non-zero one, ExitCode only 128 and above (the retryable ones);
 each restart counts against the job's backoffLimit.  Success as the operator
 decides it: the chief or master when there is one, else worker 0 (every
 worker with successPolicy AllWorkers).  Either way the rest are stopped.
+A TrainJob's nodes restart OnFailure within a backoffLimit of 6 and its
+deadline is its activeDeadlineSeconds (objects.jobs.run_policy: its JobSet's
+Job's defaults); it succeeds when every node has (JobSet's success policy
+All over the one Indexed Job of the node replicated job).
 
 The controller starts and stops nothing itself: the Kubelet does, through
 its Runner, so tests drive this machine with a runner of fake processes and
@@ -31,7 +36,7 @@ from typing import Any, Optional, Protocol
 
 from ..objects.applyset import FINISHED_JOBS, finished_jobs, spec_hash
 from ..objects.gpus import pod_gpus
-from ..objects.jobs import replica_specs
+from ..objects.jobs import pod_hostname, replica_specs, run_policy
 from . import distributed, gpus as gpu_inventory
 from .kubelet import Kubelet
 from .resources import Ledger, cores_of
@@ -107,12 +112,12 @@ class JobController:
     def deadline(self, run: Run) -> Optional[float]:
         if not run.started_at:
             return None
-        return (run.obj["spec"].get("runPolicy") or {}).get("activeDeadlineSeconds")
+        return run_policy(run.obj).get("activeDeadlineSeconds")
 
     def ttl(self, run: Run) -> Optional[float]:
         if not run.finished:
             return None
-        return (run.obj["spec"].get("runPolicy") or {}).get("ttlSecondsAfterFinished")
+        return run_policy(run.obj).get("ttlSecondsAfterFinished")
 
     def end(self, run: Run, phase: str, reason: str, message: str) -> None:
         """Stop what still runs, then finish."""
@@ -159,9 +164,8 @@ class JobController:
             return False
         run.holds = True
         run.reason, run.message = "", ""
-        name = run.obj["metadata"]["name"]
         for slot, gpu_ids in zip(slots, given):
-            rep = Replica(slot, f"{name}-{slot.role.lower()}-{slot.replica_index}")
+            rep = Replica(slot, pod_hostname(run.obj, slot.role, slot.replica_index))
             rep.gpus = gpu_ids
             run.replicas.append(rep)
         return True
@@ -182,7 +186,7 @@ class JobController:
             self._launch(run, rep)
 
     def _launch(self, run: Run, rep: Replica) -> None:
-        template = replica_specs(run.obj)[rep.slot.role]["template"]
+        template = distributed.launch_template(run.obj, rep.slot.role)
         slots = [r.slot for r in run.replicas]
         self.kubelet.start(run, rep, template, distributed.operator_env(run.obj, slots, rep.slot), rep.gpus)
 
@@ -209,7 +213,7 @@ class JobController:
                              f"{rep.slot.role.lower()} {rep.slot.replica_index} exited with status {code}")
                     return
                 continue
-            limit = (run.obj["spec"].get("runPolicy") or {}).get("backoffLimit")
+            limit = run_policy(run.obj).get("backoffLimit")
             if limit is not None and run.restarts >= limit:
                 rep.state = "failed"
                 self.end(run, "Failed", "BackoffLimitExceeded",
@@ -270,6 +274,8 @@ def _succeeded(run: Run, specs: dict[str, Any]) -> bool:
     for lead in ("Chief", "Master"):
         if lead in specs:
             return (lead, 0) in done
+    if "Node" in specs:  # a TrainJob: all of its nodes
+        return all(("Node", i) in done for i in range(int(specs["Node"].get("replicas", 1))))
     workers = int(specs.get("Worker", {}).get("replicas", 0))
     if run.obj["spec"].get("successPolicy") == "AllWorkers":
         return all(("Worker", i) in done for i in range(workers))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Optional
 
-from ..objects.jobs import replica_specs
+from ..objects.jobs import node_patch_templates, replica_specs
 from ..objects.labels import RUNNER
 from .distributed import LOCAL_JOB_KIND_NAMES
 from .state import LocalError
@@ -41,16 +41,22 @@ def recorded(entry: dict[str, Any]) -> str:
 
 
 def templates(obj: dict[str, Any]) -> list[dict[str, Any]]:
-    """The pod templates of a job or Deployment."""
+    """The pod templates of a job or Deployment (a TrainJob's: its node pod as Trainer makes it)."""
     if obj.get("kind") == "Deployment":
         return [obj["spec"]["template"]]
     return [spec["template"] for spec in replica_specs(obj).values()]
 
 
+def _own_templates(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pod templates obj holds itself: a TrainJob's are the ones of its runtimePatches (Trainer
+    merges their metadata into its node pods; `templates` shows them merged)."""
+    return node_patch_templates(obj) if obj.get("kind") == "TrainJob" else templates(obj)
+
+
 def stamp(obj: dict[str, Any], runner: str) -> dict[str, Any]:
     """obj (changed in place, and returned) with every pod template naming runner; other kinds as they are."""
     if obj.get("kind") in RUNS_PODS:
-        for template in templates(obj):
+        for template in _own_templates(obj):
             template.setdefault("metadata", {}).setdefault("annotations", {})[RUNNER] = runner
     return obj
 

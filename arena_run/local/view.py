@@ -5,10 +5,11 @@ The planner (via arena_run.objects.live.read_many), `status`, `logs` and
 `logs`.  LocalView answers those calls from $XDG_STATE_HOME/arena-run: the
 ApplySet parent the planner recorded, each member as applied with the
 status its run has (TFJob/PyTorchJob conditions as the operator writes
-them, Deployments' available replicas), a pod per replica (Pending with the
-reason while it waits for GPUs or cores, Running, Succeeded, Failed; on node
-`localhost`), and this machine as one node with its GPUs.  So the one
-planner and the cluster's status code serve both targets.
+them, a TrainJob's as Trainer does, Deployments' available replicas), a pod
+per replica (Pending with the reason while it waits for GPUs or cores,
+Running, Succeeded, Failed; on node `localhost`), and this machine as one
+node with its GPUs.  So the one planner and the cluster's status code serve
+both targets.
 
 A run that is not finished while its supervisor is gone is shown Failed
 (SupervisorLost), never Running: its replicas died with the supervisor.
@@ -23,7 +24,7 @@ import time
 from typing import Any, Iterator, Optional
 
 from ..objects.gpus import GPU
-from ..objects.jobs import JOB_NAME, REPLICA_INDEX, REPLICA_TYPE, replica_specs
+from ..objects.jobs import TRAINER_NODE, pod_hostname, pod_labels, replica_specs
 from ..objects.kinds import Kind
 from ..objects.kueue import queue_of
 from ..objects.phase import FINISHED_PHASES, UNAVAILABLE
@@ -203,11 +204,9 @@ class LocalView:
             pods = []
             for role, spec in specs.items():
                 for i in range(int(spec.get("replicas", 1))):
-                    name = f"{obj['metadata']['name']}-{role.lower()}-{i}"
-                    labels = {**(spec["template"].get("metadata", {}).get("labels") or {}),
-                              JOB_NAME: obj["metadata"]["name"], REPLICA_TYPE: role.lower(), REPLICA_INDEX: str(i)}
-                    pods.append(_pod(name, labels, spec["template"]["spec"], entry, started.get((role, i)),
-                                     phase, reason, message))
+                    labels = {**(spec["template"].get("metadata", {}).get("labels") or {}), **pod_labels(obj, role, i)}
+                    pods.append(_pod(pod_hostname(obj, role, i), labels, spec["template"]["spec"], entry,
+                                     started.get((role, i)), phase, reason, message))
             return pods
         if obj["kind"] == "Deployment":
             template = obj["spec"]["template"]
@@ -272,6 +271,8 @@ class LocalView:
 
 
 def _job_status(obj: dict[str, Any], status: dict[str, Any], phase: str, reason: str, message: str) -> dict[str, Any]:
+    if obj["kind"] == "TrainJob":
+        return _trainjob_status(status, phase, reason, message)
     kind = obj["kind"]
     name = obj["metadata"]["name"]
     created = obj["metadata"]["creationTimestamp"]
@@ -290,6 +291,27 @@ def _job_status(obj: dict[str, Any], status: dict[str, Any], phase: str, reason:
         out["startTime"] = status["startTime"]
     if status.get("completionTime") or (phase == "Failed" and reason == "SupervisorLost"):
         out["completionTime"] = status.get("completionTime")
+    return out
+
+
+def _trainjob_status(status: dict[str, Any], phase: str, reason: str, message: str) -> dict[str, Any]:
+    """A TrainJob's status as Trainer writes it from its JobSet's: a Complete or Failed condition once
+    it ends, and per replicated job (the one, `node`) how many of its Jobs are active, ready,
+    succeeded and failed (a Job: all of the TrainJob's nodes).  No Running condition and no start or
+    completion time: a TrainJob has none (objects.phase.job_phase reads it so)."""
+    nodes = status.get("replicas") or []
+    running = phase in ("Running", "Restarting")
+    ready = running and bool(nodes) and all(r.get("state") in ("running", "succeeded") for r in nodes)
+    out: dict[str, Any] = {"jobsStatus": [{
+        "name": TRAINER_NODE, "active": int(running), "ready": int(ready), "succeeded": int(phase == "Succeeded"),
+        "failed": int(phase == "Failed"), "suspended": 0}]}
+    if phase in FINISHED_PHASES:
+        # JobSet's reasons for its own Completed and Failed conditions, which Trainer copies; the local
+        # controller's reason where it has its own (BackoffLimitExceeded, DeadlineExceeded, SupervisorLost...).
+        default = "AllJobsCompleted" if phase == "Succeeded" else "FailedJobs"
+        out["conditions"] = [{"type": "Complete" if phase == "Succeeded" else "Failed", "status": "True",
+                              "reason": reason if reason and reason not in FINISHED_PHASES else default,
+                              "message": message, "lastTransitionTime": status.get("completionTime")}]
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 from typing import Any, Optional
 
+from ..objects.jobs import TRAINER_NODE
 from ..objects.labels import LABEL_PREFIX
 from ..spec.model import TRAINER_RUNTIME, Experiment, Job
 from ..spec.names import Replica, replicas
@@ -16,9 +17,6 @@ from .pod import env_list, job_env, job_pod, job_volumes, resources, scheduling
 MPI_API_VERSION = "kubeflow.org/v2beta1"
 TRAINER_API_VERSION = "trainer.kubeflow.org/v1alpha1"
 TRAINER_GROUP = "trainer.kubeflow.org"
-# Trainer's runtimes run the training code in the container `node` of the
-# replicated job `node` (manifests/base/runtimes); runtimePatches are keyed by it.
-TRAINER_NODE = "node"
 # Who owns our entry of runtimePatches (a list keyed by manager).
 PATCH_MANAGER = LABEL_PREFIX + "arena-run"
 
