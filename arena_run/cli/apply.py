@@ -170,7 +170,7 @@ def _apply_to_cluster(c: Client, todo: list[Plan], consent: Consent) -> int:
     except api.ApplyError as exc:
         if not applied:  # refused before any experiment started: nothing was written
             for problem in exc.problems:
-                show.err.print(f"error: {problem}", style="red")
+                show.err.print(f"error: {problem}", style="red", markup=False)  # an engine's words ([[gpu]]) are text
             show.err.print("Nothing was applied.")
             return 1
         show.err.print("Fix the errors above and apply again: what was applied stays, nothing unfinished was pruned.")
@@ -246,7 +246,7 @@ def _wait_finished(c: Client, plans: list[Plan], timeout: float) -> int:
     except api.ApplyError as exc:
         _finish(follower, stop)
         for problem in exc.problems:
-            show.err.print(f"error: {problem}", style="red")
+            show.err.print(f"error: {problem}", style="red", markup=False)  # an engine's words ([[gpu]]) are text
         name = plans[0].experiment
         show.err.print(f"(arena-run logs --local {name}; arena-run status --local {name})")
         return 1

@@ -215,8 +215,10 @@ def _csv(field_text: str) -> str:
 
 
 def _last_line(text: str) -> str:
-    # The docker CLI ends a refusal with where to read more ("See 'docker run --help'."): not the cause.
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not _HELP_POINTER.match(ln.strip())]
+    # The docker CLI ends a refusal with where to read more ("See 'docker run --help'.") and `docker start`
+    # with which containers failed ("Error: failed to start containers: NAME"), after the daemon's words:
+    # neither is the cause.
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not _NOT_THE_CAUSE.match(ln.strip())]
     # Podman prefixes its own errors with "Error: "; aardvark and others add noise lines before.
     errors = [ln for ln in lines if ln.lower().startswith("error")]
     line = (errors or lines or ["no message"])[-1]
@@ -442,7 +444,7 @@ class Engine:
 
 
 _MISSING_WORKDIR = "does not exist on container"
-_HELP_POINTER = re.compile(r"^(See|Run) '(docker|podman) [^']*--help'")
+_NOT_THE_CAUSE = re.compile(r"^((See|Run) '(docker|podman) [^']*--help'|Error: failed to start containers?: )")
 
 
 def _text(data: Any) -> str:
