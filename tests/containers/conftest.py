@@ -1,8 +1,11 @@
-"""Real Podman for the container tests: the engine, this machine's containers.conf, the test images.
+"""Real engines for the container tests: Podman with this machine's containers.conf, a private dockerd
+(dockerd.py), and the test images in each.
 
-Podman missing: the tests skip with one line saying how to get it, except
-under CI (CI=true), where they fail; tests/run installs it there.  Every
-test labels what it makes with its own id and removes all of it afterwards.
+The engine is Podman unless a test parametrizes `engine_name` over ("podman", "docker"); then the same test
+runs against each, arena-run told which by ARENA_RUN_CONTAINER_ENGINE (and DOCKER_HOST for dockerd).
+An engine missing: the tests skip with one line saying how to get it, except under CI (CI=true), where they
+fail; tests/run installs both there.  Every test labels what it makes with its own id and removes all of it
+afterwards.
 """
 
 from __future__ import annotations
@@ -19,12 +22,18 @@ from . import images
 IN_CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
-def _need_podman() -> None:
-    if shutil.which("podman") is None:
-        why = "Podman is not installed (apt-get install -y podman runc; tests/run does it)"
+ENGINES = ("podman", "docker")  # for @pytest.mark.parametrize("engine_name", ENGINES)
+
+
+def _need(program: str, why: str) -> None:
+    if shutil.which(program) is None:
         if IN_CI:
             pytest.fail(f"CI=true: {why}", pytrace=False)
         pytest.skip(why)
+
+
+def _need_podman() -> None:
+    _need("podman", "Podman is not installed (apt-get install -y podman runc; tests/run does it)")
 
 
 @pytest.fixture(scope="session")
@@ -37,24 +46,104 @@ def podman_conf():
         yield str(images.CONF)
 
 
-def _image(name: str) -> str:
+def _image(name: str, build=lambda name: images.ensure(name)[0]) -> str:
     try:
-        ref, _ = images.ensure(name)
+        return build(name)
     except images.ImageUnavailable as e:
         if IN_CI:
             pytest.fail(f"CI=true: the {name} test image cannot be built: {e}", pytrace=False)
         pytest.skip(f"the {name} test image cannot be built: {e}")
-    return ref
+
+
+def _start_dockerd(directory, path: str = ""):
+    _need("dockerd", "dockerd is not installed (apt-get install -y docker.io; tests/run does it)")
+    _need("docker", "the docker client is not on PATH (apt-get install -y docker.io)")
+    from .dockerd import Dockerd
+
+    daemon = Dockerd(directory, path)
+    try:
+        yield daemon
+        left = daemon.leftovers()
+    finally:
+        daemon.stop()
+    assert left == [] and daemon.mounts() == [], f"left in dockerd: {left} {daemon.mounts()}"
 
 
 @pytest.fixture(scope="session")
-def busybox_image(podman_conf) -> str:
+def dockerd(tmp_path_factory):
+    """One private dockerd for the session (dockerd.py), with no GPU runtime (none is on this machine); at
+    its end nothing of the tests is left in it, and nothing of it is left on the machine."""
+    yield from _start_dockerd(tmp_path_factory.mktemp("dockerd"))
+
+
+# A stand-in for the NVIDIA Container Toolkit's hook: dockerd 20.10 turns a `--gpus` request into
+# NVIDIA_VISIBLE_DEVICES=<the request's device IDs> in the container's env and this prestart hook, which
+# would give the container those GPUs; this one reads the container's state and does nothing.
+FAKE_NVIDIA_HOOK = "#!/bin/sh\ncat >/dev/null\nexit 0\n"
+
+
+@pytest.fixture(scope="session")
+def dockerd_with_gpu_hook(tmp_path_factory):
+    """A second private dockerd that finds (the stand-in of) nvidia-container-runtime-hook on its PATH."""
+    directory = tmp_path_factory.mktemp("dockerd-gpu")
+    hook = directory / "bin" / "nvidia-container-runtime-hook"
+    hook.parent.mkdir()
+    hook.write_text(FAKE_NVIDIA_HOOK)
+    hook.chmod(0o755)
+    yield from _start_dockerd(directory, f"{hook.parent}:{os.environ.get('PATH', '')}")
+
+
+@pytest.fixture
+def docker_daemon(request):
+    """The dockerd a Docker test runs against: `dockerd`, or the fixture it names by indirect parametrize."""
+    return request.getfixturevalue(getattr(request, "param", "dockerd"))
+
+
+@pytest.fixture
+def engine_name() -> str:
+    """The engine a test runs against: Podman, unless the test parametrizes this over ENGINES."""
+    return "podman"
+
+
+@pytest.fixture
+def engine_env(engine_name, request, monkeypatch) -> dict[str, str]:
+    """What arena-run (and this process's Engine) is told to reach the test's engine."""
+    if engine_name == "podman":
+        request.getfixturevalue("podman_conf")
+        env = {"CONTAINERS_CONF": str(images.CONF), "ARENA_RUN_CONTAINER_ENGINE": "podman"}
+    else:
+        daemon = request.getfixturevalue("docker_daemon")
+        env = {"ARENA_RUN_CONTAINER_ENGINE": "docker", "DOCKER_HOST": daemon.host}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+def _test_image(name: str, engine_name: str, request) -> str:
+    if engine_name == "podman":
+        return request.getfixturevalue(f"podman_{name}_image")
+    daemon = request.getfixturevalue("docker_daemon")
+    return _image(name, lambda n: images.ensure_docker(n, daemon.env()))
+
+
+@pytest.fixture(scope="session")
+def podman_busybox_image(podman_conf) -> str:
     return _image("busybox")
 
 
 @pytest.fixture(scope="session")
-def python_image(podman_conf) -> str:
+def podman_python_image(podman_conf) -> str:
     return _image("python")
+
+
+@pytest.fixture
+def busybox_image(engine_name, engine_env, request) -> str:
+    return _test_image("busybox", engine_name, request)
+
+
+@pytest.fixture
+def python_image(engine_name, engine_env, request) -> str:
+    return _test_image("python", engine_name, request)
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +152,7 @@ def tools_image(podman_conf) -> str:
 
 
 @pytest.fixture
-def engine(podman_conf):
+def engine(engine_env):
     from arena_run.local import engine as engine_mod
 
     return engine_mod.find()
@@ -80,7 +169,7 @@ def test_labels(engine):
 
 
 @pytest.fixture
-def clocal(tmp_path, podman_conf, engine):
+def clocal(tmp_path, engine_env, engine):
     """The local target's CLI as a user runs it, with --container's engine set up for this machine;
     afterwards every experiment is deleted and nothing of its state directory is left on the engine."""
     from arena_run.local.containers import store_label
@@ -89,7 +178,7 @@ def clocal(tmp_path, podman_conf, engine):
     from ..local.conftest import Local
 
     loc = Local(tmp_path)
-    loc.env.update({"CONTAINERS_CONF": podman_conf, "ARENA_RUN_CONTAINER_ENGINE": "podman"})
+    loc.env.update(engine_env)
     yield loc
     for name in loc.store().names():
         loc.cli("delete", "--local", "-y", name)
@@ -118,18 +207,3 @@ def cdi_gpus(clocal):
         yield uuids
     finally:
         os.unlink(spec)
-
-
-@pytest.fixture
-def docker_api(tmp_path_factory, podman_conf):
-    """The docker CLI's Engine API, answered by Podman through a recording proxy (docker_api.py)."""
-    from .docker_api import DockerAPI
-
-    if shutil.which("docker") is None:
-        why = "the docker client is not on PATH (this kind of machine has it; apt-get install -y docker.io)"
-        if IN_CI:
-            pytest.fail(f"CI=true: {why}", pytrace=False)
-        pytest.skip(why)
-    api = DockerAPI(tmp_path_factory.mktemp("docker"), {**os.environ, "CONTAINERS_CONF": podman_conf})
-    yield api
-    api.stop()

@@ -138,6 +138,12 @@ def ensure(name: str) -> tuple[str, float]:
     if name == "tools":
         _tools(ref)
         return ref, time.monotonic() - began
+    _podman("import", "--quiet", "--change", f"ENV=PATH={PATH}", "--change", 'CMD=["/bin/sh"]', str(_tar(name)), ref)
+    return ref, time.monotonic() - began
+
+
+def _tar(name: str) -> Path:
+    """The root file system of image name (not tools), built into the cache when missing."""
     CACHE.mkdir(parents=True, exist_ok=True)
     tar = CACHE / f"{name}-{key(name)}.tar"
     if not tar.exists():
@@ -145,8 +151,21 @@ def ensure(name: str) -> tuple[str, float]:
         partial.unlink(missing_ok=True)
         RECIPES[name](partial, key(name))
         partial.rename(tar)
-    _podman("import", "--quiet", "--change", f"ENV=PATH={PATH}", "--change", 'CMD=["/bin/sh"]', str(tar), ref)
-    return ref, time.monotonic() - began
+    return tar
+
+
+def ensure_docker(name: str, env: dict[str, str]) -> str:
+    """The image's reference in the dockerd that env's DOCKER_HOST names, imported from the same cached tar
+    as Podman's (busybox and python only)."""
+    ref = reference(name)
+    if subprocess.run(["docker", "image", "inspect", ref], capture_output=True, env=env).returncode == 0:
+        return ref
+    # docker import reads --change as Dockerfile instructions (Podman also takes INSTRUCTION=VALUE).
+    result = subprocess.run(["docker", "import", "--change", f"ENV PATH={PATH}", "--change", 'CMD ["/bin/sh"]',
+                             str(_tar(name)), ref], capture_output=True, text=True, env=env)
+    if result.returncode != 0:
+        raise ImageUnavailable(f"docker import {name}: {result.stderr.strip()}")
+    return ref
 
 
 def main() -> int:

@@ -1,4 +1,5 @@
-"""`apply --local --container`: the distributed cases of tests/local, each replica in its image on real Podman."""
+"""`apply --local --container`: the distributed cases of tests/local, each replica in its image on real Podman
+and, where marked, on a real dockerd too (conftest.py's engine_name)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from arena_run.local.containers import store_label
 from arena_run.local.engine import LABEL, MANAGED
 
 from ..local.test_distributed import TF_PEER, assert_quickstart_model
 from ..conftest import ROOT
 from ..waiting import until
+from .conftest import ENGINES
+
+each_engine = pytest.mark.parametrize("engine_name", ENGINES)
 
 # What a TF replica adds to the peer check: the image's marker, proof it ran inside the image.
 TF_PEER_IN_IMAGE = TF_PEER.replace(
@@ -26,7 +32,7 @@ def _nothing_left(engine, local) -> None:
     labels = _mine(local)
     assert engine.containers(labels) == []
     assert engine.networks(labels) == [] and engine.volumes(labels) == []
-    ps = subprocess.run(["podman", "ps", "--all", "--format", "{{.Names}}"], capture_output=True, text=True,
+    ps = subprocess.run([engine.path, "ps", "--all", "--format", "{{.Names}}"], capture_output=True, text=True,
                         check=True).stdout.split()
     runs = [e["uid"] for e in local.store().objects("tfdist")] if os.path.isdir(local.store().dir("tfdist")) else []
     assert not [n for n in ps if any(u in n for u in runs)]
@@ -49,6 +55,7 @@ chief = true
 '''
 
 
+@each_engine
 def test_tf_replicas_meet_in_their_image_and_delete_leaves_nothing(clocal, engine, python_image, tmp_path):
     code = tmp_path / "src"
     code.mkdir()
@@ -94,6 +101,7 @@ def test_tf_replicas_meet_in_their_image_and_delete_leaves_nothing(clocal, engin
     _nothing_left(engine, clocal)
 
 
+@each_engine
 def test_pytorch_master_and_workers_average_gradients_in_the_image(clocal, python_image, tmp_path):
     src = (ROOT / "examples" / "quickstart" / "arena.toml").read_text()
     f = tmp_path / "qs" / "arena.toml"
@@ -150,6 +158,7 @@ def test_gpus_without_a_cdi_spec_naming_them_are_one_line_and_nothing_starts(clo
     assert engine.containers(_mine(clocal)) == []
 
 
+@each_engine
 def test_an_unpullable_image_is_one_line_and_nothing_starts(clocal, engine):
     f = clocal.write("bad", '''
 name = "badimage"
@@ -191,6 +200,7 @@ command = "true"
     assert result.returncode == 1 and "neither is on PATH" in result.stdout + result.stderr
 
 
+@each_engine
 def test_a_container_killed_from_outside_is_a_failed_replica(clocal, engine, busybox_image):
     f = clocal.write("killed", f'''
 name = "killed"
@@ -202,7 +212,7 @@ command = "sleep 300"
     clocal.cli("apply", "--local", "--container", "-y", f, check=True)
     running = until(lambda: [s for s in engine.containers({**_mine(clocal), LABEL + "experiment": "killed"})
                              if s.running], timeout=60, interval=0.05, what="the replica's container")
-    subprocess.run(["podman", "kill", running[0].name], check=True, capture_output=True)
+    subprocess.run([engine.path, "kill", running[0].name], check=True, capture_output=True)
     until(lambda: clocal.status("killed")["phase"] == "Failed", timeout=60, interval=0.1, what="Failed")
     st = clocal.status("killed")
     assert "exited with status 137" in json.dumps(st)
@@ -252,3 +262,40 @@ logdir = "/logs"
         "6006/tcp": [{"HostIp": "127.0.0.1", "HostPort": url.rsplit(":", 1)[1]}]}
     assert clocal.cli("delete", "--local", "-y", "board").returncode == 0
     assert engine.containers(_mine(clocal)) == []
+
+
+@pytest.mark.parametrize("engine_name", ["docker"])
+def test_gpus_on_a_dockerd_without_a_gpu_runtime_fail_the_job_in_one_line_naming_the_cause(
+        clocal, engine, busybox_image):
+    # dockerd 20.10 creates a container with `--gpus` and refuses to start it when no NVIDIA runtime hook is on
+    # its PATH (this machine has none): the daemon's words, and what to do, in one line; nothing left running.
+    clocal.fake_gpus(2)
+    f = clocal.write("gpu", GPU_FILE.format(image=busybox_image))
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (error,) = [ln for ln in result.stderr.splitlines() if "error" in ln]
+    assert error.startswith("error: PyTorchJob gpujob failed: StartFailed: docker run arena-run-"), result.stderr
+    assert error.endswith('could not select device driver "" with capabilities: [[gpu]]; Docker has no GPU '
+                          "runtime: install the NVIDIA Container Toolkit (`nvidia-ctk runtime configure "
+                          "--runtime=docker`) and restart dockerd"), result.stderr
+    assert clocal.status("gpujob")["phase"] == "Failed"
+    assert engine.containers(_mine(clocal)) == []
+
+
+@pytest.mark.parametrize("engine_name", ["docker"])
+@pytest.mark.parametrize("docker_daemon", ["dockerd_with_gpu_hook"], indirect=True)
+def test_each_replicas_gpus_reach_dockerd_as_its_own_device_request(docker_daemon, clocal, busybox_image):
+    # Two GPUs a replica: a list of devices is what the docker CLI parses only as arena-run quotes it.  dockerd
+    # selects its NVIDIA driver for the request (the `gpu` capability) and puts the request's device IDs in
+    # NVIDIA_VISIBLE_DEVICES, what the toolkit's hook would give the container (conftest.FAKE_NVIDIA_HOOK).
+    clocal.fake_gpus(5)
+    clocal.env["CUDA_VISIBLE_DEVICES"] = "1,2,3,4"
+    f = clocal.write("gpu", GPU_FILE.format(image=busybox_image).replace("gpus = 1", "gpus = 2").replace(
+        "FAKE_CDI_GPU", "NVIDIA_VISIBLE_DEVICES"))
+    result = clocal.cli("apply", "--local", "--container", "-y", "--wait", f, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    seen = [clocal.cli("logs", "--local", "gpujob", "--role", role, check=True).stdout.split()
+            for role in ("master", "worker")]
+    assert all(nvidia == cuda for nvidia, cuda in seen)  # the devices are the GPUs CUDA is told of
+    devices = [g for _, cuda in seen for g in cuda.split(",")]
+    assert len(devices) == len(set(devices)) == 4 and all(g.startswith("GPU-") for g in devices)  # disjoint
