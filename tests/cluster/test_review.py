@@ -8,7 +8,8 @@ import subprocess
 from arena_run import api
 from arena_run.plan import desired_members
 from arena_run.render.output import to_yaml
-from cluster_helpers import kubectl_json
+from cluster_helpers import kubectl_json, until
+from test_convergence import kubectl_diff as referee_diff
 from tests import experiments
 
 
@@ -27,6 +28,14 @@ def kubectl_diff(cluster, path, ns) -> str:
     return proc.stdout
 
 
+def settled(cluster, ns, name, replicas) -> bool:
+    """The Deployment's controller has caught up: nothing of its status is still moving."""
+    d = kubectl_json(cluster, "-n", ns, "get", "deployment", name)
+    st = d.get("status") or {}
+    return st.get("observedGeneration") == d["metadata"]["generation"] and all(
+        st.get(k) == replicas for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas"))
+
+
 def changed_objects(text: str) -> set:
     return set(re.findall(r"^\+\+\+ \S*?(?:MERGED-\d+/|merged/)(\S+)", text, re.M))
 
@@ -39,10 +48,17 @@ def test_plan_diff_shows_what_kubectl_diff_shows(cluster, kube, namespace, tmp_p
     path = write(tmp_path / "arena.toml", namespace)
     assert run_cli("apply", "-y", path)[0] == 0
     code, out, _ = run_cli("plan", "--diff", path)
-    assert code == 0 and "+++" not in out and kubectl_diff(cluster, path, namespace) == ""
+    # kubectl's own diff reads the live object and the dry run at two moments: the Deployment's status,
+    # moving on as its pod starts, showed between them.  Emptiness is judged without status (the referee
+    # of test_convergence); the comparison below waits for the controllers to settle first.
+    assert code == 0 and "+++" not in out and referee_diff(cluster, tmp_path, path) == ""
 
     write(tmp_path / "arena.toml", namespace, command="sleep 7200", ttl=900)
     cluster.run_kubectl("-n", namespace, "scale", "deployment", "exp-tensorboard", "--replicas=3")  # drift
+    until(lambda: settled(cluster, namespace, "exp-tensorboard", 3) and any(
+        c["type"] == "Running" and c["status"] == "True"
+        for c in (kubectl_json(cluster, "-n", namespace, "get", "tfjobs", "exp").get("status") or {}).get(
+            "conditions") or []), what="the scaled Deployment settled and the job running")
     code, out, _ = run_cli("plan", "--diff", "--detailed-exitcode", path)
     theirs = kubectl_diff(cluster, path, namespace)
     assert code == 2

@@ -73,7 +73,9 @@ def test_containers_of_one_network_meet_by_alias(engine, busybox_image, test_lab
         name=client, image=busybox_image, labels=test_labels, network=net,
         argv=["sh", "-c", "until echo hello | nc tfjob-worker-0 2222; do sleep 0.1; done"]))
     assert _wait_exited(engine, server).exit_code == 0
-    assert engine.logs(server).strip() == "hello"
+    # The exit status can be read a moment before the engine's log holds the container's last output
+    # (conmon records the exit, then drains the pipe): wait for the line rather than read once.
+    until(lambda: engine.logs(server).strip() == "hello", timeout=30, interval=0.05, what="the server's log line")
     assert _wait_exited(engine, client).exit_code == 0
     engine.remove(server, client)
     engine.remove_network(net)
